@@ -1,0 +1,1 @@
+"""Paper-style figures: one module per figure, `plot(df, ...) -> Figure`, reading only result tables."""

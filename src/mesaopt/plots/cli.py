@@ -1,0 +1,45 @@
+"""`mesaopt-plot <figure> <run-or-sweep-dir>`: remake a figure from finished result tables."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+from mesaopt import plots, results
+
+
+def available() -> list[str]:
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(plots.__path__)
+                  if m.name not in ("cli", "style"))
+
+
+def render(name: str, directory: Path, out_dir: Path | None = None) -> dict[str, Path]:
+    module = importlib.import_module(f"mesaopt.plots.{name.replace('-', '_')}")
+    fig = module.plot(results.load(directory))
+    from mesaopt.plots import style
+    return style.save(fig, out_dir or Path(directory) / "figures", name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mesaopt-plot", description=__doc__)
+    parser.add_argument("figure", help=f"one of: {', '.join(available())}")
+    parser.add_argument("directory", type=Path, help="a run directory or a sweep directory")
+    parser.add_argument("--out", type=Path, default=None, help="folder for PNG/PDF (default DIR/figures)")
+    args = parser.parse_args(argv)
+    if args.figure not in available():
+        parser.exit(2, f"mesaopt-plot: error: unknown figure {args.figure!r} "
+                       f"(allowed: {', '.join(available())})\n")
+    if not args.directory.exists():
+        parser.exit(2, f"mesaopt-plot: error: directory {args.directory} does not exist\n")
+    try:
+        paths = render(args.figure, args.directory, args.out)
+    except FileNotFoundError as err:
+        parser.exit(2, f"mesaopt-plot: error: {err}\n")
+    print(paths["png"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

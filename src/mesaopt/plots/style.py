@@ -1,0 +1,76 @@
+"""One shared look for every figure, and helpers every figure uses."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+RC = {
+    "figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
+    "axes.labelsize": 9, "legend.fontsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "lines.linewidth": 1.6,
+    "lines.markersize": 4,
+}
+REFERENCE_STYLE = {  # references keep one colour and dash across every figure
+    "ridge": dict(color="#d62728", linestyle="--"),
+    "dmmse": dict(color="#2ca02c", linestyle="--"),
+    "ols": dict(color="#9467bd", linestyle=":"),
+    "zero": dict(color="#7f7f7f", linestyle=":"),
+}
+LEARNER_COLORS = ["#1f77b4", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22"]
+INF_LABEL = "∞"
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2.8):
+    plt.rcParams.update(RC)
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+
+
+def learner_names(df: pd.DataFrame) -> list[str]:
+    """Predictors that were trained (they have a training loss), as opposed to references."""
+    return sorted(df.loc[df.metric == "loss", "predictor"].unique())
+
+
+def final_step(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each run's last evaluation."""
+    last = df.groupby("run_id")["step"].transform("max")
+    return df[df.step == last]
+
+
+def varying_static(df: pd.DataFrame) -> list[str]:
+    """Static config columns that differ between the runs in `df` (e.g. learner.depth)."""
+    static = [c for c in df.columns if "." in c]
+    per_run = df.groupby("run_id")[static].first()
+    return [c for c in static if per_run[c].nunique() > 1]
+
+
+def run_label(row: pd.Series, columns: list[str]) -> str:
+    return ", ".join(f"{c.split('.', 1)[1]}={row[c]}" for c in columns)
+
+
+def log2_diversity_axis(num_tasks: pd.Series) -> tuple[pd.Series, list, list]:
+    """x positions log2(M), with M = inf placed two steps right of the largest finite M."""
+    finite = num_tasks[np.isfinite(num_tasks)]
+    top = math.log2(finite.max()) if len(finite) else 0.0
+    x = np.where(np.isfinite(num_tasks), np.log2(num_tasks.where(np.isfinite(num_tasks), 1)), top + 2)
+    ticks = sorted({float(v) for v in np.log2(finite.unique())}) if len(finite) else []
+    labels = [f"{int(t)}" if float(t).is_integer() else f"{t:.1f}" for t in ticks]
+    if not np.all(np.isfinite(num_tasks)):
+        ticks.append(top + 2)
+        labels.append(INF_LABEL)
+    return pd.Series(x, index=num_tasks.index), ticks, labels
+
+
+def save(fig, out_dir: Path, name: str) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {ext: out_dir / f"{name}.{ext}" for ext in ("png", "pdf")}
+    for path in paths.values():
+        fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return paths

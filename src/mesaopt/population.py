@@ -1,0 +1,103 @@
+"""A population: every member (seeds x dynamic hyperparameters) in one jit(vmap(...)) program."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mesaopt import registry, tasks
+from mesaopt.config import ConfigError, require
+from mesaopt.predictor import Predictor
+from mesaopt.probes import errors
+from mesaopt.train import optim
+from mesaopt.train.loop import Hparams, TrainState, init_state, train_chunk
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """Dynamic axes: their cartesian product (x seeds) is one population, trained in one program."""
+    seeds: int = 1
+    first_seed: int = 0
+    num_tasks: tuple[int | float | None, ...] = (None,)  # M values; null or inf = unlimited
+    learning_rate: tuple[float, ...] | None = None       # null: train.learning_rate
+    noise_std: tuple[float, ...] = (0.5,)                # sigma of the observation noise
+
+    def validate(self, path: str) -> None:
+        require(self.seeds > 0, f"{path}.seeds", f"must be > 0, got {self.seeds}")
+        require(self.first_seed >= 0, f"{path}.first_seed", f"must be >= 0, got {self.first_seed}")
+        for i, m in enumerate(self.num_tasks):
+            require(m is None or (isinstance(m, int) and m >= 1) or m == math.inf,
+                    f"{path}.num_tasks[{i}]", f"must be a positive integer, null or inf, got {m}")
+        for name in ("learning_rate", "noise_std"):
+            for i, v in enumerate(getattr(self, name) or ()):
+                require(v > 0 and math.isfinite(v), f"{path}.{name}[{i}]", f"must be > 0, got {v}")
+        for name in ("num_tasks", "learning_rate", "noise_std"):
+            values = getattr(self, name)
+            require(values is None or len(values) > 0, f"{path}.{name}", "must not be empty")
+
+    def finite_num_tasks(self) -> list[int]:
+        return [m for m in self.num_tasks if m is not None and m != math.inf]
+
+
+def members(sweep: SweepConfig, train_cfg: optim.Config) -> tuple[Hparams, list[dict]]:
+    """Stacked hyperparameters of every member, and a readable row per member (M = inf if unlimited)."""
+    rows = []
+    for m, lr, noise in itertools.product(sweep.num_tasks, sweep.learning_rate or
+                                          (train_cfg.learning_rate,), sweep.noise_std):
+        for seed in range(sweep.first_seed, sweep.first_seed + sweep.seeds):
+            unlimited = m is None or m == math.inf
+            rows.append(dict(seed=seed, num_tasks=math.inf if unlimited else int(m),
+                             learning_rate=float(lr), noise_std=float(noise)))
+    hparams = Hparams(
+        seed=np.array([r["seed"] for r in rows], np.uint32),
+        num_tasks=np.array([tasks.FRESH if math.isinf(r["num_tasks"]) else r["num_tasks"]
+                            for r in rows], np.int32),
+        learning_rate=np.array([r["learning_rate"] for r in rows], np.float32),
+        noise_std=np.array([r["noise_std"] for r in rows], np.float32))
+    return hparams, rows
+
+
+def check_pool_limit(sweep: SweepConfig, family: tasks.Family, path: str) -> None:
+    limit = family.cfg.max_pool_size
+    for i, m in enumerate(sweep.num_tasks):
+        if m is not None and m != math.inf and m > limit:
+            raise ConfigError(f"{path}.num_tasks[{i}]: {m} exceeds task.max_pool_size={limit}")
+
+
+class Population:
+    """Compiled programs for one static configuration; every method maps over the member axis."""
+
+    def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
+                 train_cfg: optim.Config, eval_cfg: errors.Config, sweep: SweepConfig):
+        self.hparams, self.rows = members(sweep, train_cfg)
+        check_pool_limit(sweep, family, "sweep")
+        ref_names = eval_cfg.references or family.references
+        references = {name: registry.load("references", name, "eval.references").build(family)
+                      for name in ref_names}
+        pool_size = max(sweep.finite_num_tasks(), default=1)
+        self.chunk_steps = eval_cfg.every
+        self.init = jax.jit(jax.vmap(partial(init_state, learner, train_cfg)))
+        self.train_chunk = jax.jit(jax.vmap(
+            partial(train_chunk, family, learner, train_cfg, eval_cfg.every)))
+        # References are computed once per member, sequentially to bound dMMSE's memory.
+        self.make_eval_set = jax.jit(lambda h: jax.lax.map(
+            partial(errors.make_eval_set, family, references, pool_size, eval_cfg.batch_size), h))
+        self.evaluate = jax.jit(jax.vmap(
+            partial(errors.evaluate, learner, learner_name, family.target_dim)))
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    def member(self, i: int) -> Hparams:
+        return jax.tree.map(lambda a: jnp.asarray(a[i]), self.hparams)
+
+
+def state_of(state: TrainState, i: int) -> TrainState:
+    """Member i's slice of a population state."""
+    return jax.tree.map(lambda a: a[i], state)

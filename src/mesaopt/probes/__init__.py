@@ -1,0 +1,1 @@
+"""Measurements of trained learners: pure functions returning named arrays, vmappable over members."""

@@ -1,0 +1,82 @@
+"""Per-position errors of a learner and every reference, and distances between predictors.
+
+Evaluation episodes and reference predictions depend only on the member, not on training, so they
+are computed once (`make_eval_set`) and each evaluation only runs the learner.
+Named arrays are keyed "split|predictor|metric" with shape (K,): metric "mse" is MSE / D, metric
+"delta_<other>" is Delta(predictor, other) = mean squared prediction difference / D (Raventos Eq. 4).
+Dimension letters: B episodes, K context positions.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from mesaopt import keys, tasks
+from mesaopt.config import positive
+from mesaopt.predictor import Predictor
+from mesaopt.references import Context
+from mesaopt.train.loop import Hparams
+
+SPLITS = ("pretrain", "true")  # the member's training pool, and fresh tasks from the true prior
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    every: int = 256        # training steps between evaluations (one compiled chunk)
+    batch_size: int = 512   # episodes per split
+    references: tuple[str, ...] | None = None  # null: every reference of the task family
+
+    def validate(self, path: str) -> None:
+        positive(self, path, "every", "batch_size")
+
+
+class EvalSet(NamedTuple):
+    episodes: dict            # split -> Episode with leading B
+    reference_preds: dict     # split -> reference name -> (B, K)
+
+
+def batched_apply(predictor: Predictor, params, episodes: tasks.Episode, chunk: int = 64):
+    """Predictions for a batch of episodes, `chunk` episodes at a time to bound memory."""
+    batch = episodes.y_K.shape[0]
+    return jax.lax.map(partial(predictor.apply, params), episodes, batch_size=min(chunk, batch))
+
+
+def make_eval_set(family: tasks.Family, references: dict[str, Predictor], pool_size: int,
+                  batch_size: int, hparams: Hparams) -> EvalSet:
+    streams = keys.streams(hparams.seed)
+    context = Context(tasks.task_pool(family, streams.pool, pool_size), hparams.num_tasks,
+                      hparams.noise_std)
+    diversity = {"pretrain": hparams.num_tasks, "true": jnp.asarray(tasks.FRESH)}
+    episodes = {split: tasks.sample_batch(family, jax.random.fold_in(streams.eval, i), streams.pool,
+                                          diversity[split], hparams.noise_std, batch_size)
+                for i, split in enumerate(SPLITS)}
+    preds = {split: {name: batched_apply(ref, ref.init(context), episodes[split])
+                     for name, ref in references.items()} for split in SPLITS}
+    return EvalSet(episodes, preds)
+
+
+def prediction_metrics(preds: dict[str, jax.Array], y_BxK: jax.Array, target_dim: int,
+                       prefix: str) -> dict[str, jax.Array]:
+    """MSE of every predictor and Delta of every pair (stored once, under the first name)."""
+    out = {f"{prefix}|{name}|mse": jnp.mean((p - y_BxK) ** 2, axis=0) / target_dim
+           for name, p in preds.items()}
+    for a, b in itertools.combinations(preds, 2):
+        out[f"{prefix}|{a}|delta_{b}"] = jnp.mean((preds[a] - preds[b]) ** 2, axis=0) / target_dim
+    return out
+
+
+def evaluate(learner: Predictor, learner_name: str, target_dim: int, params,
+             eval_set: EvalSet) -> dict[str, jax.Array]:
+    out = {}
+    for split in SPLITS:
+        episodes = eval_set.episodes[split]
+        learner_BxK = jax.vmap(learner.apply, in_axes=(None, 0))(params, episodes)
+        # Fixed order (learner, then references by name): Delta pairs get stable names.
+        preds = {learner_name: learner_BxK, **dict(sorted(eval_set.reference_preds[split].items()))}
+        out.update(prediction_metrics(preds, episodes.y_K, target_dim, split))
+    return out

@@ -1,0 +1,80 @@
+"""Tidy (long) result tables: one parquet file per run directory, loaded together for a sweep.
+
+Columns: run_id, member, seed, num_tasks (inf = unlimited), learning_rate, noise_std, step, split,
+predictor, position (-1 = mean over positions), metric, value, and the run's static config
+flattened as "group.field" columns (e.g. learner.depth) so a sweep's runs can be told apart.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+METRICS_FILE = "metrics.parquet"
+CONFIG_FILE = "config.json"
+ID_EXCLUDED = ("logger", "out_dir", "progress", "name")  # do not change the numbers
+
+
+def run_id(config: dict) -> str:
+    """Hash of the resolved config, without the keys that only say where and how to report."""
+    science = {k: v for k, v in config.items() if k not in ID_EXCLUDED}
+    return hashlib.sha1(json.dumps(science, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def static_columns(config: dict, groups=("task", "learner", "train")) -> dict:
+    return {f"{g}.{k}": v for g in groups for k, v in config[g].items()
+            if isinstance(v, (int, float, str, bool))}
+
+
+def metric_rows(members: list[dict], step: int, named: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rows for named arrays of shape (P, K) ("split|predictor|metric") or (P,) (no positions)."""
+    frames = []
+    for key, values in named.items():
+        split, predictor, metric = key.split("|")
+        values = np.asarray(values, np.float64)
+        if values.ndim == 1:
+            values_PxK, positions = values[:, None], np.array([-1])
+        else:  # per position, plus the mean over positions at position -1
+            values_PxK = np.concatenate([values.mean(axis=1, keepdims=True), values], axis=1)
+            positions = np.arange(-1, values.shape[1])
+        num_members, num_positions = values_PxK.shape
+        frames.append(pd.DataFrame({
+            "member": np.repeat(np.arange(num_members), num_positions),
+            "step": step, "split": split, "predictor": predictor,
+            "position": np.tile(positions, num_members), "metric": metric,
+            "value": values_PxK.ravel()}))
+    frame = pd.concat(frames, ignore_index=True)
+    member_table = pd.DataFrame(members).rename_axis("member").reset_index()
+    return frame.merge(member_table, on="member", how="left")
+
+
+def finalize(rows: list[pd.DataFrame], run_id_: str, config: dict) -> pd.DataFrame:
+    frame = pd.concat(rows, ignore_index=True)
+    frame.insert(0, "run_id", run_id_)
+    for column, value in static_columns(config).items():
+        frame[column] = value
+    return frame
+
+
+def write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write then rename, so a reader never sees a half-written table."""
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def is_finished(run_dir: Path) -> bool:
+    return (Path(run_dir) / METRICS_FILE).exists()
+
+
+def load(path: str | os.PathLike) -> pd.DataFrame:
+    """One DataFrame for a run directory or a whole sweep directory (every finished run below it)."""
+    path = Path(path)
+    files = sorted(path.rglob(METRICS_FILE)) if path.is_dir() else [path]
+    if not files:
+        raise FileNotFoundError(f"no {METRICS_FILE} under {path}")
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

@@ -1,0 +1,190 @@
+"""`mesaopt-train`: the Hydra entry. Compose -> typed config -> population -> chunks -> results.
+
+Every job of a (multi)run is composed and validated before anything compiles; a bad value is one
+line on stderr naming the field, and exit code 2.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from mesaopt import loggers, registry, results
+from mesaopt.config import ConfigError, parse, require, to_dict
+from mesaopt.population import Population, SweepConfig, check_pool_limit
+from mesaopt.probes import errors
+from mesaopt.train import optim
+
+CONFIG_DIR = next(p for p in (Path(__file__).resolve().parents[2] / "configs",
+                              Path(__file__).resolve().parent / "configs") if p.is_dir())
+SELECTED = {"task": "tasks", "learner": "learners"}  # groups whose schema the chosen module owns
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    name: str
+    out_dir: str
+    progress: bool
+    task: Any      # the selected family's Config
+    learner: Any   # the selected learner's Config
+    train: optim.Config
+    sweep: SweepConfig
+    eval: errors.Config
+    logger: loggers.Config
+
+    def as_dict(self) -> dict:
+        return to_dict(self)
+
+
+def load_config(data: Mapping) -> RunConfig:
+    """Typed, validated config from a composed mapping; raises ConfigError naming the field."""
+    cfg = parse(RunConfig, data, "")
+    chosen = {}
+    for group, kind in SELECTED.items():
+        section = getattr(cfg, group)
+        require(isinstance(section, Mapping) and "name" in section, group,
+                f"must select an option (allowed: {', '.join(registry.available(kind))})")
+        chosen[group] = parse(registry.load(kind, section["name"], f"{group}.name").Config,
+                              section, group)
+    cfg = dataclasses.replace(cfg, **chosen)
+    registry.load("loggers", cfg.logger.name, "logger.name")
+    family = build_family(cfg)
+    check_pool_limit(cfg.sweep, family, "sweep")
+    require(cfg.train.steps % cfg.eval.every == 0, "eval.every",
+            f"must divide train.steps={cfg.train.steps}, got {cfg.eval.every}")
+    for name in cfg.eval.references or ():
+        require(name in family.references, "eval.references",
+                f"unknown option {name!r} for task {cfg.task.name} (allowed: "
+                f"{', '.join(family.references)})")
+    return cfg
+
+
+def build_family(cfg: RunConfig):
+    return registry.load("tasks", cfg.task.name, "task.name").build(cfg.task)
+
+
+def member_logs(named: dict[str, np.ndarray], num_members: int) -> list[dict]:
+    """Per-member dashboard values: each named array averaged over positions."""
+    flat = {key.replace("|", "/"): np.asarray(v).reshape(num_members, -1).mean(axis=1)
+            for key, v in named.items()}
+    return [{k: float(v[i]) for k, v in flat.items()} for i in range(num_members)]
+
+
+def train(cfg: RunConfig) -> Path:
+    """Train one population (or skip it if finished); returns its run directory."""
+    config = cfg.as_dict()
+    run_id = results.run_id(config)
+    run_dir = Path(cfg.out_dir) / run_id
+    if results.is_finished(run_dir):
+        print(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
+        return run_dir
+    family = build_family(cfg)
+    learner = registry.load("learners", cfg.learner.name, "learner.name").build(cfg.learner, family)
+    pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
+    logger = registry.load("loggers", cfg.logger.name, "logger.name").Logger(
+        cfg.logger, run_dir, run_id, config, pop.rows)
+
+    state = pop.init(pop.hparams)
+    eval_set = pop.make_eval_set(pop.hparams)
+    tables = []
+
+    def record(step: int, named: dict) -> None:
+        named = jax.device_get(named)
+        tables.append(results.metric_rows(pop.rows, step, named))
+        logger.log(step, member_logs(named, pop.size))
+
+    record(0, pop.evaluate(state.params, eval_set))
+    num_chunks = cfg.train.steps // pop.chunk_steps
+    for chunk in tqdm(range(num_chunks), desc=f"{cfg.name} {run_id} ({pop.size} members)",
+                      disable=not cfg.progress, unit="chunk"):
+        state, chunk_metrics = pop.train_chunk(state, pop.hparams)
+        learner_key = f"train|{cfg.learner.name}"
+        record((chunk + 1) * pop.chunk_steps, {
+            **pop.evaluate(state.params, eval_set),
+            f"{learner_key}|loss": chunk_metrics.loss.mean(axis=1),
+            f"{learner_key}|grad_norm": chunk_metrics.grad_norm.mean(axis=1)})
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / results.CONFIG_FILE).write_text(json.dumps(config, indent=2))
+    results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
+    from mesaopt.plots import cli as plot_cli
+    figures = {"diversity": plot_cli.render("diversity", run_dir)["png"]}
+    logger.finish(figures)
+    print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {figures['diversity']}")
+    return run_dir
+
+
+# ---- command line ---------------------------------------------------------------------------
+
+def _fail(message: str) -> None:
+    print(f"mesaopt-train: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _groups() -> dict[str, list[str]]:
+    return {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in CONFIG_DIR.iterdir()
+            if d.is_dir()}
+
+
+def precheck(overrides: list[str]) -> None:
+    """Compose and validate every job of the sweep these overrides describe, before any work."""
+    from hydra import compose, initialize_config_dir
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        _fail(str(err).strip().splitlines()[0])
+    groups = _groups()
+    for override in parsed:
+        key = override.key_or_group.lstrip("+~")
+        if key in groups and override.value() is not None:
+            values = override.sweep_string_iterator() if override.is_sweep_override() \
+                else [override.get_value_element_as_str()]
+            for value in values:
+                if value not in groups[key]:
+                    _fail(f"{key}: unknown option {value!r} (allowed: {', '.join(groups[key])})")
+    jobs = BasicSweeper.split_arguments([o for o in parsed if not o.key_or_group.startswith(
+        "hydra")], None)[0]
+    with initialize_config_dir(str(CONFIG_DIR), version_base=None):
+        for job in jobs:
+            try:
+                composed = compose("config", overrides=job)
+                load_config(OmegaConf.to_container(composed, resolve=True))
+            except ConfigError as err:
+                _fail(str(err))
+            except Exception as err:  # Hydra/OmegaConf errors: keep their first line
+                _fail(str(err).strip().splitlines()[0])
+
+
+def main() -> None:
+    import hydra
+    from omegaconf import OmegaConf
+
+    args = sys.argv[1:]
+    if not any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
+        precheck([a for a in args if not a.startswith("-")])
+
+    @hydra.main(version_base=None, config_path=str(CONFIG_DIR), config_name="config")
+    def app(composed) -> None:
+        try:
+            cfg = load_config(OmegaConf.to_container(composed, resolve=True))
+        except ConfigError as err:
+            _fail(str(err))
+        train(cfg)
+
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One member's training as pure functions: (state, hparams) -> (state, metrics)."""

@@ -1,0 +1,60 @@
+"""A chunk of training steps as one lax.scan; batches come from fold_in(train_key, step)."""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from mesaopt import keys, tasks
+from mesaopt.predictor import Predictor
+from mesaopt.train.optim import Config, optimizer
+
+
+class Hparams(NamedTuple):
+    """A member's dynamic hyperparameters: traced, so one program trains every combination."""
+    seed: jax.Array
+    num_tasks: jax.Array      # M; tasks.FRESH (0) = unlimited
+    learning_rate: jax.Array
+    noise_std: jax.Array
+
+
+class TrainState(NamedTuple):
+    params: Any
+    opt_state: Any
+    step: jax.Array
+
+
+class ChunkMetrics(NamedTuple):
+    loss: jax.Array        # (S,) training MSE per step
+    grad_norm: jax.Array   # (S,) global gradient norm before clipping
+
+
+def init_state(learner: Predictor, cfg: Config, hparams: Hparams) -> TrainState:
+    params = learner.init(keys.streams(hparams.seed).init)
+    opt_state = optimizer(cfg, hparams.learning_rate).init(params)
+    return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
+
+
+def batch_loss(learner: Predictor, params, batch: tasks.Episode) -> jax.Array:
+    preds_BxK = jax.vmap(learner.apply, in_axes=(None, 0))(params, batch)
+    return jnp.mean((preds_BxK - batch.y_K) ** 2)
+
+
+def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps: int,
+                state: TrainState, hparams: Hparams) -> tuple[TrainState, ChunkMetrics]:
+    """`num_steps` updates of one member (static num_steps: one compiled program per chunk size)."""
+    streams = keys.streams(hparams.seed)
+    tx = optimizer(cfg, hparams.learning_rate)
+
+    def step(state: TrainState, _):
+        batch = tasks.sample_batch(family, jax.random.fold_in(streams.train, state.step),
+                                   streams.pool, hparams.num_tasks, hparams.noise_std,
+                                   cfg.batch_size)
+        loss, grads = jax.value_and_grad(lambda p: batch_loss(learner, p, batch))(state.params)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return TrainState(params, opt_state, state.step + 1), ChunkMetrics(loss, optax.global_norm(grads))
+
+    return jax.lax.scan(step, state, length=num_steps)

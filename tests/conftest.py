@@ -1,0 +1,32 @@
+"""Shared fixtures: tiny shapes, and one smoke run whose compiled programs and results every
+end-to-end test reuses (compile time dominates small tests on CPU)."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from mesaopt import run  # noqa: E402
+
+
+def compose_config(*overrides: str) -> dict:
+    with initialize_config_dir(str(run.CONFIG_DIR), version_base=None):
+        return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
+
+
+@pytest.fixture(scope="session")
+def compose_cfg():
+    return compose_config
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The smoke preset trained once with the wandb logger (offline); returns its run directory."""
+    out_dir = tmp_path_factory.mktemp("smoke")
+    cfg = run.load_config(compose_config("experiment=smoke", f"out_dir={out_dir}", "progress=false"))
+    return run.train(cfg)

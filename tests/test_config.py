@@ -1,0 +1,78 @@
+"""Bad input fails before compilation with one line naming the field; presets compose."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mesaopt import run
+from mesaopt.config import ConfigError
+
+PRESETS = sorted(p.stem for p in (run.CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_experiment_preset_composes_and_validates(compose_cfg, preset):
+    cfg = run.load_config(compose_cfg(f"experiment={preset}"))
+    assert cfg.name == preset
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_header_states_command_runtime_and_expectation(preset):
+    header = (run.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text().split("\n\n")[0]
+    for word in ("Command:", "Runtime:", "Expected:"):
+        assert word in header, f"{preset}.yaml header lacks {word!r}"
+
+
+@pytest.mark.parametrize("override, field", [
+    ("task.dim=0", "task.dim"),
+    ("task.context_len=0", "task.context_len"),
+    ("task.dim=abc", "task.dim"),
+    ("learner.width=-8", "learner.width"),
+    ("learner.heads=3", "learner.heads"),
+    ("train.steps=0", "train.steps"),
+    ("train.batch_size=2.5", "train.batch_size"),
+    ("train.schedule=exp", "train.schedule"),
+    ("train.learning_rate=-1", "train.learning_rate"),
+    ("sweep.seeds=0", "sweep.seeds"),
+    ("sweep.num_tasks=[4,0]", "sweep.num_tasks[1]"),
+    ("sweep.num_tasks=[2048]", "sweep.num_tasks[0]"),  # over the pool limit below
+    ("sweep.noise_std=[0.0]", "sweep.noise_std[0]"),
+    ("eval.every=3", "eval.every"),
+    ("eval.references=[ridge,bogus]", "eval.references"),
+    ("logger.mode=sideways", "logger.mode"),
+    ("+task.bogus=1", "task.bogus"),
+])
+def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field):
+    overrides = ["task.max_pool_size=1024", override]
+    with pytest.raises(ConfigError) as err:
+        run.load_config(compose_cfg(*overrides))
+    message = str(err.value)
+    assert message.startswith(f"{field}:") and "\n" not in message, message
+
+
+def test_infinite_diversity_spellings_are_equivalent(compose_cfg):
+    spelled = [run.load_config(compose_cfg(f"sweep.num_tasks=[4,{m}]")).sweep for m in ("null", "inf")]
+    from mesaopt.population import members
+    rows = [members(s, run.load_config(compose_cfg()).train)[1] for s in spelled]
+    assert rows[0] == rows[1] and rows[0][-1]["num_tasks"] == float("inf")
+
+
+def _cli(*args: str, cwd: Path):
+    return subprocess.run([sys.executable, "-m", "mesaopt.run", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: linreg)"),
+    (["-m", "learner.depth=1,0"], "learner.depth: must be > 0, got 0"),
+    (["sweep.num_tasks=[1,4,99999999999]"], "sweep.num_tasks[2]: 99999999999 exceeds"),
+])
+def test_cli_rejects_bad_input_before_any_work(tmp_path, args, expected):
+    result = _cli(*args, f"out_dir={tmp_path}/out", "logger=none", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()  # nothing written, let alone as if complete

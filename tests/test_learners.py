@@ -1,0 +1,62 @@
+"""Learner contracts, run for every registered learner: shapes, causality, jit, vmap."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mesaopt import registry, tasks
+from mesaopt.tasks import linreg
+
+LEARNERS = registry.available("learners")
+FAMILY = linreg.build(linreg.Config(dim=3, context_len=5))
+
+
+@pytest.fixture(scope="module", params=LEARNERS)
+def learner(request):
+    module = registry.load("learners", request.param, "learner")
+    cfg = module.Config(**({"depth": 1, "width": 16} if request.param == "transformer" else {}))
+    predictor = module.build(cfg, FAMILY)
+    return predictor, predictor.init(jax.random.key(0))
+
+
+def _episodes(n):
+    return tasks.sample_batch(FAMILY, jax.random.key(1), jax.random.key(2), jnp.int32(0),
+                              jnp.float32(0.5), n)
+
+
+def test_shapes_finite_and_jit_equals_eager(learner):
+    predictor, params = learner
+    episode = jax.tree.map(lambda a: a[0], _episodes(1))
+    eager = predictor.apply(params, episode)
+    assert eager.shape == (5,) and bool(jnp.all(jnp.isfinite(eager)))
+    np.testing.assert_allclose(jax.jit(predictor.apply)(params, episode), eager, rtol=1e-5, atol=1e-6)
+
+
+def test_vmap_over_episodes_equals_one_at_a_time(learner):
+    predictor, params = learner
+    batch = _episodes(4)
+    batched = jax.vmap(predictor.apply, in_axes=(None, 0))(params, batch)
+    for i in range(4):
+        single = predictor.apply(params, jax.tree.map(lambda a: a[i], batch))
+        np.testing.assert_allclose(batched[i], single, rtol=1e-5, atol=1e-5)
+
+
+def test_prediction_k_sees_only_pairs_before_k_and_x_k(learner):
+    predictor, params = learner
+    episode = jax.tree.map(lambda a: a[0], _episodes(1))
+    base = predictor.apply(params, episode)
+    k = 2
+    changed_y = predictor.apply(params, episode._replace(y_K=episode.y_K.at[k].add(5.0)))
+    np.testing.assert_allclose(changed_y[: k + 1], base[: k + 1], atol=1e-6)  # y_k unseen at k
+    assert not np.allclose(changed_y[k + 1:], base[k + 1:])                   # but seen after
+    changed_x = predictor.apply(params, episode._replace(x_KxD=episode.x_KxD.at[k].add(1.0)))
+    np.testing.assert_allclose(changed_x[:k], base[:k], atol=1e-6)
+    assert not np.isclose(changed_x[k], base[k])
+
+
+def test_different_keys_give_different_parameters(learner):
+    predictor, params = learner
+    other = predictor.init(jax.random.key(1))
+    assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(other)))

@@ -1,0 +1,101 @@
+"""End to end on the smoke preset: tidy results, skip on rerun, wandb offline runs, the figure."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from mesaopt import results, run
+from mesaopt.plots import cli as plot_cli
+
+COLUMNS = {"run_id", "member", "seed", "num_tasks", "step", "split", "predictor", "position",
+           "metric", "value", "learning_rate", "noise_std", "learner.depth", "task.dim"}
+
+
+def test_results_table_is_tidy_and_complete(smoke_run):
+    df = results.load(smoke_run)
+    assert COLUMNS <= set(df.columns)
+    assert df.run_id.nunique() == 1 and df.member.nunique() == 6
+    assert set(df.step) == {0, 4, 8}
+    assert set(df.split) == {"pretrain", "true", "train"}
+    assert {"transformer", "ridge", "dmmse", "ols", "zero"} <= set(df.predictor)
+    assert {"mse", "delta_ridge", "delta_dmmse", "loss"} <= set(df.metric)
+    assert np.isinf(df.num_tasks).any() and set(df.num_tasks[np.isfinite(df.num_tasks)]) == {1, 4}
+    assert np.isfinite(df.value).all()
+    # position -1 is the mean over positions 0..K-1
+    one = df[(df.step == 8) & (df.member == 0) & (df.split == "true") & (df.predictor == "ridge")
+             & (df.metric == "mse")].set_index("position").value
+    assert math.isclose(one[-1], one.drop(-1).mean(), rel_tol=1e-9)
+    assert len(one) == 4 + 1
+
+
+def test_unlimited_diversity_pretrain_references_agree(smoke_run):
+    df = results.load(smoke_run)
+    inf = df[np.isinf(df.num_tasks) & (df.metric == "delta_ridge") & (df.predictor == "dmmse")]
+    assert len(inf) and np.allclose(inf.value, 0, atol=1e-10)
+
+
+def test_rerunning_a_finished_run_is_skipped(smoke_run, compose_cfg, capsys):
+    before = (smoke_run / results.METRICS_FILE).stat().st_mtime_ns
+    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={smoke_run.parent}",
+                                      "progress=false", "logger=none"))
+    assert run.train(cfg) == smoke_run  # logger settings do not change the run id
+    assert "already finished" in capsys.readouterr().out
+    assert (smoke_run / results.METRICS_FILE).stat().st_mtime_ns == before
+
+
+def test_run_id_is_the_config_hash(smoke_run):
+    config = json.loads((smoke_run / results.CONFIG_FILE).read_text())
+    assert results.run_id(config) == smoke_run.name
+
+
+def test_sweep_directory_loads_every_run(smoke_run, tmp_path):
+    for name in ("a", "b"):
+        shutil.copytree(smoke_run, tmp_path / name / smoke_run.name)
+    assert len(results.load(tmp_path)) == 2 * len(results.load(smoke_run))
+
+
+def _wandb_records(run_dir):
+    out = subprocess.run(["wandb", "leet", "inspect", "--json", str(run_dir)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_wandb_offline_run_per_member_holds_the_metrics(smoke_run):
+    run_dirs = sorted((smoke_run / "wandb").glob("offline-run-*"))
+    assert len(run_dirs) == 6
+    records = _wandb_records(run_dirs[0])
+    header = next(r["run"] for r in records if r["type"] == "run")
+    assert header["run_group"] == smoke_run.name
+    config = json.loads(json.dumps(header["config"]))
+    assert "num_tasks" in json.dumps(config) and "learner" in json.dumps(config)
+    history = [r["history"]["item"] for r in records if r["type"] == "history"]
+    steps = [h["_step"] for h in history if "true/transformer/mse" in h]
+    assert steps == [0, 4, 8]
+    df = results.load(smoke_run)
+    last = df[(df.member == 0) & (df.step == 8) & (df.split == "true") & (df.position == -1)
+              & (df.predictor == "transformer") & (df.metric == "mse")].value.item()
+    logged = [h for h in history if h.get("_step") == 8 and "true/transformer/mse" in h][0]
+    assert math.isclose(logged["true/transformer/mse"], last, rel_tol=1e-6)
+    assert any("train/transformer/loss" in h for h in history)
+    assert any(any(k.startswith("figures/") for k in h) for h in history)
+
+
+def test_diversity_figure_is_written_and_remade_from_the_table(smoke_run, tmp_path):
+    assert (smoke_run / "figures" / "diversity.png").stat().st_size > 10_000
+    paths = plot_cli.render("diversity", smoke_run.parent, tmp_path)
+    assert paths["png"].stat().st_size > 10_000 and paths["pdf"].exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nonesuch", "."], "unknown figure 'nonesuch'"),
+    (["diversity", "/does/not/exist"], "does not exist"),
+])
+def test_plot_cli_rejects_bad_input(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        plot_cli.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

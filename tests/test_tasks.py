@@ -1,0 +1,62 @@
+"""Task family contracts, run for every registered family."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mesaopt import registry, tasks
+
+FAMILIES = registry.available("tasks")
+
+
+def _family(name):
+    module = registry.load("tasks", name, "task")
+    return module.build(module.Config())
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_batch_shapes_finite_and_jit_equals_eager(name):
+    family = _family(name)
+    key, pool_key = jax.random.split(jax.random.key(0))
+    sample = lambda k, m: tasks.sample_batch(family, k, pool_key, m, jnp.float32(0.5), 5)
+    eager = sample(key, jnp.int32(7))
+    jitted = jax.jit(sample)(key, jnp.int32(7))
+    cfg = family.cfg
+    assert eager.x_KxD.shape == (5, cfg.context_len, cfg.dim) and eager.y_K.shape == (5, cfg.context_len)
+    assert all(bool(jnp.all(jnp.isfinite(a))) for a in eager)
+    for a, b in zip(eager, jitted):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_pools_are_nested_across_diversity(name):
+    family = _family(name)
+    pool_key = jax.random.key(3)
+    small, large = tasks.task_pool(family, pool_key, 4), tasks.task_pool(family, pool_key, 64)
+    jax.tree.map(lambda s, l: np.testing.assert_array_equal(s, l[:4]), small, large)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_draws_stay_in_the_pool_and_fresh_draws_leave_it(name):
+    family = _family(name)
+    pool_key = jax.random.key(1)
+    pool = np.asarray(tasks.task_pool(family, pool_key, 3))
+    draw = jax.jit(jax.vmap(lambda k, m: tasks.draw_task(family, k, pool_key, m), in_axes=(0, None)))
+    keys = jax.random.split(jax.random.key(2), 200)
+    pooled = np.asarray(draw(keys, jnp.int32(3)))
+    matches = (np.abs(pooled[:, None] - pool[None]).max(-1) < 1e-6)
+    assert matches.any(axis=1).all() and matches.any(axis=0).all()  # only pool tasks, each seen
+    fresh = np.asarray(draw(keys, jnp.int32(tasks.FRESH)))
+    assert not (np.abs(fresh[:, None] - pool[None]).max(-1) < 1e-6).any()
+    assert len(np.unique(fresh.round(5), axis=0)) == len(fresh)
+
+
+def test_linreg_targets_follow_the_linear_model():
+    family = _family("linreg")
+    w = family.sample_task(jax.random.key(0))
+    noiseless = family.sample_episode(jax.random.key(1), w, jnp.float32(0.0))
+    np.testing.assert_allclose(noiseless.y_K, noiseless.x_KxD @ w, rtol=1e-5, atol=1e-5)
+    noisy = family.sample_episode(jax.random.key(1), w, jnp.float32(0.5))
+    assert 0.1 < float(jnp.std(noisy.y_K - noisy.x_KxD @ w)) < 1.0
