@@ -99,3 +99,16 @@ def test_plot_cli_rejects_bad_input(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         plot_cli.main(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_interrupted_run_resumes_to_the_same_numbers(smoke_run, compose_cfg, tmp_path):
+    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+                                      "logger=none"))
+    run_dir = run.train(cfg, max_chunks=1)
+    assert not results.is_finished(run_dir) and (run_dir / "checkpoint" / "LATEST").exists()
+    assert run.train(cfg) == run_dir and results.is_finished(run_dir)
+    assert not (run_dir / "checkpoint").exists()
+    resumed, uninterrupted = results.load(run_dir), results.load(smoke_run)
+    assert len(resumed) == len(uninterrupted)
+    import pandas.testing
+    pandas.testing.assert_frame_equal(resumed, uninterrupted)

@@ -16,7 +16,7 @@ import pandas as pd
 
 METRICS_FILE = "metrics.parquet"
 CONFIG_FILE = "config.json"
-ID_EXCLUDED = ("logger", "out_dir", "progress", "name")  # do not change the numbers
+ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every")  # do not change the numbers
 
 
 def run_id(config: dict) -> str:

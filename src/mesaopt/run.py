@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,9 +15,11 @@ from typing import Any
 
 import jax
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from mesaopt import loggers, registry, results
+from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population, SweepConfig, check_pool_limit
 from mesaopt.probes import errors
@@ -32,6 +35,7 @@ class RunConfig:
     name: str
     out_dir: str
     progress: bool
+    checkpoint_every: int  # chunks between checkpoints; 0 = never (a crash restarts the run)
     task: Any      # the selected family's Config
     learner: Any   # the selected learner's Config
     train: optim.Config
@@ -57,6 +61,7 @@ def load_config(data: Mapping) -> RunConfig:
     registry.load("loggers", cfg.logger.name, "logger.name")
     family = build_family(cfg)
     check_pool_limit(cfg.sweep, family, "sweep")
+    require(cfg.checkpoint_every >= 0, "checkpoint_every", f"must be >= 0, got {cfg.checkpoint_every}")
     require(cfg.train.steps % cfg.eval.every == 0, "eval.every",
             f"must divide train.steps={cfg.train.steps}, got {cfg.eval.every}")
     for name in cfg.eval.references or ():
@@ -77,8 +82,12 @@ def member_logs(named: dict[str, np.ndarray], num_members: int) -> list[dict]:
     return [{k: float(v[i]) for k, v in flat.items()} for i in range(num_members)]
 
 
-def train(cfg: RunConfig) -> Path:
-    """Train one population (or skip it if finished); returns its run directory."""
+def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
+    """Train one population, resuming from its checkpoint or skipping it if finished.
+
+    `max_chunks` stops after that many chunks this call (a time-limited job); the next call resumes.
+    Returns the run directory.
+    """
     config = cfg.as_dict()
     run_id = results.run_id(config)
     run_dir = Path(cfg.out_dir) / run_id
@@ -90,6 +99,7 @@ def train(cfg: RunConfig) -> Path:
     pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
     logger = registry.load("loggers", cfg.logger.name, "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
+    checkpointer = Checkpointer(run_dir)
 
     state = pop.init(pop.hparams)
     eval_set = pop.make_eval_set(pop.hparams)
@@ -100,20 +110,35 @@ def train(cfg: RunConfig) -> Path:
         tables.append(results.metric_rows(pop.rows, step, named))
         logger.log(step, member_logs(named, pop.size))
 
-    record(0, pop.evaluate(state.params, eval_set))
+    if checkpointer.latest_step() is not None:
+        step, state, table = checkpointer.restore(state)
+        tables.append(table)
+        print(f"mesaopt: resuming run {run_id} from step {step}")
+    else:
+        record(0, pop.evaluate(state.params, eval_set))
     num_chunks = cfg.train.steps // pop.chunk_steps
-    for chunk in tqdm(range(num_chunks), desc=f"{cfg.name} {run_id} ({pop.size} members)",
-                      disable=not cfg.progress, unit="chunk"):
+    first_chunk = int(state.step[0]) // pop.chunk_steps
+    todo = range(first_chunk, num_chunks if max_chunks is None else
+                 min(num_chunks, first_chunk + max_chunks))
+    learner_key = f"train|{cfg.learner.name}"
+    for chunk in tqdm(todo, desc=f"{cfg.name} {run_id} ({pop.size} members)",
+                      disable=not cfg.progress, unit="chunk", initial=first_chunk, total=num_chunks):
         state, chunk_metrics = pop.train_chunk(state, pop.hparams)
-        learner_key = f"train|{cfg.learner.name}"
-        record((chunk + 1) * pop.chunk_steps, {
-            **pop.evaluate(state.params, eval_set),
-            f"{learner_key}|loss": chunk_metrics.loss.mean(axis=1),
-            f"{learner_key}|grad_norm": chunk_metrics.grad_norm.mean(axis=1)})
+        step = (chunk + 1) * pop.chunk_steps
+        record(step, {**pop.evaluate(state.params, eval_set),
+                      f"{learner_key}|loss": chunk_metrics.loss.mean(axis=1),
+                      f"{learner_key}|grad_norm": chunk_metrics.grad_norm.mean(axis=1)})
+        if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
+            tables = [pd.concat(tables, ignore_index=True)]
+            checkpointer.save(step, state, tables[0])
+    if int(state.step[0]) < cfg.train.steps:
+        print(f"mesaopt: stopped run {run_id} at step {int(state.step[0])}; rerun to resume")
+        return run_dir
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / results.CONFIG_FILE).write_text(json.dumps(config, indent=2))
     results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
+    checkpointer.clear()
     from mesaopt.plots import cli as plot_cli
     figures = {"diversity": plot_cli.render("diversity", run_dir)["png"]}
     logger.finish(figures)
@@ -177,6 +202,7 @@ def main() -> None:
 
     @hydra.main(version_base=None, config_path=str(CONFIG_DIR), config_name="config")
     def app(composed) -> None:
+        logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no TPU/GPU probe noise
         try:
             cfg = load_config(OmegaConf.to_container(composed, resolve=True))
         except ConfigError as err:

@@ -17,6 +17,7 @@ from mesaopt.predictor import Predictor
 from mesaopt.tasks import Episode, Family
 
 _init = nn.initializers.normal(0.02)
+DTYPES = ("float32", "bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,11 +27,22 @@ class Config:
     width: int = 64
     heads: int = 2
     mlp_ratio: int = 4
+    dtype: str = "float32"   # compute dtype of matmuls (bfloat16 on GPUs); parameters stay float32
 
     def validate(self, path: str) -> None:
         positive(self, path, "depth", "width", "heads", "mlp_ratio")
+        require(self.dtype in DTYPES, f"{path}.dtype",
+                f"unknown option {self.dtype!r} (allowed: {', '.join(DTYPES)})")
         require(self.width % self.heads == 0, f"{path}.heads",
                 f"must divide learner.width={self.width}, got {self.heads}")
+
+
+def _dense(cfg: Config, features: int) -> nn.Dense:
+    return nn.Dense(features, kernel_init=_init, dtype=cfg.dtype)
+
+
+def _norm(cfg: Config) -> nn.LayerNorm:
+    return nn.LayerNorm(dtype=cfg.dtype)
 
 
 class Block(nn.Module):
@@ -40,17 +52,17 @@ class Block(nn.Module):
     def __call__(self, h_TxW):
         num_tokens, width = h_TxW.shape
         heads = self.cfg.heads
-        a_TxW = nn.LayerNorm()(h_TxW)
-        qkv_Tx3xHxE = nn.Dense(3 * width, kernel_init=_init)(a_TxW).reshape(
+        a_TxW = _norm(self.cfg)(h_TxW)
+        qkv_Tx3xHxE = _dense(self.cfg, 3 * width)(a_TxW).reshape(
             num_tokens, 3, heads, width // heads)
         q_TxHxE, k_TxHxE, v_TxHxE = (qkv_Tx3xHxE[:, i] for i in range(3))
         scores_HxTxT = jnp.einsum("the,she->hts", q_TxHxE, k_TxHxE) / jnp.sqrt(width // heads)
         causal_TxT = jnp.tril(jnp.ones((num_tokens, num_tokens), bool))
         attn_HxTxT = jax.nn.softmax(jnp.where(causal_TxT, scores_HxTxT, -1e30), axis=-1)
         mixed_TxW = jnp.einsum("hts,she->the", attn_HxTxT, v_TxHxE).reshape(num_tokens, width)
-        h_TxW = h_TxW + nn.Dense(width, kernel_init=_init)(mixed_TxW)
-        m_TxW = nn.Dense(self.cfg.mlp_ratio * width, kernel_init=_init)(nn.LayerNorm()(h_TxW))
-        return h_TxW + nn.Dense(width, kernel_init=_init)(nn.gelu(m_TxW))
+        h_TxW = h_TxW + _dense(self.cfg, width)(mixed_TxW)
+        m_TxW = _dense(self.cfg, self.cfg.mlp_ratio * width)(_norm(self.cfg)(h_TxW))
+        return h_TxW + _dense(self.cfg, width)(nn.gelu(m_TxW))
 
 
 class Transformer(nn.Module):
@@ -59,11 +71,12 @@ class Transformer(nn.Module):
     @nn.compact
     def __call__(self, tokens_TxI):
         num_tokens = tokens_TxI.shape[0]
-        h_TxW = nn.Dense(self.cfg.width, kernel_init=_init)(tokens_TxI)
+        h_TxW = _dense(self.cfg, self.cfg.width)(tokens_TxI)
         h_TxW = h_TxW + self.param("positions", _init, (num_tokens, self.cfg.width))
         for _ in range(self.cfg.depth):
             h_TxW = Block(self.cfg)(h_TxW)
-        return nn.Dense(1, kernel_init=_init)(nn.LayerNorm()(h_TxW))[:, 0]
+        out_Tx1 = _dense(self.cfg, 1)(_norm(self.cfg)(h_TxW))
+        return out_Tx1[:, 0].astype(jnp.float32)
 
 
 def interleave(episode: Episode) -> jax.Array:

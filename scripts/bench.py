@@ -1,0 +1,6 @@
+"""Thin wrapper: `python scripts/bench.py [--quick] [--json PATH]` == `mesaopt-bench ...`."""
+import sys
+
+from mesaopt.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,44 @@
+"""Check the claim of experiment=linreg_diversity_cpu on a finished run and print the numbers.
+
+On true tasks at the last step (mean over seeds): (1) at the smallest M the transformer
+memorizes: Delta(model, dMMSE) < 0.1 Delta(model, ridge); (2) at M = inf it learns in context:
+its MSE/D is within 30% of ridge's; (3) the transition: its error at M = inf is at most half its
+error at the smallest M. Exit 1 if any fails.
+
+Usage: python scripts/check_linreg_diversity.py <run-or-sweep-dir>
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from mesaopt import results
+
+
+def check(directory: str) -> bool:
+    df = results.load(directory)
+    df = df[(df.split == "true") & (df.position == -1) & (df.step == df.step.max())]
+    values = df.groupby(["num_tasks", "predictor", "metric"]).value.mean()
+    smallest = df.num_tasks[np.isfinite(df.num_tasks)].min()
+    memorize = values[(smallest, "transformer", "delta_dmmse")]
+    generalize = values[(smallest, "transformer", "delta_ridge")]
+    model_inf, ridge_inf = values[(np.inf, "transformer", "mse")], values[(np.inf, "ridge", "mse")]
+    model_small = values[(smallest, "transformer", "mse")]
+    checks = {
+        f"M={smallest:g}: Delta(model,dMMSE)={memorize:.3f} < 0.1 x Delta(model,ridge)={generalize:.3f}":
+            memorize < 0.1 * generalize,
+        f"M=inf: model MSE/D {model_inf:.3f} within 30% of ridge {ridge_inf:.3f}":
+            model_inf <= 1.3 * ridge_inf,
+        f"transition: model MSE/D at M=inf {model_inf:.3f} <= 0.5 x at M={smallest:g} {model_small:.3f}":
+            model_inf <= 0.5 * model_small,
+    }
+    for claim, ok in checks.items():
+        print(f"[{'ok' if ok else 'FAIL'}] {claim}")
+    return all(checks.values())
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__.splitlines()[-1])
+    sys.exit(0 if check(sys.argv[1]) else 1)

@@ -1,0 +1,50 @@
+"""Resumable runs: the population state (orbax) and the result rows so far, saved between chunks.
+
+A resumed run continues from the last saved chunk and, because every batch is drawn from
+fold_in(key, step), gives the same numbers as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jax
+import orbax.checkpoint as ocp
+import pandas as pd
+
+from mesaopt.results import write_atomic
+
+LATEST = "LATEST"
+TABLE = "metrics.partial.parquet"
+
+
+class Checkpointer:
+    def __init__(self, run_dir: Path):
+        self.dir = Path(run_dir).resolve() / "checkpoint"
+        self._orbax = ocp.StandardCheckpointer()
+
+    def latest_step(self) -> int | None:
+        marker = self.dir / LATEST
+        return int(marker.read_text()) if marker.exists() else None
+
+    def save(self, step: int, state, table: pd.DataFrame) -> None:
+        previous = self.latest_step()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._orbax.save(self.dir / f"state_{step}", state, force=True)
+        self._orbax.wait_until_finished()
+        write_atomic(table, self.dir / TABLE)
+        tmp = self.dir / f"{LATEST}.tmp"
+        tmp.write_text(str(step))
+        tmp.replace(self.dir / LATEST)  # the marker moves only once both files are complete
+        if previous is not None and previous != step:
+            shutil.rmtree(self.dir / f"state_{previous}", ignore_errors=True)
+
+    def restore(self, like_state) -> tuple[int, object, pd.DataFrame]:
+        """(step, state, rows so far); `like_state` gives the structure, shapes and dtypes."""
+        step = self.latest_step()
+        abstract = jax.eval_shape(lambda: like_state)
+        state = self._orbax.restore(self.dir / f"state_{step}", abstract)
+        return step, state, pd.read_parquet(self.dir / TABLE)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

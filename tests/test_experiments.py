@@ -1,0 +1,22 @@
+"""The presets' scientific claims, computed on full runs (slow: minutes each)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mesaopt import run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_linreg_diversity_cpu_shows_the_transition(compose_cfg, tmp_path):
+    cfg = run.load_config(compose_cfg("experiment=linreg_diversity_cpu", f"out_dir={tmp_path}",
+                                      "logger=none", "progress=false"))
+    run_dir = run.train(cfg)
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_linreg_diversity.py"),
+                            str(run_dir)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
