@@ -42,7 +42,8 @@ class Checkpointer:
     def restore(self, like_state) -> tuple[int, object, pd.DataFrame]:
         """(step, state, rows so far); `like_state` gives the structure, shapes and dtypes."""
         step = self.latest_step()
-        abstract = jax.eval_shape(lambda: like_state)
+        abstract = jax.tree.map(  # keep each array's placement (members may span devices)
+            lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), like_state)
         state = self._orbax.restore(self.dir / f"state_{step}", abstract)
         return step, state, pd.read_parquet(self.dir / TABLE)
 

@@ -9,6 +9,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from mesaopt import registry, tasks
 from mesaopt.config import ConfigError, require
@@ -69,8 +70,21 @@ def check_pool_limit(sweep: SweepConfig, family: tasks.Family, path: str) -> Non
             raise ConfigError(f"{path}.num_tasks[{i}]: {m} exceeds task.max_pool_size={limit}")
 
 
+def member_sharding(num_members: int) -> NamedSharding | None:
+    """Members split across local devices (GPUs, or CPU cores exposed as devices), or None.
+
+    Uses the most devices that divide the population evenly; one device means no sharding.
+    """
+    devices = jax.local_devices()
+    count = max(d for d in range(1, len(devices) + 1) if num_members % d == 0)
+    if count == 1:
+        return None
+    return NamedSharding(Mesh(np.array(devices[:count]), ("members",)), PartitionSpec("members"))
+
+
 class Population:
-    """Compiled programs for one static configuration; every method maps over the member axis."""
+    """Compiled programs for one static configuration; every method maps over the member axis,
+    which is sharded across local devices when there are several (see `member_sharding`)."""
 
     def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
                  train_cfg: optim.Config, eval_cfg: errors.Config, sweep: SweepConfig):
@@ -84,15 +98,34 @@ class Population:
         self.init = jax.jit(jax.vmap(partial(init_state, learner, train_cfg)))
         self.train_chunk = jax.jit(jax.vmap(
             partial(train_chunk, family, learner, train_cfg, eval_cfg.every)))
-        # References are computed once per member, sequentially to bound dMMSE's memory.
-        self.make_eval_set = jax.jit(lambda h: jax.lax.map(
-            partial(errors.make_eval_set, family, references, pool_size, eval_cfg.batch_size), h))
+        self._eval_episodes = jax.jit(jax.vmap(
+            partial(errors.eval_episodes, family, eval_cfg.batch_size)))
+        # One program per reference (one copy of its linear algebra each), mapped over members
+        # sequentially to bound dMMSE's memory.
+        self._reference_preds = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
+            lambda he: errors.reference_predictions(family, ref, pool_size, *he), (h, e)))
+            for name, ref in references.items()}
         self.evaluate = jax.jit(jax.vmap(
             partial(errors.evaluate, learner, learner_name, family.target_dim)))
+
+    def make_eval_set(self, hparams: Hparams) -> errors.EvalSet:
+        """Every member's evaluation episodes and reference predictions, computed once."""
+        episodes = self._eval_episodes(hparams)
+        by_reference = {name: program(hparams, episodes)
+                        for name, program in self._reference_preds.items()}
+        return errors.EvalSet(episodes, {split: {n: p[split] for n, p in by_reference.items()}
+                                         for split in errors.SPLITS})
 
     @property
     def size(self) -> int:
         return len(self.rows)
+
+    def placed_hparams(self) -> Hparams:
+        """The stacked hyperparameters on device, split across devices along the member axis;
+        jit propagates that placement to states and metrics."""
+        sharding = member_sharding(self.size)
+        return jax.device_put(self.hparams, sharding) if sharding else jax.tree.map(
+            jnp.asarray, self.hparams)
 
     def member(self, i: int) -> Hparams:
         return jax.tree.map(lambda a: jnp.asarray(a[i]), self.hparams)

@@ -101,8 +101,9 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
 
-    state = pop.init(pop.hparams)
-    eval_set = pop.make_eval_set(pop.hparams)
+    hparams = pop.placed_hparams()
+    state = pop.init(hparams)
+    eval_set = pop.make_eval_set(hparams)
     tables = []
 
     def record(step: int, named: dict) -> None:
@@ -123,7 +124,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     learner_key = f"train|{cfg.learner.name}"
     for chunk in tqdm(todo, desc=f"{cfg.name} {run_id} ({pop.size} members)",
                       disable=not cfg.progress, unit="chunk", initial=first_chunk, total=num_chunks):
-        state, chunk_metrics = pop.train_chunk(state, pop.hparams)
+        state, chunk_metrics = pop.train_chunk(state, hparams)
         step = (chunk + 1) * pop.chunk_steps
         record(step, {**pop.evaluate(state.params, eval_set),
                       f"{learner_key}|loss": chunk_metrics.loss.mean(axis=1),
@@ -202,7 +203,8 @@ def main() -> None:
 
     @hydra.main(version_base=None, config_path=str(CONFIG_DIR), config_name="config")
     def app(composed) -> None:
-        logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no TPU/GPU probe noise
+        for noisy in ("jax._src.xla_bridge", "absl"):  # backend probes, checkpoint chatter
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         try:
             cfg = load_config(OmegaConf.to_container(composed, resolve=True))
         except ConfigError as err:

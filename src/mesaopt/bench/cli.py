@@ -101,14 +101,15 @@ def population_vs_sequential(members: int, steps: int, repeats: int) -> dict:
     chunk, pop, state, _ = single_program(cfg)
     hparams = [pop.member(i) for i in range(members)]
     sequential = median_time(lambda: [chunk(state, h) for h in hparams], repeats)
-    states = pop.init(pop.hparams)
-    population = median_time(lambda: pop.train_chunk(states, pop.hparams), repeats)
+    placed = pop.placed_hparams()  # members spread over the devices, as a run does
+    states = pop.init(placed)
+    population = median_time(lambda: pop.train_chunk(states, placed), repeats)
     return dict(population_s=population, sequential_s=sequential, speedup=sequential / population)
 
 
 def cli_wall_time(steps: int, seeds_arg: str, multirun: bool) -> float:
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "mesaopt.run", *(["-m"] if multirun else []),
+        command = [sys.executable, "-m", "mesaopt", *(["-m"] if multirun else []),
                    f"experiment={PRESET}", "logger=none", "progress=false", f"out_dir={out}",
                    f"train.steps={steps}", f"eval.every={steps}", "train.warmup_steps=0",
                    "sweep.num_tasks=[null]", seeds_arg]
@@ -132,11 +133,12 @@ def evaluation_share(probe_steps: int, repeats: int) -> dict:
     pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
     probe = short_run(probe_steps, f"experiment={PRESET}")
     probe_pop = Population(family, learner, cfg.learner.name, probe.train, probe.eval, cfg.sweep)
-    state = pop.init(pop.hparams)
-    eval_set_s = median_time(lambda: pop.make_eval_set(pop.hparams), 1)
-    eval_set = pop.make_eval_set(pop.hparams)
+    placed = pop.placed_hparams()
+    state = pop.init(placed)
+    eval_set_s = median_time(lambda: pop.make_eval_set(placed), 1)
+    eval_set = pop.make_eval_set(placed)
     evaluate_s = median_time(lambda: pop.evaluate(state.params, eval_set), repeats)
-    step_s = median_time(lambda: probe_pop.train_chunk(state, pop.hparams), repeats) / probe_steps
+    step_s = median_time(lambda: probe_pop.train_chunk(state, placed), repeats) / probe_steps
     num_evals = cfg.train.steps // cfg.eval.every + 1
     eval_total = eval_set_s + num_evals * evaluate_s
     return dict(eval_s=eval_total, train_s=step_s * cfg.train.steps,
@@ -147,9 +149,9 @@ def measure(quick: bool, dtype: str) -> dict:
     repeats = 2 if quick else 3
     peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats)
     sizes = ("tiny", "small") if quick else tuple(SIZES)
-    models = {size: throughput(size, 8 if quick else 32, dtype, peak, repeats) for size in sizes}
+    models = {size: throughput(size, 8 if quick else 16, dtype, peak, repeats) for size in sizes}
     population_sizes = (1, 2) if quick else (1, 4, 16, 64)
-    steps = 8 if quick else 32
+    steps = 8 if quick else 16
     inprocess = {p: population_vs_sequential(p, steps, repeats) for p in population_sizes}
     multirun = {}
     for p in population_sizes:
@@ -160,7 +162,7 @@ def measure(quick: bool, dtype: str) -> dict:
             population = cli_wall_time(steps, f"sweep.seeds={p}", multirun=False)
             multirun[p] = dict(population_s=population, multirun_s=per_job * p,
                                speedup=per_job * p / population, extrapolated=True)
-    evaluation = evaluation_share(8 if quick else 32, repeats)
+    evaluation = evaluation_share(8 if quick else 16, repeats)
     return {
         "device": str(jax.devices()[0].device_kind), "platform": jax.default_backend(),
         "dtype": dtype, "quick": quick,

@@ -46,18 +46,38 @@ def batched_apply(predictor: Predictor, params, episodes: tasks.Episode, chunk: 
     return jax.lax.map(partial(predictor.apply, params), episodes, batch_size=min(chunk, batch))
 
 
-def make_eval_set(family: tasks.Family, references: dict[str, Predictor], pool_size: int,
-                  batch_size: int, hparams: Hparams) -> EvalSet:
+def eval_episodes(family: tasks.Family, batch_size: int, hparams: Hparams) -> dict:
+    """A member's fixed evaluation episodes: split -> Episode with leading B."""
+    streams = keys.streams(hparams.seed)
+    diversity = {"pretrain": hparams.num_tasks, "true": jnp.asarray(tasks.FRESH)}
+    return {split: tasks.sample_batch(family, jax.random.fold_in(streams.eval, i), streams.pool,
+                                      diversity[split], hparams.noise_std, batch_size)
+            for i, split in enumerate(SPLITS)}
+
+
+def reference_predictions(family: tasks.Family, reference: Predictor, pool_size: int,
+                          hparams: Hparams, episodes: dict) -> dict:
+    """One reference on every split of a member's evaluation episodes: split -> (B, K).
+
+    The splits go through the reference together, so a program holds one copy of its linear
+    algebra (several separate solves in one program can deadlock XLA's CPU runtime).
+    """
     streams = keys.streams(hparams.seed)
     context = Context(tasks.task_pool(family, streams.pool, pool_size), hparams.num_tasks,
                       hparams.noise_std)
-    diversity = {"pretrain": hparams.num_tasks, "true": jnp.asarray(tasks.FRESH)}
-    episodes = {split: tasks.sample_batch(family, jax.random.fold_in(streams.eval, i), streams.pool,
-                                          diversity[split], hparams.noise_std, batch_size)
-                for i, split in enumerate(SPLITS)}
-    preds = {split: {name: batched_apply(ref, ref.init(context), episodes[split])
-                     for name, ref in references.items()} for split in SPLITS}
-    return EvalSet(episodes, preds)
+    joined = jax.tree.map(lambda *parts: jnp.concatenate(parts), *episodes.values())
+    preds_SBxK = batched_apply(reference, reference.init(context), joined)
+    return dict(zip(episodes, jnp.split(preds_SBxK, len(episodes))))
+
+
+def make_eval_set(family: tasks.Family, references: dict[str, Predictor], pool_size: int,
+                  batch_size: int, hparams: Hparams) -> EvalSet:
+    """Evaluation episodes and every reference's predictions for one member."""
+    episodes = eval_episodes(family, batch_size, hparams)
+    by_reference = {name: reference_predictions(family, ref, pool_size, hparams, episodes)
+                    for name, ref in references.items()}
+    return EvalSet(episodes, {split: {name: preds[split] for name, preds in by_reference.items()}
+                              for split in SPLITS})
 
 
 def prediction_metrics(preds: dict[str, jax.Array], y_BxK: jax.Array, target_dim: int,

@@ -1,0 +1,4 @@
+"""`python -m mesaopt ...` == `mesaopt-train ...`."""
+from mesaopt.entry import train
+
+train()
