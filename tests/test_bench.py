@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from mesaopt.bench import cli
 from mesaopt.bench.flops import transformer_forward_flops_per_token
 
@@ -14,7 +12,6 @@ def test_flop_count_matches_a_hand_count():
     assert transformer_forward_flops_per_token(1, 1, 1, 2, 1) == 8 + 64 + 4
 
 
-@pytest.mark.slow
 def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert cli.main(["--quick", "--json", str(path)]) == 0
