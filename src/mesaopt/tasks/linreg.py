@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 
 from mesaopt.config import positive
 from mesaopt.tasks import Episode, Family

@@ -33,7 +33,7 @@ class Config:
                 f"must be in [0, 1], got {self.final_lr_fraction}")
         require(self.weight_decay >= 0, f"{path}.weight_decay", f"must be >= 0, got {self.weight_decay}")
         for name in ("b1", "b2"):
-            require(0 <= getattr(self, name) < 1, f"{path}.{name}", f"must be in [0, 1)")
+            require(0 <= getattr(self, name) < 1, f"{path}.{name}", "must be in [0, 1)")
 
 
 def lr_shape(cfg: Config) -> optax.Schedule:
