@@ -111,10 +111,8 @@ class Population:
     def make_eval_set(self, hparams: Hparams) -> errors.EvalSet:
         """Every member's evaluation episodes and reference predictions, computed once."""
         episodes = self._eval_episodes(hparams)
-        by_reference = {name: program(hparams, episodes)
-                        for name, program in self._reference_preds.items()}
-        return errors.EvalSet(episodes, {split: {n: p[split] for n, p in by_reference.items()}
-                                         for split in errors.SPLITS})
+        return errors.assemble(episodes, {name: program(hparams, episodes)
+                                          for name, program in self._reference_preds.items()})
 
     @property
     def size(self) -> int:

@@ -74,8 +74,12 @@ def make_eval_set(family: tasks.Family, references: dict[str, Predictor], pool_s
                   batch_size: int, hparams: Hparams) -> EvalSet:
     """Evaluation episodes and every reference's predictions for one member."""
     episodes = eval_episodes(family, batch_size, hparams)
-    by_reference = {name: reference_predictions(family, ref, pool_size, hparams, episodes)
-                    for name, ref in references.items()}
+    return assemble(episodes, {name: reference_predictions(family, ref, pool_size, hparams, episodes)
+                               for name, ref in references.items()})
+
+
+def assemble(episodes: dict, by_reference: dict) -> EvalSet:
+    """EvalSet from episodes and reference name -> split -> predictions."""
     return EvalSet(episodes, {split: {name: preds[split] for name, preds in by_reference.items()}
                               for split in SPLITS})
 
