@@ -8,15 +8,9 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
 import pytest  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
 from mesaopt import run  # noqa: E402
-
-
-def compose_config(*overrides: str) -> dict:
-    with initialize_config_dir(str(run.CONFIG_DIR), version_base=None):
-        return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
+from mesaopt.run import compose_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")

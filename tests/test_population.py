@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mesaopt import registry, run
-from mesaopt.population import Population, state_of
+from mesaopt.population import state_of
 from mesaopt.probes import errors
 from mesaopt.train.loop import init_state, train_chunk
 
@@ -18,9 +18,7 @@ def setup(compose_cfg):
     cfg = run.load_config(compose_cfg(
         "experiment=smoke", "logger=none", "sweep.num_tasks=[1,4,null]",
         "sweep.learning_rate=[0.001,0.003]", "sweep.noise_std=[0.25,0.5]"))
-    family = run.build_family(cfg)
-    learner = registry.load("learners", cfg.learner.name, "learner").build(cfg.learner, family)
-    pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
+    family, learner, pop = run.build(cfg)
     state0 = pop.init(pop.hparams)
     state1, metrics1 = pop.train_chunk(state0, pop.hparams)
     state2, metrics2 = pop.train_chunk(state1, pop.hparams)
@@ -84,9 +82,7 @@ def test_golden_values_of_one_train_step(compose_cfg):
     """One step of a fixed tiny config: catches silent changes to init, data, loss or optimizer."""
     cfg = run.load_config(compose_cfg("experiment=smoke", "logger=none", "sweep.num_tasks=[4]",
                                       "sweep.seeds=1"))
-    family = run.build_family(cfg)
-    learner = registry.load("learners", "transformer", "learner").build(cfg.learner, family)
-    pop = Population(family, learner, "transformer", cfg.train, cfg.eval, cfg.sweep)
+    family, learner, pop = run.build(cfg)
     hparams = pop.member(0)
     state = init_state(learner, cfg.train, hparams)
     state, metrics = jax.jit(partial(train_chunk, family, learner, cfg.train, 1))(state, hparams)

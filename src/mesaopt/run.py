@@ -75,6 +75,22 @@ def build_family(cfg: RunConfig):
     return registry.load("tasks", cfg.task.name, "task.name").build(cfg.task)
 
 
+def build(cfg: RunConfig):
+    """(family, learner, population) of a validated config: the parts every entry point needs."""
+    family = build_family(cfg)
+    learner = registry.load("learners", cfg.learner.name, "learner.name").build(cfg.learner, family)
+    return family, learner, Population(family, learner, cfg.learner.name, cfg.train, cfg.eval,
+                                       cfg.sweep)
+
+
+def compose_config(*overrides: str) -> dict:
+    """The resolved config mapping that `mesaopt-train <overrides>` would run (one job)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+    with initialize_config_dir(str(CONFIG_DIR), version_base=None):
+        return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
+
+
 def member_logs(named: dict[str, np.ndarray], num_members: int) -> list[dict]:
     """Per-member dashboard values: each named array averaged over positions."""
     flat = {key.replace("|", "/"): np.asarray(v).reshape(num_members, -1).mean(axis=1)
@@ -94,9 +110,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     if results.is_finished(run_dir):
         print(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
-    family = build_family(cfg)
-    learner = registry.load("learners", cfg.learner.name, "learner.name").build(cfg.learner, family)
-    pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
+    _, _, pop = build(cfg)
     logger = registry.load("loggers", cfg.logger.name, "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
@@ -161,11 +175,9 @@ def _groups() -> dict[str, list[str]]:
 
 def precheck(overrides: list[str]) -> None:
     """Compose and validate every job of the sweep these overrides describe, before any work."""
-    from hydra import compose, initialize_config_dir
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
-    from omegaconf import OmegaConf
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -182,15 +194,13 @@ def precheck(overrides: list[str]) -> None:
                     _fail(f"{key}: unknown option {value!r} (allowed: {', '.join(groups[key])})")
     jobs = BasicSweeper.split_arguments([o for o in parsed if not o.key_or_group.startswith(
         "hydra")], None)[0]
-    with initialize_config_dir(str(CONFIG_DIR), version_base=None):
-        for job in jobs:
-            try:
-                composed = compose("config", overrides=job)
-                load_config(OmegaConf.to_container(composed, resolve=True))
-            except ConfigError as err:
-                _fail(str(err))
-            except Exception as err:  # Hydra/OmegaConf errors: keep their first line
-                _fail(str(err).strip().splitlines()[0])
+    for job in jobs:
+        try:
+            load_config(compose_config(*job))
+        except ConfigError as err:
+            _fail(str(err))
+        except Exception as err:  # Hydra/OmegaConf errors: keep their first line
+            _fail(str(err).strip().splitlines()[0])
 
 
 def main() -> None:

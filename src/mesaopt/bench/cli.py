@@ -20,7 +20,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from mesaopt import registry, run
+from mesaopt import run
 from mesaopt.bench.flops import transformer_train_flops_per_step
 from mesaopt.population import Population
 from mesaopt.train.loop import init_state, train_chunk
@@ -35,12 +35,7 @@ PRESET = "linreg_diversity_cpu"
 
 
 def compose(*overrides: str):
-    from hydra import compose as hydra_compose, initialize_config_dir
-    from omegaconf import OmegaConf
-    with initialize_config_dir(str(run.CONFIG_DIR), version_base=None):
-        return run.load_config(OmegaConf.to_container(
-            hydra_compose("config", overrides=["logger=none", "progress=false", *overrides]),
-            resolve=True))
+    return run.load_config(run.compose_config("logger=none", "progress=false", *overrides))
 
 
 def short_run(steps: int, *overrides: str):
@@ -74,16 +69,9 @@ def peak_matmul_flops(n: int, dtype: str, repeats: int) -> float:
     return max(best)
 
 
-def parts(cfg):
-    family = run.build_family(cfg)
-    learner = registry.load("learners", cfg.learner.name, "learner").build(cfg.learner, family)
-    return family, learner
-
-
 def single_program(cfg):
     """One member's compiled chunk, its first hparams and state, and the compile time."""
-    family, learner = parts(cfg)
-    pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
+    family, learner, pop = run.build(cfg)
     hparams = pop.member(0)
     state = jax.jit(partial(init_state, learner, cfg.train))(hparams)
     start = time.perf_counter()
@@ -137,8 +125,7 @@ def population_vs_multirun(members: int, steps: int) -> dict:
 def evaluation_share(probe_steps: int, repeats: int) -> dict:
     """Share of a preset run spent in evaluation (references once + the learner every chunk)."""
     cfg = compose(f"experiment={PRESET}")
-    family, learner = parts(cfg)
-    pop = Population(family, learner, cfg.learner.name, cfg.train, cfg.eval, cfg.sweep)
+    family, learner, pop = run.build(cfg)
     probe = short_run(probe_steps, f"experiment={PRESET}")
     probe_pop = Population(family, learner, cfg.learner.name, probe.train, probe.eval, cfg.sweep)
     placed = pop.placed_hparams()
