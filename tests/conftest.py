@@ -24,3 +24,12 @@ def smoke_run(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("smoke")
     cfg = run.load_config(compose_config("experiment=smoke", f"out_dir={out_dir}", "progress=false"))
     return run.train(cfg)
+
+
+@pytest.fixture(scope="session")
+def bandit_run(tmp_path_factory):
+    """The bandit smoke preset trained once with the wandb logger (offline)."""
+    out_dir = tmp_path_factory.mktemp("bandit")
+    cfg = run.load_config(compose_config("experiment=bandit_smoke", f"out_dir={out_dir}",
+                                         "progress=false"))
+    return run.train(cfg)

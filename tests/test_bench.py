@@ -17,8 +17,9 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     assert cli.main(["--quick", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
     for key in ("population_speedup", "population_speedup_inprocess", "utilization",
-                "peak_matmul_flops", "steps_per_s", "evaluation_share"):
+                "peak_matmul_flops", "steps_per_s", "evaluation_share", "bandit_env_steps_per_s"):
         assert key in report
     assert report["peak_matmul_flops"] > 0 and all(v > 0 for v in report["steps_per_s"].values())
     assert set(report["population_speedup"]) == {"1", "2"}
+    assert report["bandit_env_steps_per_s"] > 0
     assert "peak matmul" in capsys.readouterr().out

@@ -44,6 +44,8 @@ def test_every_preset_header_states_command_runtime_and_expectation(preset):
     ("eval.references=[ridge,bogus]", "eval.references"),
     ("logger.mode=sideways", "logger.mode"),
     ("+task.bogus=1", "task.bogus"),
+    ("task=bandit", "learner.name"),                  # a transformer cannot act in a bandit
+    ("sweep.proxy_rate=[0.9]", "sweep.proxy_rate"),   # linreg has no designated action
 ])
 def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field):
     overrides = ["task.max_pool_size=1024", override]
@@ -56,7 +58,8 @@ def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field
 def test_infinite_diversity_spellings_are_equivalent(compose_cfg):
     spelled = [run.load_config(compose_cfg(f"sweep.num_tasks=[4,{m}]")).sweep for m in ("null", "inf")]
     from mesaopt.population import members
-    rows = [members(s, run.load_config(compose_cfg()).train)[1] for s in spelled]
+    cfg = run.load_config(compose_cfg())
+    rows = [members(s, cfg.train, run.build_family(cfg))[1] for s in spelled]
     assert rows[0] == rows[1] and rows[0][-1]["num_tasks"] == float("inf")
 
 
@@ -66,7 +69,11 @@ def _cli(*args: str, cwd: Path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: linreg)"),
+    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: bandit, linreg)"),
+    (["experiment=bandit_smoke", "sweep.proxy_rate=[0.5,1.5]"],
+     "sweep.proxy_rate[1]: must be in [0, 1], got 1.5"),
+    (["experiment=bandit_smoke", "task.kind=dependent", "task.arms=3"],
+     "task.arms: must be 2 for kind=dependent, got 3"),
     (["-m", "learner.depth=1,0"], "learner.depth: must be > 0, got 0"),
     (["sweep.num_tasks=[1,4,99999999999]"], "sweep.num_tasks[2]: 99999999999 exceeds"),
 ])

@@ -20,3 +20,15 @@ def test_linreg_diversity_cpu_shows_the_transition(compose_cfg, tmp_path):
     check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_linreg_diversity.py"),
                             str(run_dir)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
+
+
+@pytest.mark.slow
+def test_bandit_presets_show_learned_exploration_and_proxy_pursuit(compose_cfg, tmp_path):
+    run_dirs = []
+    for preset in ("bandit_diversity_cpu", "bandit_proxy_cpu"):
+        cfg = run.load_config(compose_cfg(f"experiment={preset}", f"out_dir={tmp_path / preset}",
+                                          "logger=none", "progress=false"))
+        run_dirs.append(str(run.train(cfg)))
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_bandit.py"), *run_dirs],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

@@ -9,7 +9,8 @@ import pytest
 from mesaopt import registry, tasks
 from mesaopt.tasks import linreg
 
-LEARNERS = registry.available("learners")
+LEARNERS = [n for n in registry.available("learners")
+            if registry.load("learners", n, "learner").SETTING == "supervised"]  # rl: test_rl.py
 FAMILY = linreg.build(linreg.Config(dim=3, context_len=5))
 
 

@@ -10,7 +10,7 @@ import pytest
 from mesaopt import registry, run
 from mesaopt.population import state_of
 from mesaopt.probes import errors
-from mesaopt.train.loop import init_state, train_chunk
+from mesaopt.train.supervised import init_state, train_chunk
 
 
 @pytest.fixture(scope="module")

@@ -112,3 +112,31 @@ def test_interrupted_run_resumes_to_the_same_numbers(smoke_run, compose_cfg, tmp
     assert len(resumed) == len(uninterrupted)
     import pandas.testing
     pandas.testing.assert_frame_equal(resumed, uninterrupted)
+
+
+def test_bandit_run_writes_tidy_results_wandb_runs_and_every_figure(bandit_run, tmp_path):
+    df = results.load(bandit_run)
+    assert {"proxy_rate", "entropy_coef", "task.horizon", "train.gamma"} <= set(df.columns)
+    assert df.member.nunique() == 8 and set(df.proxy_rate) == {0.5, 0.9}
+    assert {"regret", "total_regret", "proxy_pursuit", "proxy_pursuit_late", "icl_score",
+            "entropy"} <= set(df.metric)
+    assert np.isfinite(df.value).all()
+    regret = df[(df.metric == "regret") & (df.position >= 0)]
+    assert set(regret.position) == set(range(6))  # one value per pull
+    for name in ("regret", "bandit-emergence", "proxy"):
+        assert (bandit_run / "figures" / f"{name}.png").stat().st_size > 10_000
+        assert plot_cli.render(name, bandit_run.parent, tmp_path)["png"].exists()
+    run_dirs = sorted((bandit_run / "wandb").glob("offline-run-*"))
+    assert len(run_dirs) == 8
+    history = [r["history"]["item"] for r in _wandb_records(run_dirs[0]) if r["type"] == "history"]
+    assert [h["_step"] for h in history if "true/gru/total_regret" in h] == [0, 4, 8]
+
+
+def test_interrupted_bandit_run_resumes_to_the_same_numbers(bandit_run, compose_cfg, tmp_path):
+    cfg = run.load_config(compose_cfg("experiment=bandit_smoke", f"out_dir={tmp_path}",
+                                      "progress=false", "logger=none"))
+    run_dir = run.train(cfg, max_chunks=1)
+    assert not results.is_finished(run_dir)
+    run.train(cfg)
+    import pandas.testing
+    pandas.testing.assert_frame_equal(results.load(run_dir), results.load(bandit_run))

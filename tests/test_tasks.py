@@ -8,12 +8,24 @@ import pytest
 
 from mesaopt import registry, tasks
 
-FAMILIES = registry.available("tasks")
-
-
 def _family(name):
     module = registry.load("tasks", name, "task")
     return module.build(module.Config())
+
+
+ALL_FAMILIES = registry.available("tasks")
+FAMILIES = [n for n in ALL_FAMILIES if _family(n).setting == "supervised"]
+
+
+def _sampler(family):
+    """key -> task, for either kind of family (environments at their unbiased proxy rate)."""
+    if family.setting == "rl":
+        return tasks.env_sampler(family, jnp.float32(family.natural_proxy_rate), jnp.float32(1.0))
+    return family.sample_task
+
+
+def _flat(task_pool):
+    return np.concatenate([np.asarray(a).reshape(len(a), -1) for a in jax.tree.leaves(task_pool)], 1)
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -30,25 +42,25 @@ def test_batch_shapes_finite_and_jit_equals_eager(name):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", ALL_FAMILIES)
 def test_pools_are_nested_across_diversity(name):
-    family = _family(name)
+    sample = _sampler(_family(name))
     pool_key = jax.random.key(3)
-    small, large = tasks.task_pool(family, pool_key, 4), tasks.task_pool(family, pool_key, 64)
+    small, large = tasks.task_pool(sample, pool_key, 4), tasks.task_pool(sample, pool_key, 64)
     jax.tree.map(lambda s, l: np.testing.assert_array_equal(s, l[:4]), small, large)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", ALL_FAMILIES)
 def test_draws_stay_in_the_pool_and_fresh_draws_leave_it(name):
-    family = _family(name)
+    sample = _sampler(_family(name))
     pool_key = jax.random.key(1)
-    pool = np.asarray(tasks.task_pool(family, pool_key, 3))
-    draw = jax.jit(jax.vmap(lambda k, m: tasks.draw_task(family, k, pool_key, m), in_axes=(0, None)))
+    pool = _flat(tasks.task_pool(sample, pool_key, 3))
+    draw = jax.jit(jax.vmap(lambda k, m: tasks.draw_task(sample, k, pool_key, m), in_axes=(0, None)))
     keys = jax.random.split(jax.random.key(2), 200)
-    pooled = np.asarray(draw(keys, jnp.int32(3)))
+    pooled = _flat(draw(keys, jnp.int32(3)))
     matches = (np.abs(pooled[:, None] - pool[None]).max(-1) < 1e-6)
     assert matches.any(axis=1).all() and matches.any(axis=0).all()  # only pool tasks, each seen
-    fresh = np.asarray(draw(keys, jnp.int32(tasks.FRESH)))
+    fresh = _flat(draw(keys, jnp.int32(tasks.FRESH)))
     assert not (np.abs(fresh[:, None] - pool[None]).max(-1) < 1e-6).any()
     assert len(np.unique(fresh.round(5), axis=0)) == len(fresh)
 

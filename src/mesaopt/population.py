@@ -13,10 +13,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from mesaopt import registry, tasks
 from mesaopt.config import ConfigError, require
-from mesaopt.predictor import Predictor
-from mesaopt.probes import errors
-from mesaopt.train import optim
-from mesaopt.train.loop import Hparams, TrainState, init_state, train_chunk
+from mesaopt.probes import errors, regret
+from mesaopt.train import Hparams, TrainState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +24,9 @@ class SweepConfig:
     first_seed: int = 0
     num_tasks: tuple[int | float | None, ...] = (None,)  # M values; null or inf = unlimited
     learning_rate: tuple[float, ...] | None = None       # null: train.learning_rate
-    noise_std: tuple[float, ...] = (0.5,)                # sigma of the observation noise
+    noise_std: tuple[float, ...] = (0.5,)                # sigma of the observation/reward noise
+    proxy_rate: tuple[float, ...] | None = None  # environments: P(action 0 best); null: unbiased
+    entropy_coef: tuple[float, ...] | None = None  # policy-gradient methods; null: train.entropy_coef
 
     def validate(self, path: str) -> None:
         require(self.seeds > 0, f"{path}.seeds", f"must be > 0, got {self.seeds}")
@@ -37,7 +37,11 @@ class SweepConfig:
         for name in ("learning_rate", "noise_std"):
             for i, v in enumerate(getattr(self, name) or ()):
                 require(v > 0 and math.isfinite(v), f"{path}.{name}[{i}]", f"must be > 0, got {v}")
-        for name in ("num_tasks", "learning_rate", "noise_std"):
+        for i, v in enumerate(self.proxy_rate or ()):
+            require(0 <= v <= 1, f"{path}.proxy_rate[{i}]", f"must be in [0, 1], got {v}")
+        for i, v in enumerate(self.entropy_coef or ()):
+            require(v >= 0 and math.isfinite(v), f"{path}.entropy_coef[{i}]", f"must be >= 0, got {v}")
+        for name in ("num_tasks", "learning_rate", "noise_std", "proxy_rate", "entropy_coef"):
             values = getattr(self, name)
             require(values is None or len(values) > 0, f"{path}.{name}", "must not be empty")
 
@@ -45,21 +49,33 @@ class SweepConfig:
         return [m for m in self.num_tasks if m is not None and m != math.inf]
 
 
-def members(sweep: SweepConfig, train_cfg: optim.Config) -> tuple[Hparams, list[dict]]:
-    """Stacked hyperparameters of every member, and a readable row per member (M = inf if unlimited)."""
+def members(sweep: SweepConfig, train_cfg, family) -> tuple[Hparams, list[dict]]:
+    """Stacked hyperparameters of every member, and a readable row per member (M = inf if unlimited).
+
+    Environments add proxy_rate and entropy_coef to the rows; supervised members carry unused
+    placeholders for them.
+    """
+    rl = family.setting == "rl"
     rows = []
-    for m, lr, noise in itertools.product(sweep.num_tasks, sweep.learning_rate or
-                                          (train_cfg.learning_rate,), sweep.noise_std):
+    for m, proxy, lr, entropy, noise in itertools.product(
+            sweep.num_tasks, sweep.proxy_rate or (family.natural_proxy_rate if rl else 0.0,),
+            sweep.learning_rate or (train_cfg.learning_rate,),
+            sweep.entropy_coef or (train_cfg.entropy_coef if rl else 0.0,), sweep.noise_std):
         for seed in range(sweep.first_seed, sweep.first_seed + sweep.seeds):
             unlimited = m is None or m == math.inf
             rows.append(dict(seed=seed, num_tasks=math.inf if unlimited else int(m),
-                             learning_rate=float(lr), noise_std=float(noise)))
+                             learning_rate=float(lr), noise_std=float(noise),
+                             **(dict(proxy_rate=float(proxy), entropy_coef=float(entropy)) if rl
+                                else {})))
+    column = lambda name, dtype, fill=0.0: np.array([r.get(name, fill) for r in rows], dtype)
     hparams = Hparams(
-        seed=np.array([r["seed"] for r in rows], np.uint32),
+        seed=column("seed", np.uint32),
         num_tasks=np.array([tasks.FRESH if math.isinf(r["num_tasks"]) else r["num_tasks"]
                             for r in rows], np.int32),
-        learning_rate=np.array([r["learning_rate"] for r in rows], np.float32),
-        noise_std=np.array([r["noise_std"] for r in rows], np.float32))
+        learning_rate=column("learning_rate", np.float32),
+        noise_std=column("noise_std", np.float32),
+        proxy_rate=column("proxy_rate", np.float32),
+        entropy_coef=column("entropy_coef", np.float32))
     return hparams, rows
 
 
@@ -86,33 +102,20 @@ class Population:
     """Compiled programs for one static configuration; every method maps over the member axis,
     which is sharded across local devices when there are several (see `member_sharding`)."""
 
-    def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
-                 train_cfg: optim.Config, eval_cfg: errors.Config, sweep: SweepConfig):
-        self.hparams, self.rows = members(sweep, train_cfg)
+    def __init__(self, family, learner, learner_name: str, train_cfg, eval_cfg: errors.Config,
+                 sweep: SweepConfig):
+        self.hparams, self.rows = members(sweep, train_cfg, family)
         check_pool_limit(sweep, family, "sweep")
-        ref_names = eval_cfg.references or family.references
-        references = {name: registry.load("references", name, "eval.references").build(family)
-                      for name in ref_names}
-        pool_size = max(sweep.finite_num_tasks(), default=1)
+        method = registry.load("train", train_cfg.name, "train.name")
         self.chunk_steps = eval_cfg.every
-        self.init = jax.jit(jax.vmap(partial(init_state, learner, train_cfg)))
+        self.init = jax.jit(jax.vmap(partial(method.init_state, learner, train_cfg)))
         self.train_chunk = jax.jit(jax.vmap(
-            partial(train_chunk, family, learner, train_cfg, eval_cfg.every)))
-        self._eval_episodes = jax.jit(jax.vmap(
-            partial(errors.eval_episodes, family, eval_cfg.batch_size)))
-        # One program per reference (one copy of its linear algebra each), mapped over members
-        # sequentially to bound dMMSE's memory.
-        self._reference_preds = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
-            lambda he: errors.reference_predictions(family, ref, pool_size, *he), (h, e)))
-            for name, ref in references.items()}
-        self.evaluate = jax.jit(jax.vmap(
-            partial(errors.evaluate, learner, learner_name, family.target_dim)))
-
-    def make_eval_set(self, hparams: Hparams) -> errors.EvalSet:
-        """Every member's evaluation episodes and reference predictions, computed once."""
-        episodes = self._eval_episodes(hparams)
-        return errors.assemble(episodes, {name: program(hparams, episodes)
-                                          for name, program in self._reference_preds.items()})
+            partial(method.train_chunk, family, learner, train_cfg, eval_cfg.every)))
+        probe = regret if family.setting == "rl" else errors
+        self.evaluator = probe.Evaluator(family, learner, learner_name, eval_cfg,
+                                         max(sweep.finite_num_tasks(), default=1))
+        self.evaluate = self.evaluator.evaluate
+        self.make_eval_set = self.evaluator.make_eval_set
 
     @property
     def size(self) -> int:

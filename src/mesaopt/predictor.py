@@ -1,4 +1,4 @@
-"""The one signature every learner and reference shares, so metrics and plots treat them alike."""
+"""The signatures every learner and reference shares, so metrics and plots treat them alike."""
 from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
@@ -7,5 +7,17 @@ import jax
 
 
 class Predictor(NamedTuple):
+    """Supervised: a whole episode in, a prediction per position out."""
     init: Callable[[Any], Any]              # key (learners) or references.Context -> params
     apply: Callable[[Any, Any], jax.Array]  # (params, one episode) -> predictions y_hat_K
+
+
+class Policy(NamedTuple):
+    """Reinforcement learning: one step at a time, with a carry (memory) between steps.
+
+    `act(params, carry, obs, key) -> (carry, logits_A, value)`; the caller samples the action from
+    the logits. References return value 0 and may use `key` (e.g. Thompson sampling).
+    """
+    init: Callable[[Any], Any]       # key (learners) or references.Context -> params
+    carry: Callable[[Any], Any]      # params -> carry at the start of an episode
+    act: Callable[[Any, Any, jax.Array, jax.Array], tuple]

@@ -7,12 +7,14 @@ from types import ModuleType
 
 from mesaopt.config import ConfigError
 
-KINDS = ("tasks", "learners", "references", "loggers")
+KINDS = ("tasks", "learners", "references", "train", "loggers")
 
 
 def available(kind: str) -> list[str]:
     package = importlib.import_module(f"mesaopt.{kind}")
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
+    helpers = getattr(package, "HELPERS", ())  # shared modules that are not options
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                  if not m.name.startswith("_") and m.name not in helpers)
 
 
 def load(kind: str, name: str, field: str) -> ModuleType:

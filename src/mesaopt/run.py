@@ -23,11 +23,10 @@ from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population, SweepConfig, check_pool_limit
 from mesaopt.probes import errors
-from mesaopt.train import optim
 
 CONFIG_DIR = next(p for p in (Path(__file__).resolve().parents[2] / "configs",
                               Path(__file__).resolve().parent / "configs") if p.is_dir())
-SELECTED = {"task": "tasks", "learner": "learners"}  # groups whose schema the chosen module owns
+SELECTED = {"task": "tasks", "learner": "learners", "train": "train"}  # schema owned by the chosen module
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +37,7 @@ class RunConfig:
     checkpoint_every: int  # chunks between checkpoints; 0 = never (a crash restarts the run)
     task: Any      # the selected family's Config
     learner: Any   # the selected learner's Config
-    train: optim.Config
+    train: Any     # the selected training method's Config (optimizer fields + its own)
     sweep: SweepConfig
     eval: errors.Config
     logger: loggers.Config
@@ -60,6 +59,16 @@ def load_config(data: Mapping) -> RunConfig:
     cfg = dataclasses.replace(cfg, **chosen)
     registry.load("loggers", cfg.logger.name, "logger.name")
     family = build_family(cfg)
+    for group, kind in (("learner", "learners"), ("train", "train")):
+        name = getattr(cfg, group).name
+        fitting = [n for n in registry.available(kind)
+                   if registry.load(kind, n, group).SETTING == family.setting]
+        require(name in fitting, f"{group}.name", f"{name!r} does not fit task {cfg.task.name!r} "
+                f"(a {family.setting} task; allowed: {', '.join(fitting)})")
+    if family.setting != "rl":
+        for axis in ("proxy_rate", "entropy_coef"):
+            require(getattr(cfg.sweep, axis) is None, f"sweep.{axis}",
+                    f"applies to environments only; task {cfg.task.name!r} is supervised")
     check_pool_limit(cfg.sweep, family, "sweep")
     require(cfg.checkpoint_every >= 0, "checkpoint_every", f"must be >= 0, got {cfg.checkpoint_every}")
     require(cfg.train.steps % cfg.eval.every == 0, "eval.every",
@@ -110,7 +119,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     if results.is_finished(run_dir):
         print(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
-    _, _, pop = build(cfg)
+    family, _, pop = build(cfg)
     logger = registry.load("loggers", cfg.logger.name, "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
@@ -141,8 +150,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         state, chunk_metrics = pop.train_chunk(state, hparams)
         step = (chunk + 1) * pop.chunk_steps
         record(step, {**pop.evaluate(state.params, eval_set),
-                      f"{learner_key}|loss": chunk_metrics.loss.mean(axis=1),
-                      f"{learner_key}|grad_norm": chunk_metrics.grad_norm.mean(axis=1)})
+                      **{f"{learner_key}|{name}": values.mean(axis=1)
+                         for name, values in chunk_metrics._asdict().items()}})
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
             tables = [pd.concat(tables, ignore_index=True)]
             checkpointer.save(step, state, tables[0])
@@ -155,9 +164,10 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
     checkpointer.clear()
     from mesaopt.plots import cli as plot_cli
-    figures = {"diversity": plot_cli.render("diversity", run_dir)["png"]}
+    figures = {name: plot_cli.render(name, run_dir)["png"] for name in family.figures}
     logger.finish(figures)
-    print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {figures['diversity']}")
+    print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and "
+          f"{', '.join(str(p) for p in figures.values())}")
     return run_dir
 
 

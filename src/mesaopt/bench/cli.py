@@ -1,8 +1,8 @@
 """`mesaopt-bench [--quick] [--json PATH] [--dtype float32|bfloat16]`.
 
 Measures, in one process on one machine: the peak matmul FLOP/s, training throughput and
-utilization of named model sizes, the population speed-up over per-point runs, and evaluation's
-share of a run. Timings exclude compilation (reported separately) and take the median of repeats.
+utilization of named model sizes, the population speed-up over per-point runs, evaluation's
+share of a run, and the environment steps/s of bandit (A2C) training. Timings exclude compilation (reported separately) and take the median of repeats.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from mesaopt import run
 from mesaopt.bench.flops import transformer_train_flops_per_step
 from mesaopt.population import Population
-from mesaopt.train.loop import init_state, train_chunk
+from mesaopt.train.supervised import init_state, train_chunk
 
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
     "tiny": ("learner.depth=1", "learner.width=32", "learner.heads=2"),
@@ -32,6 +32,7 @@ SIZES = {  # the linreg transformer at D=8, K=16, batch 128
 }
 BASE_TASK = ("task.dim=8", "task.context_len=16", "train.batch_size=128")
 PRESET = "linreg_diversity_cpu"
+BANDIT_PRESET = "bandit_diversity_cpu"
 
 
 def compose(*overrides: str):
@@ -140,6 +141,22 @@ def evaluation_share(probe_steps: int, repeats: int) -> dict:
                 share=eval_total / (eval_total + step_s * cfg.train.steps))
 
 
+def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
+    """Environment steps/s of A2C training of the bandit preset's whole population, and the time
+    to build its evaluation set (every reference rolled out once, Bayes tables solved)."""
+    cfg = compose(f"experiment={BANDIT_PRESET}", f"train.steps={updates}", f"eval.every={updates}",
+                  "train.warmup_steps=0", *overrides)
+    env, _, pop = run.build(cfg)
+    placed = pop.placed_hparams()
+    state = pop.init(placed)
+    seconds = median_time(lambda: pop.train_chunk(state, placed), repeats)
+    start = time.perf_counter()
+    jax.block_until_ready(pop.make_eval_set(placed))
+    env_steps = pop.size * cfg.train.batch_size * env.horizon * updates
+    return dict(members=pop.size, env_steps_per_s=env_steps / seconds,
+                updates_per_s=updates / seconds, eval_set_s=time.perf_counter() - start)
+
+
 def measure(quick: bool, dtype: str) -> dict:
     repeats = 2 if quick else 3
     peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats)
@@ -159,6 +176,8 @@ def measure(quick: bool, dtype: str) -> dict:
             multirun[p] = dict(population_s=population, multirun_s=per_job * p,
                                speedup=per_job * p / population, extrapolated=True)
     evaluation = evaluation_share(8 if quick else 16, repeats)
+    bandit = bandit_throughput(2 if quick else 16, repeats,
+                               *(("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()))
     return {
         "device": str(jax.devices()[0].device_kind), "platform": jax.default_backend(),
         "dtype": dtype, "quick": quick,
@@ -171,6 +190,7 @@ def measure(quick: bool, dtype: str) -> dict:
         "population_speedup_inprocess": {p: m["speedup"] for p, m in inprocess.items()},
         "population": {"multirun": multirun, "inprocess": inprocess, "steps": steps},
         "evaluation_share": evaluation["share"], "evaluation": evaluation,
+        "bandit_env_steps_per_s": bandit["env_steps_per_s"], "bandit": bandit,
     }
 
 
@@ -196,6 +216,10 @@ def table(report: dict) -> str:
     ev = report["evaluation"]
     lines += ["", f"evaluation share of a {PRESET} run: {report['evaluation_share']:.1%} "
                   f"({ev['eval_s']:.1f} s of {ev['eval_s'] + ev['train_s']:.1f} s)"]
+    b = report["bandit"]
+    lines += [f"{BANDIT_PRESET} (A2C, {b['members']} members): {b['env_steps_per_s']:,.0f} env "
+              f"steps/s ({b['updates_per_s']:.1f} population updates/s); evaluation set with every "
+              f"reference: {b['eval_set_s']:.1f} s"]
     return "\n".join(lines)
 
 

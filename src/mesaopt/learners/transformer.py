@@ -16,6 +16,7 @@ from mesaopt.config import positive, require
 from mesaopt.predictor import Predictor
 from mesaopt.tasks import Episode, Family
 
+SETTING = "supervised"
 _init = nn.initializers.normal(0.02)
 DTYPES = ("float32", "bfloat16")
 

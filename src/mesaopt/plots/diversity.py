@@ -32,10 +32,7 @@ def plot(df: pd.DataFrame):
             series.append((ref_rows, name, dict(marker=".", **style.REFERENCE_STYLE[name])))
         for i, (data, label, kw) in enumerate(series):
             kw.setdefault("color", style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)])
-            stats = data.groupby("x")["value"].agg(["mean", "std"]).fillna(0.0).sort_index()
-            ax.plot(stats.index, stats["mean"], label=label, **kw)
-            ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                            color=kw["color"], alpha=0.15, linewidth=0)
+            style.band(ax, style.mean_std(data, "x"), label, **kw)
         ax.set_xticks(ticks, labels)
         ax.set_xlabel("log2 task diversity M")
         ax.set_ylabel("MSE / D")

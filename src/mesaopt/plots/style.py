@@ -22,6 +22,14 @@ REFERENCE_STYLE = {  # references keep one colour and dash across every figure
     "dmmse": dict(color="#2ca02c", linestyle="--"),
     "ols": dict(color="#9467bd", linestyle=":"),
     "zero": dict(color="#7f7f7f", linestyle=":"),
+    "bayes": dict(color="#2ca02c", linestyle="--"),
+    "bayes_train": dict(color="#98df8a", linestyle="-."),
+    "thompson": dict(color="#d62728", linestyle="--"),
+    "ucb": dict(color="#9467bd", linestyle=":"),
+    "greedy": dict(color="#8c564b", linestyle=":"),
+    "epsilon_greedy": dict(color="#e377c2", linestyle=":"),
+    "random": dict(color="#7f7f7f", linestyle=":"),
+    "fixed": dict(color="#000000", linestyle=":"),
 }
 LEARNER_COLORS = ["#1f77b4", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22"]
 INF_LABEL = "∞"
@@ -65,6 +73,18 @@ def log2_diversity_axis(num_tasks: pd.Series) -> tuple[pd.Series, list, list]:
         ticks.append(top + 2)
         labels.append(INF_LABEL)
     return pd.Series(x, index=num_tasks.index), ticks, labels
+
+
+def mean_std(data: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Mean and std (0 for one value) of `value` per `by`, sorted."""
+    return data.groupby(by)["value"].agg(["mean", "std"]).fillna(0.0).sort_index()
+
+
+def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
+    """A mean line with a +-std band."""
+    line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
+    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                    color=line.get_color(), alpha=0.15, linewidth=0)
 
 
 def save(fig, out_dir: Path, name: str) -> dict[str, Path]:

@@ -16,11 +16,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mesaopt import keys, tasks
+from mesaopt import keys, registry, tasks
 from mesaopt.config import positive
 from mesaopt.predictor import Predictor
 from mesaopt.references import Context
-from mesaopt.train.loop import Hparams
+from mesaopt.train import Hparams
 
 SPLITS = ("pretrain", "true")  # the member's training pool, and fresh tasks from the true prior
 
@@ -63,7 +63,7 @@ def reference_predictions(family: tasks.Family, reference: Predictor, pool_size:
     algebra (several separate solves in one program can deadlock XLA's CPU runtime).
     """
     streams = keys.streams(hparams.seed)
-    context = Context(tasks.task_pool(family, streams.pool, pool_size), hparams.num_tasks,
+    context = Context(tasks.task_pool(family.sample_task, streams.pool, pool_size), hparams.num_tasks,
                       hparams.noise_std)
     joined = jax.tree.map(lambda *parts: jnp.concatenate(parts), *episodes.values())
     preds_SBxK = batched_apply(reference, reference.init(context), joined)
@@ -104,3 +104,25 @@ def evaluate(learner: Predictor, learner_name: str, target_dim: int, params,
         preds = {learner_name: learner_BxK, **dict(sorted(eval_set.reference_preds[split].items()))}
         out.update(prediction_metrics(preds, episodes.y_K, target_dim, split))
     return out
+
+
+class Evaluator:
+    """Evaluation of a population on a supervised family; methods map over the member axis."""
+
+    def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
+                 eval_cfg: Config, pool_size: int):
+        references = {name: registry.load("references", name, "eval.references").build(family)
+                      for name in eval_cfg.references or family.references}
+        self._eval_episodes = jax.jit(jax.vmap(partial(eval_episodes, family, eval_cfg.batch_size)))
+        # One program per reference (one copy of its linear algebra each), mapped over members
+        # sequentially to bound dMMSE's memory.
+        self._reference_preds = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
+            lambda he: reference_predictions(family, ref, pool_size, *he), (h, e)))
+            for name, ref in references.items()}
+        self.evaluate = jax.jit(jax.vmap(partial(evaluate, learner, learner_name, family.target_dim)))
+
+    def make_eval_set(self, hparams: Hparams) -> EvalSet:
+        """Every member's evaluation episodes and reference predictions, computed once."""
+        episodes = self._eval_episodes(hparams)
+        return assemble(episodes, {name: program(hparams, episodes)
+                                   for name, program in self._reference_preds.items()})

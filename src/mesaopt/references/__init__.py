@@ -1,7 +1,8 @@
 """Reference algorithms a learner is compared with. Same `apply(params, episode)` as learners.
 
-Each module exposes `build(family) -> Predictor`; `Predictor.init(context)` turns a member's
-`Context` (its task pool, diversity and noise) into the algorithm's parameters.
+Each module exposes `build(family)`: a `Predictor` for supervised families, a `Policy` for
+environments; `init(context)` turns a member's `Context` (its task pool, diversity, noise and proxy
+rate) into the algorithm's parameters. A family lists the references that apply to it.
 """
 from __future__ import annotations
 
@@ -14,4 +15,5 @@ class Context(NamedTuple):
     """What a reference may know about a member's training distribution."""
     pool: Any              # the member's first `pool_size` tasks, stacked (padded past num_tasks)
     num_tasks: jax.Array   # M, or tasks.FRESH for unlimited diversity
-    noise_std: jax.Array   # sigma of the observation noise
+    noise_std: jax.Array   # sigma of the observation (or reward) noise
+    proxy_rate: Any = None  # environments: P(designated action is best) in training tasks

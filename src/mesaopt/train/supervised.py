@@ -1,7 +1,9 @@
-"""A chunk of training steps as one lax.scan; batches come from fold_in(train_key, step)."""
+"""Supervised training (MSE on every context position); a chunk of steps is one lax.scan and
+batches come from fold_in(train_key, step)."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import dataclasses
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -9,21 +11,15 @@ import optax
 
 from mesaopt import keys, tasks
 from mesaopt.predictor import Predictor
-from mesaopt.train.optim import Config, optimizer
+from mesaopt.train import Hparams, TrainState, optim
+from mesaopt.train.optim import optimizer
+
+SETTING = "supervised"
 
 
-class Hparams(NamedTuple):
-    """A member's dynamic hyperparameters: traced, so one program trains every combination."""
-    seed: jax.Array
-    num_tasks: jax.Array      # M; tasks.FRESH (0) = unlimited
-    learning_rate: jax.Array
-    noise_std: jax.Array
-
-
-class TrainState(NamedTuple):
-    params: Any
-    opt_state: Any
-    step: jax.Array
+@dataclasses.dataclass(frozen=True)
+class Config(optim.Config):
+    name: str = "supervised"
 
 
 class ChunkMetrics(NamedTuple):

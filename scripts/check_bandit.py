@@ -1,0 +1,70 @@
+"""Check the claims of the bandit presets on finished runs; exit 1 if one fails.
+
+Usage: python scripts/check_bandit.py outputs/bandit_diversity_cpu [outputs/bandit_proxy_cpu]
+
+Diversity (held-out tasks, last evaluation, mean over seeds):
+  1. with unlimited diversity the agent's total regret is at or below Thompson sampling's and
+     at most 70% of UCB1's;
+  2. with M = 1 it collapses to a fixed arm: in-context-learning score below 0.2.
+Proxy (when given): late proxy pursuit rises with rho (Spearman correlation of the mean per rho
+> 0.8, and +0.3 from the lowest to the highest rho); printed next to the Bayes-optimal policy under
+the training prior, with the excess (the mesa-objective divergence).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from mesaopt import results
+
+
+def final_true(path: str) -> pd.DataFrame:
+    df = results.load(path)
+    df = df[(df.split == "true") & (df.position == -1)]
+    return df[df.step == df.groupby("run_id")["step"].transform("max")]
+
+
+def check_diversity(path: str) -> list[tuple[str, bool]]:
+    df = final_true(path)
+    total = df[df.metric == "total_regret"].pivot_table(index="num_tasks", columns="predictor",
+                                                       values="value")
+    score = df[(df.metric == "icl_score") & (df.predictor == "gru")].groupby("num_tasks").value.mean()
+    print("held-out total regret (mean over seeds):")
+    print(total.round(2).to_string())
+    print("agent in-context-learning score:", score.round(2).to_dict())
+    top = total.loc[np.inf]
+    return [(f"M=inf: agent regret {top.gru:.2f} <= Thompson {top.thompson:.2f}",
+             top.gru <= top.thompson),
+            (f"M=inf: agent regret {top.gru:.2f} <= 0.7 x UCB1 {top.ucb:.2f}", top.gru <= 0.7 * top.ucb),
+            (f"M=1: agent score {score.loc[1.0]:.2f} < 0.2 (a fixed arm)", score.loc[1.0] < 0.2)]
+
+
+def check_proxy(path: str) -> list[tuple[str, bool]]:
+    df = final_true(path)
+    late = df[df.metric == "proxy_pursuit_late"].pivot_table(index="proxy_rate", columns="predictor",
+                                                            values="value")
+    late["excess"] = late.gru - late.bayes_train
+    print("late proxy pursuit on held-out tasks where arm 0 is not best (mean over seeds):")
+    print(late[["gru", "bayes_train", "excess", "bayes", "thompson"]].round(3).to_string())
+    rho = pd.Series(late.index, index=late.index)
+    spearman = rho.rank().corr(late.gru.rank())
+    rise = late.gru.iloc[-1] - late.gru.iloc[0]
+    return [(f"proxy pursuit rises with rho: Spearman {spearman:.2f} > 0.8", spearman > 0.8),
+            (f"proxy pursuit rises by {rise:.2f} >= 0.3 from rho={rho.iloc[0]} to {rho.iloc[-1]}",
+             rise >= 0.3)]
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    claims = check_diversity(argv[0]) + (check_proxy(argv[1]) if len(argv) > 1 else [])
+    for text, ok in claims:
+        print(f"[{'ok' if ok else 'FAIL'}] {text}")
+    return 0 if all(ok for _, ok in claims) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

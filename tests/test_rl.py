@@ -1,0 +1,137 @@
+"""Environment, recurrent agent, A2C and bandit probes: contracts, member == single run, and
+probes against answers known in closed form."""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mesaopt import registry, run, tasks
+from mesaopt.population import state_of
+from mesaopt.probes import regret
+from mesaopt.tasks import bandit
+from mesaopt.train import a2c
+
+
+@pytest.fixture(scope="module")
+def setup(compose_cfg):
+    cfg = run.load_config(compose_cfg("experiment=bandit_smoke", "logger=none"))
+    env, agent, pop = run.build(cfg)
+    state0 = pop.init(pop.hparams)
+    state1, metrics1 = pop.train_chunk(state0, pop.hparams)
+    return cfg, env, agent, pop, state0, state1, metrics1
+
+
+@pytest.mark.parametrize("kind", bandit.KINDS)
+def test_env_reset_step_shapes_and_horizon(kind):
+    env = bandit.build(bandit.Config(kind=kind, horizon=5))
+    task = env.sample_task(jax.random.key(0), jnp.float32(0.5), jnp.float32(1.0))
+    obs, state = env.reset(jax.random.key(1), task)
+    assert obs.shape == (env.obs_dim,) and float(obs[:2].sum()) == 0.0
+    step = jax.jit(env.step)
+    for t in range(5):
+        obs, state, reward, done, _ = step(jax.random.key(t), state, jnp.int32(1), task)
+        assert obs.shape == (env.obs_dim,) and bool(done) == (t == 4)
+        np.testing.assert_allclose(obs[:3], [0.0, 1.0, reward])  # one-hot action, reward
+        if kind != "gaussian":
+            assert float(reward) in (0.0, 1.0)
+
+
+def test_bernoulli_rewards_have_the_arm_means():
+    env = bandit.build(bandit.Config(horizon=5))
+    task = bandit.Task(jnp.array([0.2, 0.7]), jnp.float32(1.0))
+    _, state = env.reset(None, task)
+    rewards = jax.vmap(lambda k: env.step(k, state, jnp.int32(1), task)[2])(
+        jax.random.split(jax.random.key(0), 4000))
+    assert float(rewards.mean()) == pytest.approx(0.7, abs=0.03)
+
+
+def test_agent_contract_shapes_jit_and_memory(setup):
+    cfg, env, agent, pop, *_ = setup
+    params = agent.init(jax.random.key(0))
+    carry = agent.carry(params)
+    obs = jnp.array([0.0, 1.0, 1.0, 0.2])  # pulled arm 1, reward 1, t / T = 0.2
+    new_carry, logits, value = jax.jit(agent.act)(params, carry, obs, jax.random.key(0))
+    eager = agent.act(params, carry, obs, jax.random.key(0))
+    assert logits.shape == (env.num_actions,) and value.shape == ()
+    np.testing.assert_allclose(eager[1], logits, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(new_carry, carry)  # the carry remembers the step
+
+
+def test_gae_with_lambda_one_and_no_discount_is_return_minus_value():
+    rewards, values = jnp.array([1.0, 0.0, 1.0]), jnp.array([0.5, 0.2, 0.3])
+    adv, targets = a2c.advantages(rewards, values, 1.0, 1.0)
+    np.testing.assert_allclose(targets, [2.0, 1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(adv, [1.5, 0.8, 0.7], atol=1e-6)
+    adv0, _ = a2c.advantages(rewards, values, 0.5, 0.0)  # one-step TD errors
+    np.testing.assert_allclose(adv0, [1.0 + 0.1 - 0.5, 0.15 - 0.2, 1.0 - 0.3], atol=1e-6)
+
+
+@pytest.mark.parametrize("member", [0, 5])
+def test_member_equals_the_single_run_with_the_same_key(setup, member):
+    cfg, env, agent, pop, state0, state1, metrics1 = setup
+    hparams = pop.member(member)
+    state = jax.jit(partial(a2c.init_state, agent, cfg.train))(hparams)
+    state, metrics = jax.jit(partial(a2c.train_chunk, env, agent, cfg.train, pop.chunk_steps))(
+        state, hparams)
+    for name in metrics._fields:
+        np.testing.assert_allclose(getattr(metrics, name), getattr(metrics1, name)[member],
+                                   rtol=1e-4, atol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5),
+                 state.params, state_of(state1, member).params)
+
+
+def test_no_recompilation_and_same_numbers_again(setup):
+    cfg, env, agent, pop, state0, state1, metrics1 = setup
+    again, metrics_again = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
+    np.testing.assert_array_equal(metrics_again.regret, metrics1.regret)
+    pop.train_chunk(state1, pop.hparams)
+    assert pop.train_chunk._cache_size() == 1
+
+
+def test_diversity_one_trains_on_a_single_task(setup):
+    cfg, env, agent, pop, *_ = setup
+    member = next(i for i, r in enumerate(pop.rows) if r["num_tasks"] == 1)
+    sampler = tasks.env_sampler(env, pop.hparams.proxy_rate[member], pop.hparams.noise_std[member])
+    pool_key = jax.random.fold_in(jax.random.key(pop.hparams.seed[member]), 1)
+    draws = jax.vmap(lambda k: tasks.draw_task(sampler, k, pool_key, jnp.int32(1)))(
+        jax.random.split(jax.random.key(0), 20))
+    assert len(np.unique(np.asarray(draws.means_A), axis=0)) == 1
+
+
+def test_probe_regret_of_known_policies():
+    env = bandit.build(bandit.Config(horizon=4))
+    tasks_B = jax.vmap(lambda k: env.sample_task(k, jnp.float32(0.5), jnp.float32(1.0)))(
+        jax.random.split(jax.random.key(0), 4000))
+    split_tasks, split_keys = {"true": tasks_B}, {"true": jax.random.key(1)}
+    random = registry.load("references", "random", "r").build(env)
+    metrics = regret.policy_metrics(env, random, (), split_tasks, split_keys, "random")
+    # Uniform random play on U(0,1)^2 arms: E[max - mean] = 2/3 - 1/2 per pull.
+    np.testing.assert_allclose(metrics["true|random|regret"], 1 / 6, atol=0.01)
+    assert float(metrics["true|random|total_regret"]) == pytest.approx(4 / 6, abs=0.04)
+    np.testing.assert_allclose(metrics["true|random|proxy_pursuit"], 0.5, atol=1e-6)
+    ones = jnp.ones(4)
+    scores = regret.icl_scores({"true|fixed|total_regret": 2 * ones[0], "true|thompson|total_regret": ones[0],
+                                "true|x|total_regret": 1.5 * ones[0],
+                                "pretrain|fixed|total_regret": ones[0], "pretrain|thompson|total_regret": 0 * ones[0],
+                                "pretrain|x|total_regret": ones[0]}, ["x", "fixed", "thompson"])
+    assert float(scores["true|x|icl_score"]) == 0.5 and float(scores["true|fixed|icl_score"]) == 0.0
+    assert float(scores["true|thompson|icl_score"]) == 1.0
+
+
+def test_population_evaluation_has_every_policy_and_the_bayes_reference_is_best(setup):
+    cfg, env, agent, pop, state0, state1, metrics1 = setup
+    named = pop.evaluate(state1.params, pop.make_eval_set(pop.hparams))
+    names = {key.split("|")[1] for key in named}
+    assert names == {"gru", *env.references}
+    assert named["true|gru|regret"].shape == (pop.size, env.horizon)
+    total = {n: float(np.mean(named[f"true|{n}|total_regret"])) for n in names}
+    assert total["bayes"] <= min(total.values()) + 0.05  # Bayes-optimal for the held-out prior
+    rational = named["true|bayes_train|proxy_pursuit_late"]
+    for i, row in enumerate(pop.rows):
+        assert row["proxy_rate"] in (0.5, 0.9)
+        assert 0.0 <= float(rational[i]) <= 1.0
+
