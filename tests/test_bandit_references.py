@@ -14,7 +14,6 @@ from mesaopt.tasks import bandit
 
 HORIZON = 8
 ENV = bandit.build(bandit.Config(horizon=HORIZON))
-POLICIES = ENV.references
 
 
 def _context(num_tasks=0, proxy_rate=0.5, means=((0.9, 0.2),)):
@@ -42,11 +41,17 @@ def _probs_after(name, history, key=0, **context):
     return np.asarray(jax.nn.softmax(logits)).round(6)  # "never" is a 1e-30 logit floor
 
 
-@pytest.mark.parametrize("name", POLICIES)
-def test_policy_contract_shapes_finite_jit_and_deterministic_given_the_key(name):
-    policy, params = _policy(name)
-    task = ENV.sample_task(jax.random.key(0), jnp.float32(0.5), jnp.float32(1.0))
-    run = lambda k: tasks.rollout(ENV, policy, params, task, k)
+KIND_POLICIES = [(kind, name) for kind in bandit.KINDS
+                 for name in bandit.build(bandit.Config(kind=kind)).references]
+
+
+@pytest.mark.parametrize("kind, name", KIND_POLICIES)
+def test_policy_contract_shapes_finite_jit_and_deterministic_given_the_key(kind, name):
+    env = bandit.build(bandit.Config(kind=kind, horizon=HORIZON))
+    means = ((0.9, 0.2),) if kind != "dependent" else ((0.8, 0.2),)
+    policy, params = _policy(name, env=env, means=means)
+    task = env.sample_task(jax.random.key(0), jnp.float32(0.5), jnp.float32(1.0))
+    run = lambda k: tasks.rollout(env, policy, params, task, k)
     eager, jitted = run(jax.random.key(1)), jax.jit(run)(jax.random.key(1))
     assert eager.logits_A.shape == (HORIZON, 2) and eager.action.shape == (HORIZON,)
     assert bool(jnp.all(jnp.isfinite(jax.nn.softmax(eager.logits_A))))

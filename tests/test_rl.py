@@ -18,7 +18,8 @@ from mesaopt.train import a2c
 
 @pytest.fixture(scope="module")
 def setup(compose_cfg):
-    cfg = run.load_config(compose_cfg("experiment=bandit_smoke", "logger=none"))
+    cfg = run.load_config(compose_cfg("experiment=bandit_smoke", "logger=none",
+                                      "sweep.entropy_coef=[0.01,0.1]", "sweep.learning_rate=[0.003,0.01]"))
     env, agent, pop = run.build(cfg)
     state0 = pop.init(pop.hparams)
     state1, metrics1 = pop.train_chunk(state0, pop.hparams)
@@ -70,7 +71,14 @@ def test_gae_with_lambda_one_and_no_discount_is_return_minus_value():
     np.testing.assert_allclose(adv0, [1.0 + 0.1 - 0.5, 0.15 - 0.2, 1.0 - 0.3], atol=1e-6)
 
 
-@pytest.mark.parametrize("member", [0, 5])
+def test_population_spans_every_axis(setup):
+    cfg, env, agent, pop, *_ = setup
+    assert pop.size == 2 * 2 * 2 * 2 * 2  # M x proxy rate x learning rate x entropy x seeds
+    assert {(r["entropy_coef"], r["learning_rate"]) for r in pop.rows} == {
+        (e, lr) for e in (0.01, 0.1) for lr in (0.003, 0.01)}
+
+
+@pytest.mark.parametrize("member", [0, 13, 31])
 def test_member_equals_the_single_run_with_the_same_key(setup, member):
     cfg, env, agent, pop, state0, state1, metrics1 = setup
     hparams = pop.member(member)
