@@ -21,7 +21,7 @@ def test_results_table_is_tidy_and_complete(smoke_run):
     assert COLUMNS <= set(df.columns)
     assert df.run_id.nunique() == 1 and df.member.nunique() == 6
     assert set(df.step) == {0, 4, 8}
-    assert set(df.split) == {"pretrain", "true", "train"}
+    assert set(df.split) == {"pretrain", "true", "train", "interpolation"}
     assert {"transformer", "ridge", "dmmse", "ols", "zero"} <= set(df.predictor)
     assert {"mse", "delta_ridge", "delta_dmmse", "loss"} <= set(df.metric)
     assert np.isinf(df.num_tasks).any() and set(df.num_tasks[np.isfinite(df.num_tasks)]) == {1, 4}
@@ -140,3 +140,22 @@ def test_interrupted_bandit_run_resumes_to_the_same_numbers(bandit_run, compose_
     run.train(cfg)
     import pandas.testing
     pandas.testing.assert_frame_equal(results.load(run_dir), results.load(bandit_run))
+
+
+def test_every_emergence_figure_and_the_threshold_table_are_written(smoke_run):
+    figures = smoke_run / "figures"
+    for name in ("phase", "deltas", "dynamics", "interpolation", "icl-curve", "objective-gap"):
+        assert (figures / f"{name}.png").stat().st_size > 10_000, name
+    table = (figures / "thresholds.csv").read_text().splitlines()
+    assert table[0].startswith("step,seeds,m_star")
+    assert (figures / "thresholds.md").read_text().startswith("| step | seeds | m_star")
+
+
+def test_emergence_probes_are_in_the_table(smoke_run):
+    df = results.load(smoke_run)
+    implied = df[(df.metric == "implied_lambda") & (df.step == 8)]
+    ridge = implied[implied.predictor == "ridge"]
+    np.testing.assert_allclose(ridge.value, ridge.noise_std**2, rtol=0.05)  # ridge is ridge
+    assert {"projection", "implied_delta"} <= set(df.metric)
+    interp = df[(df.split == "interpolation") & (df.position >= 0)]
+    assert set(interp.position) == set(range(11))

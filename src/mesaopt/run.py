@@ -166,8 +166,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     from mesaopt.plots import cli as plot_cli
     figures = {name: plot_cli.render(name, run_dir)["png"] for name in family.figures}
     logger.finish(figures)
-    print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and "
-          f"{', '.join(str(p) for p in figures.values())}")
+    print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
+          f"{run_dir / 'figures'} ({', '.join(figures)})")
     return run_dir
 
 

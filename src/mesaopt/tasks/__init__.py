@@ -31,7 +31,8 @@ class Family(NamedTuple):
     references: tuple[str, ...]  # reference predictors that apply to this family
     target_dim: int              # errors are reported per dimension (MSE / target_dim)
     setting: str = "supervised"
-    figures: tuple[str, ...] = ("diversity",)  # drawn at the end of every run
+    figures: tuple[str, ...] = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas",
+                                "dynamics", "phase")  # drawn (and logged) at the end of every run
 
 
 class Env(NamedTuple):

@@ -1,0 +1,39 @@
+"""The in-context-learning curve: MSE / D on fresh tasks vs context position, for the model at
+several diversities M and for every reference (last evaluation; mean over seeds)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mesaopt.plots import style
+
+PANEL_M = 4
+
+
+def plot(df: pd.DataFrame):
+    rows = style.final_step(df[(df.split == "true") & (df.metric == "mse") & (df.position >= 0)])
+    learners = style.learner_names(df)
+    fig, axes = style.figure(width=4.2, height=3.0)
+    ax = axes[0][0]
+    diversities = sorted(rows.num_tasks.unique())
+    picks = [diversities[int(i)] for i in np.unique(np.linspace(0, len(diversities) - 1, PANEL_M).round())]
+    for i, m in enumerate(picks):
+        for name in learners:
+            part = rows[(rows.num_tasks == m) & (rows.predictor == name)]
+            style.band(ax, style.mean_std(part, "position"), f"{name} M={'∞' if np.isinf(m) else f'{m:g}'}",
+                       color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)], marker="o")
+    references = sorted(set(rows.predictor) - set(learners))
+    for name in references:
+        part = rows[rows.predictor == name]
+        if name == "dmmse":  # depends on M: draw it at the smallest M shown
+            part = part[part.num_tasks == picks[0]]
+            label = f"dmmse M={picks[0]:g}"
+        else:
+            label = name
+        style.band(ax, style.mean_std(part, "position"), label, **style.REFERENCE_STYLE[name])
+    ax.set_yscale("log")
+    ax.set_xlabel("context position k (pairs seen)")
+    ax.set_ylabel("MSE / D, fresh tasks")
+    ax.legend(loc="best", fontsize=6, ncols=2)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,199 @@
+"""Where does learned in-context learning emerge? Scores and thresholds from result tables.
+
+Family-agnostic: a learner is compared with a *memorizer* (Bayes-optimal for the training pool,
+e.g. dMMSE) and a *generalizer* (Bayes-optimal for the true prior, e.g. ridge) through the
+distances Delta already in the table.
+
+- score s = (D_mem - D_gen) / (D_mem + D_gen): -1 = the memorizer, +1 = the generalizer. It means
+  something only where the references differ, so D(mem, gen) is reported beside it and points
+  where it is below `MIN_SEPARATION` x the learner's own distances are flagged `separated=False`.
+- threshold M* per compute setting: (a) a fit s = tanh(k (log2 M - x0)), M* = 2^x0; (b) the
+  paper's crossing: where D(learner, generalizer) vs log2 M for two compute budgets cross. Both
+  with a bootstrap CI over seeds (resample seeds, refit).
+- bimodality: diversities near M* where some seeds score > 0 and others < 0.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import curve_fit
+
+MIN_SEPARATION = 0.25
+KEYS = ["run_id", "member", "seed", "num_tasks", "step"]
+
+
+def scores(df: pd.DataFrame, learner: str, memorizer: str = "dmmse", generalizer: str = "ridge",
+           split: str = "true") -> pd.DataFrame:
+    """One row per member and evaluation step: distances, score, separation, relative error."""
+    rows = df[(df.split == split) & (df.position == -1)]
+    static = [c for c in df.columns if "." in c]
+
+    def metric(predictor, name):
+        part = rows[(rows.predictor == predictor) & (rows.metric == name)]
+        return part.set_index(KEYS)["value"]
+
+    out = pd.DataFrame({
+        "delta_mem": metric(learner, f"delta_{memorizer}"),
+        "delta_gen": metric(learner, f"delta_{generalizer}"),
+        "delta_refs": metric(memorizer, f"delta_{generalizer}"),
+        "mse": metric(learner, "mse"),
+        "mse_gen": metric(generalizer, "mse"),
+    })
+    projection = metric(learner, "projection")
+    if len(projection):
+        out["projection"] = projection
+    out["score"] = (out.delta_mem - out.delta_gen) / (out.delta_mem + out.delta_gen)
+    out["separated"] = out.delta_refs >= MIN_SEPARATION * np.minimum(out.delta_mem, out.delta_gen)
+    out["relative_error"] = out.mse / out.mse_gen
+    out = out.reset_index()
+    per_run = rows.groupby("run_id")[static].first()
+    return out.merge(per_run, left_on="run_id", right_index=True, how="left")
+
+
+def _tanh(x, k, x0):
+    return np.tanh(k * (x - x0))
+
+
+SPAN = 0.5  # a threshold needs scores below -SPAN and above +SPAN
+
+
+def sigmoid_threshold(log2_m: np.ndarray, score: np.ndarray) -> float:
+    """x0 of the best fit s = tanh(k (x - x0)) (k > 0), clipped to the observed range; nan unless
+    the scores go from memorizer-like (< -SPAN) to generalizer-like (> +SPAN): a model that stops
+    memorizing without learning ridge scores ~0 and has no threshold."""
+    log2_m, score = np.asarray(log2_m, float), np.asarray(score, float)
+    if score.max() <= SPAN or score.min() >= -SPAN:
+        return math.nan
+    order = np.argsort(log2_m)
+    x, s = log2_m[order], score[order]
+    start = x[np.argmax(s > 0)]  # first diversity with a positive score
+    lo, hi = x.min(), x.max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            (k, x0), _ = curve_fit(_tanh, x, s, p0=(1.0, start), bounds=((1e-3, lo), (50.0, hi)))
+        except RuntimeError:
+            return math.nan
+    return float(x0)
+
+
+def crossing(log2_m: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
+    """log2 M where two curves over the same diversities cross first (linear interpolation)."""
+    diff = np.asarray(first, float) - np.asarray(second, float)
+    x = np.asarray(log2_m, float)
+    for i in range(len(diff) - 1):
+        if diff[i] == 0:
+            return float(x[i])
+        if diff[i] * diff[i + 1] < 0:
+            return float(x[i] + (x[i + 1] - x[i]) * diff[i] / (diff[i] - diff[i + 1]))
+    return math.nan
+
+
+def _seed_table(part: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Finite diversities x seeds of `column` (rows sorted by M)."""
+    finite = part[np.isfinite(part.num_tasks)]
+    return finite.pivot_table(index="num_tasks", columns="seed", values=column).sort_index()
+
+
+def bootstrap(estimate, tables: list[pd.DataFrame], samples: int, seed: int) -> np.ndarray:
+    """`estimate(log2_m, *mean_curves)` on seed-resampled mean curves; seeds resampled per table."""
+    rng = np.random.default_rng(seed)
+    log2_m = np.log2(tables[0].index.to_numpy(float))
+    draws = []
+    for _ in range(samples):
+        curves = [t.to_numpy()[:, rng.integers(0, t.shape[1], t.shape[1])].mean(axis=1)
+                  for t in tables]
+        draws.append(estimate(log2_m, *curves))
+    return np.asarray(draws)
+
+
+def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """(lower, upper, share of resamples with an estimate) of the finite bootstrap draws."""
+    finite = draws[np.isfinite(draws)]
+    if not len(finite):
+        return math.nan, math.nan, 0.0
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail)), \
+        len(finite) / len(draws)
+
+
+def bimodal(table: pd.DataFrame, log2_star: float, window: float = 2.0) -> dict[float, list]:
+    """Diversities within `window` (log2) of M* whose seeds disagree in the sign of the score:
+    M -> seeds scoring above zero (the rest score below)."""
+    out = {}
+    for m, row in table.iterrows():
+        if math.isfinite(log2_star) and abs(math.log2(m) - log2_star) <= window:
+            above = [int(s) for s, v in row.items() if v > 0]
+            if 0 < len(above) < row.notna().sum():
+                out[float(m)] = above
+    return out
+
+
+def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
+               seed: int = 0) -> pd.DataFrame:
+    """M* per compute setting (the `compute` columns of a `scores` frame, e.g. ["step",
+    "learner.width"]): sigmoid fit with bootstrap CI, crossing with the next larger budget (in
+    the order of the settings) with its CI, and seeds that disagree near M*."""
+    settings = sorted(frame.groupby(compute).groups)
+    rows = []
+    for i, setting in enumerate(settings):
+        key = setting if isinstance(setting, tuple) else (setting,)
+        part = frame[np.all([frame[c] == v for c, v in zip(compute, key)], axis=0)]
+        table = _seed_table(part, "score")
+        log2_m = np.log2(table.index.to_numpy(float))
+        x0 = sigmoid_threshold(log2_m, table.mean(axis=1).to_numpy())
+        lo, hi, ok = interval(bootstrap(sigmoid_threshold, [table], samples, seed))
+        row = dict(zip(compute, key), seeds=table.shape[1], m_star=2**x0, m_star_lo=2**lo,
+                   m_star_hi=2**hi, fit_share=ok, bimodal=bimodal(table, x0))
+        if i + 1 < len(settings):
+            nxt = settings[i + 1] if isinstance(settings[i + 1], tuple) else (settings[i + 1],)
+            other = frame[np.all([frame[c] == v for c, v in zip(compute, nxt)], axis=0)]
+            curves = [_seed_table(part, "delta_gen"), _seed_table(other, "delta_gen")]
+            common = curves[0].index.intersection(curves[1].index)
+            curves = [c.loc[common] for c in curves]
+            cross = crossing(np.log2(common.to_numpy(float)), *[c.mean(axis=1) for c in curves])
+            c_lo, c_hi, c_ok = interval(bootstrap(crossing, curves, samples, seed))
+            row.update(crossing_with=", ".join(f"{c}={v}" for c, v in zip(compute, nxt)),
+                       m_cross=2**cross, m_cross_lo=2**c_lo, m_cross_hi=2**c_hi, cross_share=c_ok)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+COMPUTE_COLUMNS = ("learner.width", "learner.depth", "train.batch_size", "train.steps")
+
+
+def compute_axis(df: pd.DataFrame) -> str:
+    """The compute axis of a sweep: the first static compute column that varies between runs,
+    else the training step (intermediate evaluations of one run)."""
+    per_run = df.groupby("run_id")[[c for c in COMPUTE_COLUMNS if c in df]].first()
+    varying = [c for c in per_run if per_run[c].nunique() > 1]
+    return varying[0] if varying else "step"
+
+
+def at_budgets(frame: pd.DataFrame, axis: str, count: int = 4) -> pd.DataFrame:
+    """Rows at each run's last step when compute is a static axis; else at up to `count` steps
+    spread evenly in log scale (the last included)."""
+    if axis != "step":
+        return frame[frame.step == frame.groupby("run_id")["step"].transform("max")]
+    steps = np.array(sorted(s for s in frame.step.unique() if s > 0))
+    picks = {int(steps[np.abs(steps - p).argmin()]) for p in np.geomspace(steps[0], steps[-1], count)}
+    return frame[frame.step.isin(picks)]
+
+
+def summary(df: pd.DataFrame, learner: str, samples: int = 1000) -> pd.DataFrame:
+    """M* per compute budget of a sweep table (the figures' and notebooks' threshold table)."""
+    frame = scores(df, learner)
+    axis = compute_axis(frame)
+    return thresholds(at_budgets(frame, axis), [axis], samples=samples)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A plain markdown table (no extra dependency)."""
+    def cell(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,108 @@
+"""Threshold estimators recover known thresholds: on synthetic scores, and on a learner that *is*
+dMMSE below a known diversity and ridge above it, measured through the real error probes."""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from mesaopt import registry, tasks
+from mesaopt.probes import emergence, errors
+from mesaopt.references import Context
+from mesaopt.tasks import linreg
+
+DIVERSITIES = [2**i for i in range(0, 13)]
+
+
+def synthetic(x0: float, seeds: int, noise: float, rng) -> pd.DataFrame:
+    rows = []
+    for m in DIVERSITIES:
+        for seed in range(seeds):
+            score = math.tanh(1.2 * (math.log2(m) - x0)) + noise * rng.normal()
+            rows.append(dict(num_tasks=float(m), seed=seed, step=1, score=float(np.clip(score, -1, 1)),
+                             delta_gen=1.0 / (1 + 2 ** (math.log2(m) - x0))))
+    return pd.DataFrame(rows)
+
+
+def test_sigmoid_fit_recovers_a_known_threshold_and_its_ci_covers_it():
+    frame = synthetic(6.3, seeds=8, noise=0.15, rng=np.random.default_rng(0))
+    row = emergence.thresholds(frame, ["step"], samples=300).iloc[0]
+    assert math.log2(row.m_star) == pytest.approx(6.3, abs=0.3)
+    assert row.m_star_lo <= 2**6.3 <= row.m_star_hi
+
+
+def test_the_confidence_interval_shrinks_with_more_seeds():
+    widths = []
+    for seeds in (3, 24):
+        frame = synthetic(6.3, seeds=seeds, noise=0.4, rng=np.random.default_rng(1))
+        row = emergence.thresholds(frame, ["step"], samples=300).iloc[0]
+        widths.append(math.log2(row.m_star_hi) - math.log2(row.m_star_lo))
+    assert widths[1] < 0.6 * widths[0]
+
+
+def test_crossing_of_two_curves_is_found_by_interpolation():
+    x = np.arange(5.0)
+    assert emergence.crossing(x, x, 4 - x) == pytest.approx(2.0)
+    assert emergence.crossing(x, x + 0.5, 4.5 - x) == pytest.approx(2.0)
+    assert math.isnan(emergence.crossing(x, x, x + 1))
+
+
+def test_disagreeing_seeds_near_the_threshold_are_reported():
+    table = pd.DataFrame({0: [-1.0, -1.0, 1.0], 1: [-1.0, 1.0, 1.0]}, index=[4.0, 16.0, 64.0])
+    assert emergence.bimodal(table, math.log2(16)) == {16.0: [1]}
+
+
+def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
+    """Learner = dMMSE for M < 64, ridge for M >= 64; distances measured by errors.prediction_metrics."""
+    family = linreg.build(linreg.Config(dim=8, context_len=16))
+    refs = {n: registry.load("references", n, "r").build(family) for n in ("dmmse", "ridge")}
+    pool_key = jax.random.key(0)
+    pool = tasks.task_pool(family.sample_task, pool_key, max(DIVERSITIES[:10]))
+    episodes = tasks.sample_batch(family, jax.random.key(1), pool_key, jnp.int32(tasks.FRESH),
+                                  jnp.float32(0.5), 256)
+    rows = []
+    for m in DIVERSITIES[:10]:
+        context = Context(pool, jnp.int32(m), jnp.float32(0.5))
+        preds = {n: jax.jit(jax.vmap(r.apply, in_axes=(None, 0)))(r.init(context), episodes)
+                 for n, r in refs.items()}
+        learner = preds["dmmse"] if m < 64 else preds["ridge"]
+        named = errors.prediction_metrics({"learner": learner, **preds}, episodes.y_K, 8, "true")
+        for key, value in named.items():
+            split, predictor, metric = key.split("|")
+            rows.append(dict(run_id="r", member=m, seed=0, num_tasks=float(m), step=1, split=split,
+                             predictor=predictor, metric=metric, position=-1,
+                             value=float(np.mean(value))))
+    frame = emergence.scores(pd.DataFrame(rows), "learner")
+    assert set(frame.score.round(6)) == {-1.0, 1.0}
+    x0 = emergence.sigmoid_threshold(np.log2(frame.num_tasks), frame.score)
+    assert 5 <= x0 <= 6  # between M = 32 (dMMSE) and M = 64 (ridge)
+
+
+@pytest.mark.parametrize("relative", [1.0, 4.0, 3.0, 0.2])
+def test_implied_prior_of_a_ridge_learner_is_its_penalty(relative):
+    """A ridge learner with lambda' = relative x the true lambda must come out as lambda'."""
+    from mesaopt.probes import implied_prior
+    from mesaopt.references.ridge import prefix_ridge
+    family = linreg.build(linreg.Config(dim=4, context_len=12))
+    episodes = tasks.sample_batch(family, jax.random.key(1), jax.random.key(2), jnp.int32(tasks.FRESH),
+                                  jnp.float32(0.5), 128)
+    true_lam = 0.25
+    lams = true_lam * jnp.asarray(implied_prior.RELATIVE_GRID, jnp.float32)
+    path = jax.vmap(lambda e: implied_prior.ridge_path(lams, e))(episodes)
+    np.testing.assert_allclose(path[:, 16], jax.vmap(lambda e: prefix_ridge(true_lam, e))(episodes),
+                               rtol=1e-3, atol=1e-3)  # grid point 16 is the true lambda
+    learner = jax.vmap(lambda e: prefix_ridge(relative * true_lam, e))(episodes)
+    distances = jnp.mean((learner[:, None, :] - path) ** 2, axis=(0, 2))
+    lam, _ = implied_prior.implied_lambda(lams, distances)
+    assert float(lam) == pytest.approx(relative * true_lam, rel=0.1)
+
+
+def test_no_threshold_when_the_model_never_becomes_ridge_like():
+    log2_m = np.arange(8.0)
+    stalled = np.array([-1.0, -0.6, -0.1, 0.05, 0.08, 0.05, 0.02, 0.01])  # "neither" above M=4
+    assert math.isnan(emergence.sigmoid_threshold(log2_m, stalled))
+    assert not math.isnan(emergence.sigmoid_threshold(log2_m, np.tanh(log2_m - 3.5)))
