@@ -106,3 +106,12 @@ def test_no_threshold_when_the_model_never_becomes_ridge_like():
     stalled = np.array([-1.0, -0.6, -0.1, 0.05, 0.08, 0.05, 0.02, 0.01])  # "neither" above M=4
     assert math.isnan(emergence.sigmoid_threshold(log2_m, stalled))
     assert not math.isnan(emergence.sigmoid_threshold(log2_m, np.tanh(log2_m - 3.5)))
+
+
+def test_degenerate_sweeps_give_no_threshold_instead_of_an_error():
+    assert math.isnan(emergence.sigmoid_threshold(np.array([]), np.array([])))
+    assert math.isnan(emergence.crossing(np.array([3.0]), np.array([1.0]), np.array([2.0])))
+    only_unlimited = synthetic(6.3, seeds=2, noise=0.0, rng=np.random.default_rng(0))
+    only_unlimited = only_unlimited.assign(num_tasks=np.inf)
+    table = emergence.thresholds(only_unlimited, ["step"], samples=10)
+    assert math.isnan(table.m_star.iloc[0])

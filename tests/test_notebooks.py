@@ -1,7 +1,6 @@
 """Both notebooks execute top to bottom at tiny sizes."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat

@@ -132,6 +132,7 @@ def test_bandit_run_writes_tidy_results_wandb_runs_and_every_figure(bandit_run, 
     assert [h["_step"] for h in history if "true/gru/total_regret" in h] == [0, 4, 8]
 
 
+@pytest.mark.slow  # the checkpoint path is shared with the linreg resume test above
 def test_interrupted_bandit_run_resumes_to_the_same_numbers(bandit_run, compose_cfg, tmp_path):
     cfg = run.load_config(compose_cfg("experiment=bandit_smoke", f"out_dir={tmp_path}",
                                       "progress=false", "logger=none"))

@@ -65,7 +65,7 @@ def sigmoid_threshold(log2_m: np.ndarray, score: np.ndarray) -> float:
     the scores go from memorizer-like (< -SPAN) to generalizer-like (> +SPAN): a model that stops
     memorizing without learning ridge scores ~0 and has no threshold."""
     log2_m, score = np.asarray(log2_m, float), np.asarray(score, float)
-    if score.max() <= SPAN or score.min() >= -SPAN:
+    if len(score) < 2 or score.max() <= SPAN or score.min() >= -SPAN:
         return math.nan
     order = np.argsort(log2_m)
     x, s = log2_m[order], score[order]
@@ -84,6 +84,8 @@ def crossing(log2_m: np.ndarray, first: np.ndarray, second: np.ndarray) -> float
     """log2 M where two curves over the same diversities cross first (linear interpolation)."""
     diff = np.asarray(first, float) - np.asarray(second, float)
     x = np.asarray(log2_m, float)
+    if len(diff) < 2:
+        return math.nan
     for i in range(len(diff) - 1):
         if diff[i] == 0:
             return float(x[i])
@@ -100,6 +102,8 @@ def _seed_table(part: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def bootstrap(estimate, tables: list[pd.DataFrame], samples: int, seed: int) -> np.ndarray:
     """`estimate(log2_m, *mean_curves)` on seed-resampled mean curves; seeds resampled per table."""
+    if any(t.size == 0 for t in tables):
+        return np.full(samples, math.nan)
     rng = np.random.default_rng(seed)
     log2_m = np.log2(tables[0].index.to_numpy(float))
     draws = []
