@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", ["quickstart", "sweep_analysis"])
-def test_notebook_runs(name, tmp_path, monkeypatch):
+def test_notebook_runs(name, smoke_run, tmp_path, monkeypatch):
     monkeypatch.setenv("MESAOPT_NOTEBOOK_SIZE", "tiny")
+    monkeypatch.setenv("SWEEP_DIR", str(smoke_run.parent))  # analyse the session's finished run
     monkeypatch.setenv("MESAOPT_NOTEBOOK_OUT", str(tmp_path))
     monkeypatch.setenv("WANDB_MODE", "disabled")
     notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
