@@ -4,20 +4,13 @@ model or batch), and total regret vs M at the last evaluation next to the refere
 Score 0 = the best fixed arm under the training prior, 1 = Thompson sampling; mean +- std over seeds."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from mesaopt.plots import style
+from mesaopt.probes import emergence
 
 BUDGETS = 4          # evaluation steps shown per run
 REFERENCES = ("bayes", "bayes_train", "thompson", "ucb", "fixed")
-
-
-def budget_steps(steps: pd.Series) -> list[int]:
-    """Up to BUDGETS evaluation steps, evenly spread in log scale, always the last one."""
-    positive = np.array(sorted(s for s in steps.unique() if s > 0))
-    picks = np.unique(np.geomspace(positive[0], positive[-1], BUDGETS).round())
-    return sorted({int(positive[np.abs(positive - p).argmin()]) for p in picks})
 
 
 def plot(df: pd.DataFrame):
@@ -33,7 +26,7 @@ def plot(df: pd.DataFrame):
         suffix = style.run_label(run_rows.iloc[0], varying) if varying else ""
         scores = run_rows[run_rows.metric == "icl_score"]
         for name in learners:
-            for step in budget_steps(scores.step):
+            for step in emergence.budget_steps(scores.step, BUDGETS):
                 part = scores[(scores.predictor == name) & (scores.step == step)]
                 style.band(score_ax, style.mean_std(part, "x"), f"{name} {step} updates {suffix}".strip(),
                            color=style.LEARNER_COLORS[color % len(style.LEARNER_COLORS)], marker="o")

@@ -141,11 +141,14 @@ def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
     """M* per compute setting (the `compute` columns of a `scores` frame, e.g. ["step",
     "learner.width"]): sigmoid fit with bootstrap CI, crossing with the next larger budget (in
     the order of the settings) with its CI, and seeds that disagree near M*."""
-    settings = sorted(frame.groupby(compute).groups)
+    settings = [s if isinstance(s, tuple) else (s,) for s in sorted(frame.groupby(compute).groups)]
+
+    def rows_of(key):
+        return frame[np.all([frame[c] == v for c, v in zip(compute, key)], axis=0)]
+
     rows = []
-    for i, setting in enumerate(settings):
-        key = setting if isinstance(setting, tuple) else (setting,)
-        part = frame[np.all([frame[c] == v for c, v in zip(compute, key)], axis=0)]
+    for i, key in enumerate(settings):
+        part = rows_of(key)
         table = _seed_table(part, "score")
         log2_m = np.log2(table.index.to_numpy(float))
         x0 = sigmoid_threshold(log2_m, table.mean(axis=1).to_numpy())
@@ -153,8 +156,8 @@ def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
         row = dict(zip(compute, key), seeds=table.shape[1], m_star=2**x0, m_star_lo=2**lo,
                    m_star_hi=2**hi, fit_share=ok, bimodal=bimodal(table, x0))
         if i + 1 < len(settings):
-            nxt = settings[i + 1] if isinstance(settings[i + 1], tuple) else (settings[i + 1],)
-            other = frame[np.all([frame[c] == v for c, v in zip(compute, nxt)], axis=0)]
+            nxt = settings[i + 1]
+            other = rows_of(nxt)
             curves = [_seed_table(part, "delta_gen"), _seed_table(other, "delta_gen")]
             common = curves[0].index.intersection(curves[1].index)
             curves = [c.loc[common] for c in curves]
@@ -182,9 +185,14 @@ def at_budgets(frame: pd.DataFrame, axis: str, count: int = 4) -> pd.DataFrame:
     spread evenly in log scale (the last included)."""
     if axis != "step":
         return frame[frame.step == frame.groupby("run_id")["step"].transform("max")]
-    steps = np.array(sorted(s for s in frame.step.unique() if s > 0))
-    picks = {int(steps[np.abs(steps - p).argmin()]) for p in np.geomspace(steps[0], steps[-1], count)}
-    return frame[frame.step.isin(picks)]
+    return frame[frame.step.isin(budget_steps(frame.step, count))]
+
+
+def budget_steps(steps: pd.Series, count: int) -> list[int]:
+    """Up to `count` evaluation steps > 0, evenly spread in log scale, always the last one."""
+    positive = np.array(sorted(s for s in steps.unique() if s > 0))
+    picks = np.geomspace(positive[0], positive[-1], count)
+    return sorted({int(positive[np.abs(positive - p).argmin()]) for p in picks})
 
 
 def summary(df: pd.DataFrame, learner: str, samples: int = 1000) -> pd.DataFrame:

@@ -16,11 +16,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mesaopt import keys, registry, tasks
+from mesaopt import keys, tasks
 from mesaopt.config import positive
 from mesaopt.predictor import Predictor
 from mesaopt.probes import implied_prior
-from mesaopt.references import Context
+from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
 
 SPLITS = ("pretrain", "true")  # the member's training pool, and fresh tasks from the true prior
@@ -173,8 +173,7 @@ class Evaluator:
 
     def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
                  eval_cfg: Config, pool_size: int):
-        references = {name: registry.load("references", name, "eval.references").build(family)
-                      for name in eval_cfg.references or family.references}
+        references = build_selected(family, eval_cfg.references)
         self._eval_episodes = jax.jit(jax.vmap(partial(eval_episodes, family, eval_cfg.batch_size)))
         # One program per reference (one copy of its linear algebra each), mapped over members
         # sequentially to bound dMMSE's memory.

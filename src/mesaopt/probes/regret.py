@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mesaopt import keys, registry, tasks
-from mesaopt.references import Context
+from mesaopt import keys, tasks
+from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
 
 SPLITS = ("pretrain", "true")
@@ -88,9 +88,7 @@ class Evaluator:
 
     def __init__(self, env: tasks.Env, learner, learner_name: str, eval_cfg, pool_size: int):
         self.env, self.pool_size = env, pool_size
-        names = eval_cfg.references or env.references
-        self.references = {n: registry.load("references", n, "eval.references").build(env)
-                           for n in names}
+        self.references = build_selected(env, eval_cfg.references)
         self._tasks = jax.jit(jax.vmap(partial(eval_tasks, env, eval_cfg.batch_size)))
         self._contexts = jax.jit(jax.vmap(self._context))
         self._reference_programs = {

@@ -17,3 +17,11 @@ class Context(NamedTuple):
     num_tasks: jax.Array   # M, or tasks.FRESH for unlimited diversity
     noise_std: jax.Array   # sigma of the observation (or reward) noise
     proxy_rate: Any = None  # environments: P(designated action is best) in training tasks
+
+
+def build_selected(family, names: tuple[str, ...] | None) -> dict:
+    """name -> built reference for `names` (the eval config's list; None: every reference the
+    family offers)."""
+    from mesaopt import registry
+    return {name: registry.load("references", name, "eval.references").build(family)
+            for name in names or family.references}
