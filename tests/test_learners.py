@@ -9,15 +9,18 @@ import pytest
 from mesaopt import registry, tasks
 from mesaopt.tasks import linreg
 
-LEARNERS = [n for n in registry.available("learners")
+SMALL = {"transformer": {"depth": 1, "width": 16}}
+LEARNERS = [(n, SMALL.get(n, {})) for n in registry.available("learners")
             if registry.load("learners", n, "learner").SETTING == "supervised"]  # rl: test_rl.py
+LEARNERS.append(("transformer", {**SMALL["transformer"], "tokens": "paired"}))
 FAMILY = linreg.build(linreg.Config(dim=3, context_len=5))
 
 
-@pytest.fixture(scope="module", params=LEARNERS)
+@pytest.fixture(scope="module", params=LEARNERS, ids=lambda p: "-".join([p[0], *map(str, p[1].values())]))
 def learner(request):
-    module = registry.load("learners", request.param, "learner")
-    cfg = module.Config(**({"depth": 1, "width": 16} if request.param == "transformer" else {}))
+    name, overrides = request.param
+    module = registry.load("learners", name, "learner")
+    cfg = module.Config(**overrides)
     predictor = module.build(cfg, FAMILY)
     return predictor, predictor.init(jax.random.key(0))
 

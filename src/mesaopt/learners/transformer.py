@@ -1,7 +1,13 @@
-"""GPT-2-style causal transformer reading interleaved (x, y) tokens.
+"""GPT-2-style causal transformer over an episode's (x, y) pairs, in one of two token layouts.
 
-Token 2k is (x_k, 0) and token 2k+1 is (0, y_k); the prediction of y_k is read at token 2k, which
-sees every pair before k and x_k. Pre-LayerNorm blocks, learned positions, GELU MLP.
+`interleaved` (Garg et al., Raventos et al.): token 2k is (x_k, 0), token 2k+1 is (0, y_k), causal
+mask; the prediction of y_k is read at token 2k, which sees every pair before k and x_k.
+`paired`: tokens 0..K-1 are the pairs (x_k, y_k, 1), tokens K..2K-1 the queries (x_k, 0, 0); pair k
+sees pairs <= k, query k sees pairs < k and itself, and y_k is read at query k. One attention
+layer can then weigh each y_j by x_k.x_j (a gradient step on the context), where the interleaved
+layout first needs a layer that copies x_j next to y_j, so in-context regression is learned in
+far fewer steps (Zhang, Frei & Bartlett 2023; von Oswald et al. 2023 use this layout).
+Pre-LayerNorm blocks, learned positions, GELU MLP.
 Dimension letters: T tokens (2K), W width, H heads, E head width.
 """
 from __future__ import annotations
@@ -19,6 +25,7 @@ from mesaopt.tasks import Episode, Family
 SETTING = "supervised"
 _init = nn.initializers.normal(0.02)
 DTYPES = ("float32", "bfloat16")
+LAYOUTS = ("interleaved", "paired")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,11 +36,14 @@ class Config:
     heads: int = 2
     mlp_ratio: int = 4
     dtype: str = "float32"   # compute dtype of matmuls (bfloat16 on GPUs); parameters stay float32
+    tokens: str = "interleaved"  # token layout: interleaved | paired (see the module docstring)
 
     def validate(self, path: str) -> None:
         positive(self, path, "depth", "width", "heads", "mlp_ratio")
         require(self.dtype in DTYPES, f"{path}.dtype",
                 f"unknown option {self.dtype!r} (allowed: {', '.join(DTYPES)})")
+        require(self.tokens in LAYOUTS, f"{path}.tokens",
+                f"unknown option {self.tokens!r} (allowed: {', '.join(LAYOUTS)})")
         require(self.width % self.heads == 0, f"{path}.heads",
                 f"must divide learner.width={self.width}, got {self.heads}")
 
@@ -50,7 +60,7 @@ class Block(nn.Module):
     cfg: Config
 
     @nn.compact
-    def __call__(self, h_TxW):
+    def __call__(self, h_TxW, visible_TxT):
         num_tokens, width = h_TxW.shape
         heads = self.cfg.heads
         a_TxW = _norm(self.cfg)(h_TxW)
@@ -58,8 +68,7 @@ class Block(nn.Module):
             num_tokens, 3, heads, width // heads)
         q_TxHxE, k_TxHxE, v_TxHxE = (qkv_Tx3xHxE[:, i] for i in range(3))
         scores_HxTxT = jnp.einsum("the,she->hts", q_TxHxE, k_TxHxE) / jnp.sqrt(width // heads)
-        causal_TxT = jnp.tril(jnp.ones((num_tokens, num_tokens), bool))
-        attn_HxTxT = jax.nn.softmax(jnp.where(causal_TxT, scores_HxTxT, -1e30), axis=-1)
+        attn_HxTxT = jax.nn.softmax(jnp.where(visible_TxT, scores_HxTxT, -1e30), axis=-1)
         mixed_TxW = jnp.einsum("hts,she->the", attn_HxTxT, v_TxHxE).reshape(num_tokens, width)
         h_TxW = h_TxW + _dense(self.cfg, width)(mixed_TxW)
         m_TxW = _dense(self.cfg, self.cfg.mlp_ratio * width)(_norm(self.cfg)(h_TxW))
@@ -70,12 +79,12 @@ class Transformer(nn.Module):
     cfg: Config
 
     @nn.compact
-    def __call__(self, tokens_TxI):
+    def __call__(self, tokens_TxI, visible_TxT):
         num_tokens = tokens_TxI.shape[0]
         h_TxW = _dense(self.cfg, self.cfg.width)(tokens_TxI)
         h_TxW = h_TxW + self.param("positions", _init, (num_tokens, self.cfg.width))
         for _ in range(self.cfg.depth):
-            h_TxW = Block(self.cfg)(h_TxW)
+            h_TxW = Block(self.cfg)(h_TxW, visible_TxT)
         out_Tx1 = _dense(self.cfg, 1)(_norm(self.cfg)(h_TxW))
         return out_Tx1[:, 0].astype(jnp.float32)
 
@@ -89,15 +98,38 @@ def interleave(episode: Episode) -> jax.Array:
     return jnp.stack([x_tokens, y_tokens], axis=1).reshape(2 * num_pairs, dim + 1)
 
 
+def pair(episode: Episode) -> jax.Array:
+    """(x_KxD, y_K) -> tokens (2K, D+2): K pair tokens (x, y, 1), then K query tokens (x, 0, 0)."""
+    x_KxD, y_K = episode
+    num_pairs = y_K.shape[0]
+    pairs = jnp.concatenate([x_KxD, y_K[:, None], jnp.ones((num_pairs, 1))], axis=-1)
+    queries = jnp.concatenate([x_KxD, jnp.zeros((num_pairs, 2))], axis=-1)
+    return jnp.concatenate([pairs, queries], axis=0)
+
+
+def paired_visibility(num_pairs: int) -> jax.Array:
+    """(2K, 2K) attention mask of the paired layout: pair k sees pairs <= k; query k, pairs < k and itself."""
+    earlier_KxK = jnp.tril(jnp.ones((num_pairs, num_pairs), bool), k=-1)
+    top = jnp.concatenate([jnp.tril(jnp.ones((num_pairs, num_pairs), bool)),
+                           jnp.zeros((num_pairs, num_pairs), bool)], axis=1)
+    bottom = jnp.concatenate([earlier_KxK, jnp.eye(num_pairs, dtype=bool)], axis=1)
+    return jnp.concatenate([top, bottom], axis=0)
+
+
 def build(cfg: Config, family: Family) -> Predictor:
     module = Transformer(cfg)
-    dummy = Episode(jnp.zeros((family.cfg.context_len, family.cfg.dim)),
-                    jnp.zeros((family.cfg.context_len,)))
+    num_pairs = family.cfg.context_len
+    dummy = Episode(jnp.zeros((num_pairs, family.cfg.dim)), jnp.zeros((num_pairs,)))
+    if cfg.tokens == "paired":
+        tokenize, visible_TxT, read = pair, paired_visibility(num_pairs), slice(num_pairs, None)
+    else:
+        tokenize, read = interleave, slice(0, None, 2)
+        visible_TxT = jnp.tril(jnp.ones((2 * num_pairs, 2 * num_pairs), bool))
 
     def init(key):
-        return module.init(key, interleave(dummy))["params"]
+        return module.init(key, tokenize(dummy), visible_TxT)["params"]
 
     def apply(params, episode: Episode):
-        return module.apply({"params": params}, interleave(episode))[0::2]
+        return module.apply({"params": params}, tokenize(episode), visible_TxT)[read]
 
     return Predictor(init, apply)
