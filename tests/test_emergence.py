@@ -24,7 +24,7 @@ def synthetic(x0: float, seeds: int, noise: float, rng) -> pd.DataFrame:
         for seed in range(seeds):
             score = math.tanh(1.2 * (math.log2(m) - x0)) + noise * rng.normal()
             rows.append(dict(num_tasks=float(m), seed=seed, step=1, score=float(np.clip(score, -1, 1)),
-                             delta_gen=1.0 / (1 + 2 ** (math.log2(m) - x0))))
+                             delta_gen=1.0 / (1 + 2 ** (math.log2(m) - x0)), separated=True))
     return pd.DataFrame(rows)
 
 
@@ -33,6 +33,20 @@ def test_sigmoid_fit_recovers_a_known_threshold_and_its_ci_covers_it():
     row = emergence.thresholds(frame, ["step"], samples=300).iloc[0]
     assert math.log2(row.m_star) == pytest.approx(6.3, abs=0.3)
     assert row.m_star_lo <= 2**6.3 <= row.m_star_hi
+
+
+def test_diversities_where_the_references_coincide_do_not_pull_the_fit():
+    """An imperfect ridge-like learner's score falls back towards 0 once dMMSE ~ ridge (large M);
+    those points are flagged unseparated and left out, so M* stays where the transition is."""
+    frame = synthetic(4.0, seeds=4, noise=0.05, rng=np.random.default_rng(2))
+    late = frame.num_tasks >= 2**8
+    frame.loc[late, "score"] = 0.1
+    frame.loc[late, "separated"] = False
+    row = emergence.thresholds(frame, ["step"], samples=100).iloc[0]
+    assert math.log2(row.m_star) == pytest.approx(4.0, abs=0.3)
+    frame.loc[late, "score"] = -0.4  # whatever the unseparated points say, M* is unchanged
+    again = emergence.thresholds(frame, ["step"], samples=100).iloc[0]
+    assert again.m_star == pytest.approx(row.m_star, rel=1e-9)
 
 
 def test_the_confidence_interval_shrinks_with_more_seeds():
@@ -46,9 +60,17 @@ def test_the_confidence_interval_shrinks_with_more_seeds():
 
 def test_crossing_of_two_curves_is_found_by_interpolation():
     x = np.arange(5.0)
-    assert emergence.crossing(x, x, 4 - x) == pytest.approx(2.0)
+    assert emergence.crossing(x, x, 4 - x) == pytest.approx(2.0)  # later: above, then below
     assert emergence.crossing(x, x + 0.5, 4.5 - x) == pytest.approx(2.0)
-    assert math.isnan(emergence.crossing(x, x, x + 1))
+    assert math.isnan(emergence.crossing(x, x + 1, x))  # later budget closer everywhere
+    assert math.isnan(emergence.crossing(x, 4 - x, x))  # later crosses the wrong way
+
+
+def test_a_noise_crossing_where_the_curves_touch_does_not_hide_the_real_one():
+    x = np.arange(8.0)
+    earlier = np.array([1.0, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    later = earlier + np.array([0.01, -0.01, 0.01, 0.2, 0.1, -0.1, -0.2, -0.3])
+    assert emergence.crossing(x, earlier, later) == pytest.approx(4.5)
 
 
 def test_disagreeing_seeds_near_the_threshold_are_reported():

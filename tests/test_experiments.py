@@ -36,5 +36,13 @@ def test_bandit_presets_show_learned_exploration_and_proxy_pursuit(compose_cfg, 
 
 
 @pytest.mark.slow
-def test_linreg_phase_cpu_shows_the_transition_moving_with_compute(compose_cfg, tmp_path):
+def test_linreg_phase_cpu_shows_the_transition_and_its_threshold(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("linreg_phase_cpu",), "check_linreg_phase.py")
+
+
+@pytest.mark.slow
+def test_paired_tokens_learn_in_context_regression_sooner_than_interleaved(tmp_path):
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_token_layouts.py"),
+                            str(tmp_path / "token_layouts")], capture_output=True, text=True,
+                           cwd=ROOT)
+    assert check.returncode == 0, check.stdout + check.stderr

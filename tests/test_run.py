@@ -101,6 +101,19 @@ def test_plot_cli_rejects_bad_input(argv, message, capsys):
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("figure", ["phase", "deltas", "dynamics"])
+def test_emergence_figure_of_a_sweep_without_finite_diversities_is_a_one_line_error(
+        figure, smoke_run, tmp_path, capsys):
+    only_unlimited = results.load(smoke_run)
+    only_unlimited = only_unlimited[~np.isfinite(only_unlimited.num_tasks)]
+    (tmp_path / "run").mkdir()
+    only_unlimited.to_parquet(tmp_path / "run" / results.METRICS_FILE)
+    with pytest.raises(SystemExit) as exit_:
+        plot_cli.main([figure, str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "finite task diversities" in err and err.count("\n") == 1
+
+
 def test_interrupted_run_resumes_to_the_same_numbers(smoke_run, compose_cfg, tmp_path):
     cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none"))

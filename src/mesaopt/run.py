@@ -163,8 +163,13 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     (run_dir / results.CONFIG_FILE).write_text(json.dumps(config, indent=2))
     results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
     checkpointer.clear()
-    from mesaopt.plots import cli as plot_cli
-    figures = {name: plot_cli.render(name, run_dir)["png"] for name in family.figures}
+    from mesaopt.plots import NotDrawable, cli as plot_cli
+    figures = {}
+    for name in family.figures:
+        try:
+            figures[name] = plot_cli.render(name, run_dir)["png"]
+        except NotDrawable as err:
+            print(f"mesaopt: skipped figure {name}: {err}")
     logger.finish(figures)
     print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
           f"{run_dir / 'figures'} ({', '.join(figures)})")

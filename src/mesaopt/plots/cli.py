@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"mesaopt-plot: error: directory {args.directory} does not exist\n")
     try:
         paths = render(args.figure, args.directory, args.out)
-    except FileNotFoundError as err:
-        parser.exit(2, f"mesaopt-plot: error: {err}\n")
+    except (FileNotFoundError, plots.NotDrawable) as err:
+        parser.exit(2, f"mesaopt-plot: error: {args.figure}: {err}\n")
     print(paths["png"])
     return 0
 

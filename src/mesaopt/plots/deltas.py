@@ -1,7 +1,8 @@
 """Raventos et al. Fig. 3 style: Delta(model, ridge) and Delta(model, dMMSE) on fresh tasks vs
-log2 M, one line per compute budget; the first crossing of the Delta(model, ridge) curves of
-consecutive budgets marks M* (dotted), with the region past it shaded. Delta(dMMSE, ridge) is
-drawn too: where it is small the two references cannot be told apart."""
+log2 M, one line per compute budget. M* of the largest budget (sigmoid fit of the score) is drawn
+dashed with the region past it shaded; where the Delta(model, ridge) curves of the first and the
+largest budget cross (the paper's definition), a dotted line marks the crossing. Delta(dMMSE,
+ridge) is drawn too: where it is small the two references cannot be told apart."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,7 @@ from mesaopt.probes import emergence
 
 def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]
-    frame = emergence.scores(df, learner)
+    frame = style.scores(df, learner)
     axis = emergence.compute_axis(frame)
     frame = emergence.at_budgets(frame, axis)
     x_all, ticks, labels = style.log2_diversity_axis(frame.num_tasks)
@@ -27,14 +28,18 @@ def plot(df: pd.DataFrame):
     refs = frame.drop_duplicates(["num_tasks", "seed"]).rename(columns={"delta_refs": "value"})
     for ax in axes[0]:
         style.band(ax, style.mean_std(refs, "x"), "Δ(dMMSE, ridge)", color="grey", linestyle=":")
-    table = emergence.thresholds(frame[np.isfinite(frame.num_tasks)], [axis], samples=300)
-    crossings = table.m_cross.dropna() if "m_cross" in table else pd.Series(dtype=float)
-    crossings = crossings[np.isfinite(crossings)]
-    if len(crossings):
-        x_star = float(np.log2(crossings.iloc[0]))
-        for ax in axes[0]:
-            ax.axvline(x_star, color="black", linestyle=":", linewidth=1, label="M* (crossing)")
-            ax.axvspan(x_star, max(ticks) + 0.5, color="grey", alpha=0.08)
+    table = emergence.first_and_last(frame, axis, samples=300)
+    last = table.iloc[-1] if len(table) else pd.Series({"m_star": np.nan})
+    marks = [(last.m_star, "--", f"M* (sigmoid fit, {axis}={last.get(axis, np.nan):g})")]
+    if "m_cross" in table:
+        marks.append((table.m_cross.iloc[0], ":", "M* (crossing of first and last)"))
+    for ax in axes[0]:
+        for m_star, linestyle, label in marks:
+            if np.isfinite(m_star):
+                ax.axvline(np.log2(m_star), color="black", linestyle=linestyle, linewidth=1,
+                           label=label)
+        if np.isfinite(last.m_star):
+            ax.axvspan(np.log2(last.m_star), max(ticks) + 0.5, color="grey", alpha=0.08)
     for ax, title in zip(axes[0], ("Δ(model, ridge)", "Δ(model, dMMSE)")):
         ax.set_yscale("log")
         ax.set_xticks(ticks, labels)

@@ -9,12 +9,11 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 
 from mesaopt.plots import style
-from mesaopt.probes import emergence
 
 
 def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]
-    frame = emergence.scores(df, learner)
+    frame = style.scores(df, learner)
     frame = frame[frame.step > 0]
     fig, axes = style.figure(ncols=2, width=3.8)
     curve_ax, star_ax = axes[0]
@@ -42,10 +41,10 @@ def plot(df: pd.DataFrame):
             grid = np.geomspace(m_S.min(), m_S.max(), 50)
             star_ax.plot(grid, 2 ** (intercept + slope * np.log2(grid)), color="black",
                          linestyle="--", label=f"fit: t* ∝ M^{slope:.2f}")
+        star_ax.legend(loc="best", fontsize=7)
     star_ax.set_xscale("log", base=2)
     star_ax.set_yscale("log", base=2)
     star_ax.set_xlabel("task diversity M")
     star_ax.set_ylabel("t* = argmin step of Δ(model, ridge)")
-    star_ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
     return fig

@@ -17,7 +17,7 @@ def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]
-    frame = emergence.scores(df, learner)
+    frame = style.scores(df, learner)
     axis = emergence.compute_axis(frame)
     frame = emergence.at_budgets(frame, axis, count=8)
     x_all, ticks, labels = style.log2_diversity_axis(frame.num_tasks)

@@ -11,6 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mesaopt.plots import NotDrawable  # noqa: E402
+from mesaopt.probes import emergence  # noqa: E402
+
 RC = {
     "figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
     "axes.labelsize": 9, "legend.fontsize": 8, "axes.spines.top": False,
@@ -43,6 +46,14 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2
 def learner_names(df: pd.DataFrame) -> list[str]:
     """Predictors that were trained (they have a training loss), as opposed to references."""
     return sorted(df.loc[df.metric == "loss", "predictor"].unique())
+
+
+def scores(df: pd.DataFrame, learner: str) -> pd.DataFrame:
+    """The emergence scores of `learner`; NotDrawable when the tables cannot give any."""
+    try:
+        return emergence.require_scores(emergence.scores(df, learner))
+    except ValueError as err:
+        raise NotDrawable(str(err)) from None
 
 
 def final_step(df: pd.DataFrame) -> pd.DataFrame:

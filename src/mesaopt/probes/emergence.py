@@ -5,10 +5,19 @@ e.g. dMMSE) and a *generalizer* (Bayes-optimal for the true prior, e.g. ridge) t
 distances Delta already in the table.
 
 - score s = (D_mem - D_gen) / (D_mem + D_gen): -1 = the memorizer, +1 = the generalizer. It means
-  something only where the references differ, so D(mem, gen) is reported beside it and points
-  where it is below `MIN_SEPARATION` x the learner's own distances are flagged `separated=False`.
-- threshold M* per compute setting: (a) a fit s = tanh(k (log2 M - x0)), M* = 2^x0; (b) the
-  paper's crossing: where D(learner, generalizer) vs log2 M for two compute budgets cross. Both
+  something only where the references differ, so D(mem, gen) is reported beside it, and a point
+  is flagged `separated=False` where D(mem, gen) < `MIN_SEPARATION` x the learner's *floor*: its
+  smallest distance to the generalizer over the diversities of the same run, seed and step (how
+  close this learner gets to ridge at all). Why 2: a learner that is the generalizer plus
+  independent error e (D = mean squared difference of predictions, so D_gen = e and
+  D_mem = D(mem, gen) + e) scores D(mem, gen) / (D(mem, gen) + 2e), which passes +0.5 only where
+  D(mem, gen) > 2e. As M grows the pool posterior approaches the Gaussian one and an imperfect
+  learner's score falls back towards 0 however ridge-like it is; those diversities say nothing
+  about the transition, while a learner far from both references in mid-transition still counts.
+- threshold M* per compute setting: (a) a fit s = tanh(k (log2 M - x0)) over the separated
+  diversities, M* = 2^x0; (b) the
+  paper's crossing: where D(learner, generalizer) vs log2 M of a later budget crosses the
+  earlier budget's from above to below (`crossing`). Both
   with a bootstrap CI over seeds (resample seeds, refit).
 - bimodality: diversities near M* where some seeds score > 0 and others < 0.
 """
@@ -21,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
-MIN_SEPARATION = 0.25
+MIN_SEPARATION = 2.0
 KEYS = ["run_id", "member", "seed", "num_tasks", "step"]
 
 
@@ -46,7 +55,8 @@ def scores(df: pd.DataFrame, learner: str, memorizer: str = "dmmse", generalizer
     if len(projection):
         out["projection"] = projection
     out["score"] = (out.delta_mem - out.delta_gen) / (out.delta_mem + out.delta_gen)
-    out["separated"] = out.delta_refs >= MIN_SEPARATION * np.minimum(out.delta_mem, out.delta_gen)
+    out["floor"] = out.groupby(["run_id", "seed", "step"]).delta_gen.transform("min")
+    out["separated"] = out.delta_refs >= MIN_SEPARATION * out.floor
     out["relative_error"] = out.mse / out.mse_gen
     out = out.reset_index()
     per_run = rows.groupby("run_id")[static].first()
@@ -80,24 +90,35 @@ def sigmoid_threshold(log2_m: np.ndarray, score: np.ndarray) -> float:
     return float(x0)
 
 
-def crossing(log2_m: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
-    """log2 M where two curves over the same diversities cross first (linear interpolation)."""
-    diff = np.asarray(first, float) - np.asarray(second, float)
+def crossing(log2_m: np.ndarray, earlier: np.ndarray, later: np.ndarray) -> float:
+    """log2 M where the Delta(learner, generalizer) curve of a later budget crosses the earlier
+    one's from above (memorizing more below M*) to below (closer to the generalizer above M*),
+    by linear interpolation. Of several such sign changes (noise where the curves nearly touch)
+    the one that best splits the diversities into "later above" and "later below" is taken; nan
+    when the later curve never goes from above to below."""
+    gain = np.asarray(earlier, float) - np.asarray(later, float)  # > 0: the later budget is closer
     x = np.asarray(log2_m, float)
-    if len(diff) < 2:
-        return math.nan
-    for i in range(len(diff) - 1):
-        if diff[i] == 0:
-            return float(x[i])
-        if diff[i] * diff[i + 1] < 0:
-            return float(x[i] + (x[i + 1] - x[i]) * diff[i] / (diff[i] - diff[i + 1]))
-    return math.nan
+    best, best_split = math.nan, -math.inf
+    for i in range(len(gain) - 1):
+        if gain[i] <= 0 < gain[i + 1]:
+            split = gain[i + 1:].sum() - gain[: i + 1].sum()
+            if split > best_split:
+                best_split = split
+                best = float(x[i] + (x[i + 1] - x[i]) * gain[i] / (gain[i] - gain[i + 1]))
+    return best
 
 
 def _seed_table(part: pd.DataFrame, column: str) -> pd.DataFrame:
     """Finite diversities x seeds of `column` (rows sorted by M)."""
     finite = part[np.isfinite(part.num_tasks)]
     return finite.pivot_table(index="num_tasks", columns="seed", values=column).sort_index()
+
+
+def _separated_scores(part: pd.DataFrame) -> pd.DataFrame:
+    """The score table restricted to diversities where most seeds have separated references."""
+    table = _seed_table(part, "score")
+    keep = _seed_table(part, "separated").mean(axis=1) >= 0.5
+    return table[keep.reindex(table.index, fill_value=False)]
 
 
 def bootstrap(estimate, tables: list[pd.DataFrame], samples: int, seed: int) -> np.ndarray:
@@ -149,7 +170,7 @@ def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
     rows = []
     for i, key in enumerate(settings):
         part = rows_of(key)
-        table = _seed_table(part, "score")
+        table = _separated_scores(part)
         log2_m = np.log2(table.index.to_numpy(float))
         x0 = sigmoid_threshold(log2_m, table.mean(axis=1).to_numpy())
         lo, hi, ok = interval(bootstrap(sigmoid_threshold, [table], samples, seed))
@@ -193,6 +214,23 @@ def budget_steps(steps: pd.Series, count: int) -> list[int]:
     positive = np.array(sorted(s for s in steps.unique() if s > 0))
     picks = np.geomspace(positive[0], positive[-1], count)
     return sorted({int(positive[np.abs(positive - p).argmin()]) for p in picks})
+
+
+def require_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` if some finite diversity has a score; else ValueError naming what is missing."""
+    finite = frame[np.isfinite(frame.num_tasks)] if len(frame) else frame
+    if not len(finite) or finite.score.isna().all():
+        raise ValueError("the emergence score needs finite task diversities M and the dmmse and "
+                         "ridge references on fresh tasks (sweep.num_tasks, eval.references)")
+    return frame
+
+
+def first_and_last(frame: pd.DataFrame, axis: str, samples: int = 1000) -> pd.DataFrame:
+    """Thresholds of the smallest and the largest budget only: row 0 carries the crossing of their
+    Delta(model, generalizer) curves (the paper's M*), row 1 the sigmoid M* of the largest."""
+    finite = frame[np.isfinite(frame.num_tasks)]
+    ends = finite[finite[axis].isin([finite[axis].min(), finite[axis].max()])]
+    return thresholds(ends, [axis], samples=samples)
 
 
 def summary(df: pd.DataFrame, learner: str, samples: int = 1000) -> pd.DataFrame:
