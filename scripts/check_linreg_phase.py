@@ -33,10 +33,10 @@ def main(argv: list[str]) -> int:
     learner = sorted(df.loc[df.metric == "loss", "predictor"].unique())[0]
     frame = emergence.scores(df, learner)
     axis = emergence.compute_axis(frame)
-    table = emergence.thresholds(emergence.at_budgets(frame, axis, count=8), [axis], samples=1000)
+    budgets = emergence.at_budgets(frame, axis, count=8)
+    table = emergence.thresholds(budgets, [axis], samples=1000)
     print(emergence.to_markdown(table))
-    last = frame[frame[axis] == frame[axis].max()] if axis != "step" else \
-        frame[frame.step == frame.step.max()]
+    last = frame[frame[axis] == frame[axis].max()]
     finite_m = last[np.isfinite(last.num_tasks)].groupby("num_tasks")
     by_m, relative = finite_m.score.mean(), finite_m.relative_error.mean()
     separated = finite_m.separated.mean() >= 0.5
@@ -47,8 +47,9 @@ def main(argv: list[str]) -> int:
     best = by_m.iloc[1:].idxmax()
     finite = table[np.isfinite(table.m_star)]
     end = table.iloc[-1]
-    ends = emergence.first_and_last(emergence.at_budgets(frame, axis, count=8), axis)
-    cross = ends.m_cross.iloc[0] if "m_cross" in ends else math.nan
+    # nan where the first and last budget are the same one (no crossing columns)
+    cross, cross_lo, cross_hi = emergence.first_and_last(budgets, axis).iloc[0].reindex(
+        ["m_cross", "m_cross_lo", "m_cross_hi"]).astype(float)
     agree = math.isfinite(cross) and math.isfinite(end.m_star) and \
         abs(math.log2(cross) - math.log2(end.m_star)) <= 1
     claims = [
@@ -57,10 +58,8 @@ def main(argv: list[str]) -> int:
          by_m.iloc[0] < -0.5 and by_m[best] > 0.5 and relative[best] <= 1.5),
         (f"M* at the last budget: {end.m_star:.1f} [{end.m_star_lo:.1f}, {end.m_star_hi:.1f}], "
          f"fit in {end.fit_share:.0%} of resamples", math.isfinite(end.m_star) and end.fit_share >= 0.8),
-        (f"crossing of the first and last budget's curves: {cross:.1f} "
-         f"[{ends.m_cross_lo.iloc[0] if 'm_cross' in ends else math.nan:.1f}, "
-         f"{ends.m_cross_hi.iloc[0] if 'm_cross' in ends else math.nan:.1f}], within one octave "
-         f"of the sigmoid M* {end.m_star:.1f}", agree),
+        (f"crossing of the first and last budget's curves: {cross:.1f} [{cross_lo:.1f}, "
+         f"{cross_hi:.1f}], within one octave of the sigmoid M* {end.m_star:.1f}", agree),
     ]
     if len(finite) >= 2:
         first, final = finite.iloc[0], finite.iloc[-1]
