@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from mesaopt import results
-from mesaopt.probes import emergence
+from mesaopt.analysis import emergence
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     df = results.load(argv[0])
-    learner = sorted(df.loc[df.metric == "loss", "predictor"].unique())[0]
+    learner = sorted(df.loc[df.role == "learner", "predictor"].unique())[0]
     frame = emergence.scores(df, learner)
     axis = emergence.compute_axis(frame)
     budgets = emergence.at_budgets(frame, axis, count=8)

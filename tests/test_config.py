@@ -45,7 +45,10 @@ def test_every_preset_header_states_command_runtime_and_expectation(preset):
     ("logger.mode=sideways", "logger.mode"),
     ("+task.bogus=1", "task.bogus"),
     ("task=bandit", "learner.name"),                  # a transformer cannot act in a bandit
-    ("sweep.proxy_rate=[0.9]", "sweep.proxy_rate"),   # linreg has no designated action
+    ("+sweep.proxy_rate=[0.9]", "sweep.proxy_rate"),  # linreg declares no proxy axis
+    ("eval.probes=[nonesuch]", "eval.probes"),
+    ("+eval.options.interpolation.alphas=0", "eval.options.interpolation.alphas"),
+    ("+eval.options.nonesuch.x=1", "eval.options.nonesuch"),
 ])
 def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field):
     overrides = ["task.max_pool_size=1024", override]
@@ -55,11 +58,20 @@ def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field
     assert message.startswith(f"{field}:") and "\n" not in message, message
 
 
+def test_probes_follow_the_selected_references(compose_cfg):
+    only_zero = run.load_config(compose_cfg("eval.references=[zero]"))  # needs unmet: left out
+    from mesaopt import evaluation
+    names = [p.name for p in evaluation.select(run.build_family(only_zero), only_zero.eval)]
+    assert names == ["delta", "interpolation", "mse"]
+    with pytest.raises(ConfigError, match=r"^eval.probes: projection needs references dmmse, ridge"):
+        run.load_config(compose_cfg("eval.references=[zero]", "eval.probes=[projection]"))
+
+
 def test_infinite_diversity_spellings_are_equivalent(compose_cfg):
     spelled = [run.load_config(compose_cfg(f"sweep.num_tasks=[4,{m}]")).sweep for m in ("null", "inf")]
-    from mesaopt.population import members
+    from mesaopt.sweep import members
     cfg = run.load_config(compose_cfg())
-    rows = [members(s, cfg.train, run.build_family(cfg))[1] for s in spelled]
+    rows = [members(s, cfg.train.learning_rate, (), ())[1] for s in spelled]
     assert rows[0] == rows[1] and rows[0][-1]["num_tasks"] == float("inf")
 
 

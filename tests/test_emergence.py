@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from mesaopt import registry, tasks
-from mesaopt.probes import emergence, errors
+from mesaopt.analysis import emergence
+from mesaopt.probes import View, delta, mse
 from mesaopt.references import Context
 from mesaopt.tasks import linreg
 
@@ -79,7 +80,7 @@ def test_disagreeing_seeds_near_the_threshold_are_reported():
 
 
 def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
-    """Learner = dMMSE for M < 64, ridge for M >= 64; distances measured by errors.prediction_metrics."""
+    """Learner = dMMSE for M < 64, ridge for M >= 64; distances measured by the real probes."""
     family = linreg.build(linreg.Config(dim=8, context_len=16))
     refs = {n: registry.load("references", n, "r").build(family) for n in ("dmmse", "ridge")}
     pool_key = jax.random.key(0)
@@ -92,12 +93,13 @@ def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
         preds = {n: jax.jit(jax.vmap(r.apply, in_axes=(None, 0)))(r.init(context), episodes)
                  for n, r in refs.items()}
         learner = preds["dmmse"] if m < 64 else preds["ridge"]
-        named = errors.prediction_metrics({"learner": learner, **preds}, episodes.y_K, 8, "true")
-        for key, value in named.items():
-            split, predictor, metric = key.split("|")
-            rows.append(dict(run_id="r", member=m, seed=0, num_tasks=float(m), step=1, split=split,
-                             predictor=predictor, metric=metric, position=-1,
-                             value=float(np.mean(value))))
+        outputs = {"learner": learner, **preds}
+        view = View("test", family, "learner", {"pretrain": episodes, "true": episodes},
+                    {"pretrain": outputs, "true": outputs}, None, None)
+        for r in mse.measure(view) + delta.measure(view):
+            rows.append(dict(run_id="r", member=m, seed=0, num_tasks=float(m), step=1, split=r.split,
+                             predictor=r.predictor, metric=r.metric, position=-1,
+                             value=float(np.mean(r.value))))
     frame = emergence.scores(pd.DataFrame(rows), "learner")
     assert set(frame.score.round(6)) == {-1.0, 1.0}
     x0 = emergence.sigmoid_threshold(np.log2(frame.num_tasks), frame.score)

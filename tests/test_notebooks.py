@@ -10,7 +10,12 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["quickstart", "sweep_analysis"])
+# Text a working notebook prints: the score table over the smoke run's diversities, the M* table.
+EXPECTED = {"quickstart": ["score", "delta_refs", "projection", "1.0", "4.0", "inf"],
+            "sweep_analysis": ["runs,", "compute axis: step", "| step | seeds | m_star |"]}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_runs(name, smoke_run, tmp_path, monkeypatch):
     monkeypatch.setenv("MESAOPT_NOTEBOOK_SIZE", "tiny")
     monkeypatch.setenv("SWEEP_DIR", str(smoke_run.parent))  # analyse the session's finished run
@@ -22,3 +27,6 @@ def test_notebook_runs(name, smoke_run, tmp_path, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the figure was drawn
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    for expected in EXPECTED[name]:
+        assert expected in text, f"{name}: no {expected!r} in its outputs"

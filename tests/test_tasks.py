@@ -20,7 +20,7 @@ FAMILIES = [n for n in ALL_FAMILIES if _family(n).setting == "supervised"]
 def _sampler(family):
     """key -> task, for either kind of family (environments at their unbiased proxy rate)."""
     if family.setting == "rl":
-        return tasks.env_sampler(family, jnp.float32(family.natural_proxy_rate), jnp.float32(1.0))
+        return tasks.env_sampler(family, jnp.float32(1.0), tasks.true_axes(family))
     return family.sample_task
 
 
@@ -35,8 +35,8 @@ def test_batch_shapes_finite_and_jit_equals_eager(name):
     sample = lambda k, m: tasks.sample_batch(family, k, pool_key, m, jnp.float32(0.5), 5)
     eager = sample(key, jnp.int32(7))
     jitted = jax.jit(sample)(key, jnp.int32(7))
-    cfg = family.cfg
-    assert eager.x_KxD.shape == (5, cfg.context_len, cfg.dim) and eager.y_K.shape == (5, cfg.context_len)
+    assert eager.x_KxD.shape == (5, family.context_len, family.input_dim)
+    assert eager.y_K.shape == (5, family.context_len)
     assert all(bool(jnp.all(jnp.isfinite(a))) for a in eager)
     for a, b in zip(eager, jitted):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

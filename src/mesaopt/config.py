@@ -99,14 +99,17 @@ def positive(config: Any, path: str, *names: str) -> None:
         require(value > 0 and math.isfinite(value), f"{path}.{name}", f"must be > 0, got {value}")
 
 
+def plain(value: Any) -> Any:
+    """Plain nested values of a parsed config (tuples become lists, inf a string), for hashing and logs."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return value
+
+
 def to_dict(config: Any) -> dict:
-    """Plain nested dict of a parsed config (tuples become lists, inf a string), for hashing and logs."""
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (tuple, list)):
-            return [plain(v) for v in value]
-        if isinstance(value, float) and math.isinf(value):
-            return "inf"
-        return value
+    """Plain nested dict of a parsed config (see `plain`)."""
     return plain(dataclasses.asdict(config))

@@ -7,7 +7,7 @@ from types import ModuleType
 
 from mesaopt.config import ConfigError
 
-KINDS = ("tasks", "learners", "references", "train", "loggers")
+KINDS = ("tasks", "learners", "references", "probes", "train", "loggers")
 
 
 def available(kind: str) -> list[str]:

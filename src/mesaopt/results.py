@@ -1,7 +1,8 @@
 """Tidy (long) result tables: one parquet file per run directory, loaded together for a sweep.
 
-Columns: run_id, member, seed, num_tasks (inf = unlimited), learning_rate, noise_std, step, split,
-predictor, position (-1 = mean over positions), metric, value, and the run's static config
+Columns: run_id, member, seed, num_tasks (inf = unlimited), learning_rate, noise_std, the axes the
+run's family and method declare (e.g. proxy_rate), step, split, predictor, role (learner |
+reference), position (-1 = mean over positions), metric, value, and the run's static config
 flattened as "group.field" columns (e.g. learner.depth) so a sweep's runs can be told apart.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pandas as pd
 
 METRICS_FILE = "metrics.parquet"
 CONFIG_FILE = "config.json"
-ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every")  # do not change the numbers
+PROVENANCE = "mesaopt"  # config.json key of the code that made the run (version); not hashed
+ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", PROVENANCE)
 
 
 def run_id(config: dict) -> str:
@@ -30,12 +32,12 @@ def static_columns(config: dict, groups=("task", "learner", "train")) -> dict:
             if isinstance(v, (int, float, str, bool))}
 
 
-def metric_rows(members: list[dict], step: int, named: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Rows for named arrays of shape (P, K) ("split|predictor|metric") or (P,) (no positions)."""
+def metric_rows(members: list[dict], step: int, records: list) -> pd.DataFrame:
+    """Rows for a population's records (`probes.Record`) with values of shape (P, K) (per
+    position) or (P,) (one number)."""
     frames = []
-    for key, values in named.items():
-        split, predictor, metric = key.split("|")
-        values = np.asarray(values, np.float64)
+    for record in records:
+        values = np.asarray(record.value, np.float64)
         if values.ndim == 1:
             values_PxK, positions = values[:, None], np.array([-1])
         else:  # per position, plus the mean over positions at position -1
@@ -44,8 +46,8 @@ def metric_rows(members: list[dict], step: int, named: dict[str, np.ndarray]) ->
         num_members, num_positions = values_PxK.shape
         frames.append(pd.DataFrame({
             "member": np.repeat(np.arange(num_members), num_positions),
-            "step": step, "split": split, "predictor": predictor,
-            "position": np.tile(positions, num_members), "metric": metric,
+            "step": step, "split": record.split, "predictor": record.predictor, "role": record.role,
+            "position": np.tile(positions, num_members), "metric": record.metric,
             "value": values_PxK.ravel()}))
     frame = pd.concat(frames, ignore_index=True)
     member_table = pd.DataFrame(members).rename_axis("member").reset_index()
@@ -77,4 +79,14 @@ def load(path: str | os.PathLike) -> pd.DataFrame:
     files = sorted(path.rglob(METRICS_FILE)) if path.is_dir() else [path]
     if not files:
         raise FileNotFoundError(f"no {METRICS_FILE} under {path}")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return pd.concat([_with_role(pd.read_parquet(f)) for f in files], ignore_index=True)
+
+
+def _with_role(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tables of mesaopt < 0.2 have no role column: there the learner is the predictor with a
+    training loss."""
+    if "role" not in frame:
+        learners = frame.loc[frame.metric == "loss", "predictor"].unique()
+        role = np.where(frame.predictor.isin(learners), "learner", "reference")
+        frame.insert(frame.columns.get_loc("predictor") + 1, "role", role)
+    return frame

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import loggers, registry, results
+from mesaopt import __version__, evaluation, loggers, registry, results
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
-from mesaopt.population import Population, SweepConfig, check_pool_limit
-from mesaopt.probes import errors
+from mesaopt.population import Population
+from mesaopt.probes import Record
+from mesaopt.sweep import check_pool_limit, parse_sweep
 
 CONFIG_DIR = next(p for p in (Path(__file__).resolve().parents[2] / "configs",
                               Path(__file__).resolve().parent / "configs") if p.is_dir())
@@ -38,12 +39,12 @@ class RunConfig:
     task: Any      # the selected family's Config
     learner: Any   # the selected learner's Config
     train: Any     # the selected training method's Config (optimizer fields + its own)
-    sweep: SweepConfig
-    eval: errors.Config
+    sweep: Any     # SweepConfig, with the axes the family and the method declare
+    eval: evaluation.Config
     logger: loggers.Config
 
     def as_dict(self) -> dict:
-        return to_dict(self)
+        return {**to_dict(self), "sweep": self.sweep.as_dict()}
 
 
 def load_config(data: Mapping) -> RunConfig:
@@ -65,10 +66,10 @@ def load_config(data: Mapping) -> RunConfig:
                    if registry.load(kind, n, group).SETTING == family.setting]
         require(name in fitting, f"{group}.name", f"{name!r} does not fit task {cfg.task.name!r} "
                 f"(a {family.setting} task; allowed: {', '.join(fitting)})")
-    if family.setting != "rl":
-        for axis in ("proxy_rate", "entropy_coef"):
-            require(getattr(cfg.sweep, axis) is None, f"sweep.{axis}",
-                    f"applies to environments only; task {cfg.task.name!r} is supervised")
+    method = registry.load("train", cfg.train.name, "train.name")
+    cfg = dataclasses.replace(cfg, sweep=parse_sweep(
+        cfg.sweep, (*family.axes, *method.axes(cfg.train)),
+        f"task {cfg.task.name!r} with train {cfg.train.name!r}"))
     check_pool_limit(cfg.sweep, family, "sweep")
     require(cfg.checkpoint_every >= 0, "checkpoint_every", f"must be >= 0, got {cfg.checkpoint_every}")
     require(cfg.train.steps % cfg.eval.every == 0, "eval.every",
@@ -77,6 +78,7 @@ def load_config(data: Mapping) -> RunConfig:
         require(name in family.references, "eval.references",
                 f"unknown option {name!r} for task {cfg.task.name} (allowed: "
                 f"{', '.join(family.references)})")
+    evaluation.select(family, cfg.eval)
     return cfg
 
 
@@ -100,10 +102,10 @@ def compose_config(*overrides: str) -> dict:
         return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
 
 
-def member_logs(named: dict[str, np.ndarray], num_members: int) -> list[dict]:
-    """Per-member dashboard values: each named array averaged over positions."""
-    flat = {key.replace("|", "/"): np.asarray(v).reshape(num_members, -1).mean(axis=1)
-            for key, v in named.items()}
+def member_logs(records: list[Record], num_members: int) -> list[dict]:
+    """Per-member dashboard values "split/predictor/metric", each averaged over positions."""
+    flat = {f"{r.split}/{r.predictor}/{r.metric}":
+            np.asarray(r.value).reshape(num_members, -1).mean(axis=1) for r in records}
     return [{k: float(v[i]) for k, v in flat.items()} for i in range(num_members)]
 
 
@@ -129,10 +131,10 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     eval_set = pop.make_eval_set(hparams)
     tables = []
 
-    def record(step: int, named: dict) -> None:
-        named = jax.device_get(named)
-        tables.append(results.metric_rows(pop.rows, step, named))
-        logger.log(step, member_logs(named, pop.size))
+    def record(step: int, records: list[Record]) -> None:
+        records = jax.device_get(records)
+        tables.append(results.metric_rows(pop.rows, step, records))
+        logger.log(step, member_logs(records, pop.size))
 
     if checkpointer.latest_step() is not None:
         step, state, table = checkpointer.restore(state)
@@ -144,14 +146,14 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     first_chunk = int(state.step[0]) // pop.chunk_steps
     todo = range(first_chunk, num_chunks if max_chunks is None else
                  min(num_chunks, first_chunk + max_chunks))
-    learner_key = f"train|{cfg.learner.name}"
     for chunk in tqdm(todo, desc=f"{cfg.name} {run_id} ({pop.size} members)",
                       disable=not cfg.progress, unit="chunk", initial=first_chunk, total=num_chunks):
         state, chunk_metrics = pop.train_chunk(state, hparams)
         step = (chunk + 1) * pop.chunk_steps
-        record(step, {**pop.evaluate(state.params, eval_set),
-                      **{f"{learner_key}|{name}": values.mean(axis=1)
-                         for name, values in chunk_metrics._asdict().items()}})
+        record(step, [*pop.evaluate(state.params, eval_set),
+                      *[Record("train", cfg.learner.name, name, values.mean(axis=1), "learner",
+                               "train")
+                        for name, values in chunk_metrics.items()]])
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
             tables = [pd.concat(tables, ignore_index=True)]
             checkpointer.save(step, state, tables[0])
@@ -160,15 +162,16 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         return run_dir
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / results.CONFIG_FILE).write_text(json.dumps(config, indent=2))
+    provenance = {results.PROVENANCE: {"version": __version__}}
+    (run_dir / results.CONFIG_FILE).write_text(json.dumps({**config, **provenance}, indent=2))
     results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
     checkpointer.clear()
-    from mesaopt.plots import NotDrawable, cli as plot_cli
+    from mesaopt import plots
     figures = {}
     for name in family.figures:
         try:
-            figures[name] = plot_cli.render(name, run_dir)["png"]
-        except NotDrawable as err:
+            figures[name] = plots.render(name, run_dir)["png"]
+        except plots.NotDrawable as err:
             print(f"mesaopt: skipped figure {name}: {err}")
     logger.finish(figures)
     print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "

@@ -85,8 +85,9 @@ def throughput(size: str, steps: int, dtype: str, peak: float, repeats: int) -> 
     cfg = short_run(steps, *SIZES[size], *BASE_TASK, f"learner.dtype={dtype}")
     chunk, pop, state, compile_s = single_program(cfg)
     seconds = median_time(lambda: chunk(state, pop.member(0)), repeats)
-    flops = transformer_train_flops_per_step(cfg.task, cfg.learner, cfg.train.batch_size)
-    tokens = cfg.train.batch_size * 2 * cfg.task.context_len
+    family = run.build_family(cfg)
+    flops = transformer_train_flops_per_step(family, cfg.learner, cfg.train.batch_size)
+    tokens = cfg.train.batch_size * 2 * family.context_len
     return dict(steps_per_s=steps / seconds, tokens_per_s=steps * tokens / seconds,
                 flops_per_step=flops, achieved_flops=flops * steps / seconds,
                 utilization=flops * steps / seconds / peak, compile_s=compile_s)

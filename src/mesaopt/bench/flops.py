@@ -16,8 +16,8 @@ def transformer_forward_flops_per_token(dim: int, context_len: int, depth: int, 
     return 2 * (dim + 1) * width + depth * block + 2 * width
 
 
-def transformer_train_flops_per_step(task_cfg, learner_cfg, batch_size: int) -> int:
-    per_token = transformer_forward_flops_per_token(task_cfg.dim, task_cfg.context_len,
+def transformer_train_flops_per_step(family, learner_cfg, batch_size: int) -> int:
+    per_token = transformer_forward_flops_per_token(family.input_dim, family.context_len,
                                                     learner_cfg.depth, learner_cfg.width,
                                                     learner_cfg.mlp_ratio)
-    return 3 * per_token * batch_size * 2 * task_cfg.context_len
+    return 3 * per_token * batch_size * 2 * family.context_len

@@ -1,7 +1,7 @@
 """Recurrent RL^2 agent: a GRU reads (previous action, previous reward, time) every step and
 outputs policy logits and a value. Its memory (the carry) is the only thing that changes within an
 episode, so whatever it learns in context it learns in its forward pass.
-Dimension letters: A actions, O observation size, H hidden units.
+Dimension letters (docs/architecture.md): A actions, O observation size, C carry (hidden) units.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ SETTING = "rl"
 @dataclasses.dataclass(frozen=True)
 class Config:
     name: str = "gru"
-    hidden: int = 64       # H, GRU state size
+    hidden: int = 64       # C, GRU state size
     embed: int = 32        # width of the input embedding
 
     def validate(self, path: str) -> None:
@@ -32,15 +32,15 @@ class Agent(nn.Module):
     num_actions: int
 
     @nn.compact
-    def __call__(self, carry_H, obs_O):
-        e = nn.relu(nn.Dense(self.cfg.embed)(obs_O))
+    def __call__(self, carry_C, obs):
+        e = nn.relu(nn.Dense(self.cfg.embed)(obs.reshape(-1)))
         # Not Flax's default orthogonal recurrent init: its three separate QR decompositions in
         # one vmapped, sharded program deadlock XLA's CPU runtime (jax 0.10).
-        carry_H, out_H = nn.GRUCell(
-            self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())(carry_H, e)
-        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_H)
-        value = nn.Dense(1)(out_H)[0]
-        return carry_H, logits_A, value
+        carry_C, out_C = nn.GRUCell(
+            self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())(carry_C, e)
+        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
+        value = nn.Dense(1)(out_C)[0]
+        return carry_C, logits_A, value
 
 
 def build(cfg: Config, env: Env) -> Policy:
@@ -50,9 +50,9 @@ def build(cfg: Config, env: Env) -> Policy:
         return jnp.zeros((cfg.hidden,))
 
     def init(key):
-        return module.init(key, carry(None), jnp.zeros((env.obs_dim,)))["params"]
+        return module.init(key, carry(None), jnp.zeros(env.obs_shape))["params"]
 
-    def act(params, carry_H, obs_O, key):
-        return module.apply({"params": params}, carry_H, obs_O)
+    def act(params, carry_C, obs, key):
+        return module.apply({"params": params}, carry_C, obs)
 
     return Policy(init, carry, act)

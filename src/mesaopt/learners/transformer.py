@@ -8,7 +8,8 @@ layer can then weigh each y_j by x_k.x_j (a gradient step on the context), where
 layout first needs a layer that copies x_j next to y_j, so in-context regression is learned in
 far fewer steps (Zhang, Frei & Bartlett 2023; von Oswald et al. 2023 use this layout).
 Pre-LayerNorm blocks, learned positions, GELU MLP.
-Dimension letters: T tokens (2K), W width, H heads, E head width.
+Dimension letters (docs/architecture.md): N tokens (2K), W width, H heads, E head width,
+I token size.
 """
 from __future__ import annotations
 
@@ -60,33 +61,33 @@ class Block(nn.Module):
     cfg: Config
 
     @nn.compact
-    def __call__(self, h_TxW, visible_TxT):
-        num_tokens, width = h_TxW.shape
+    def __call__(self, h_NxW, visible_NxN):
+        num_tokens, width = h_NxW.shape
         heads = self.cfg.heads
-        a_TxW = _norm(self.cfg)(h_TxW)
-        qkv_Tx3xHxE = _dense(self.cfg, 3 * width)(a_TxW).reshape(
+        a_NxW = _norm(self.cfg)(h_NxW)
+        qkv_Nx3xHxE = _dense(self.cfg, 3 * width)(a_NxW).reshape(
             num_tokens, 3, heads, width // heads)
-        q_TxHxE, k_TxHxE, v_TxHxE = (qkv_Tx3xHxE[:, i] for i in range(3))
-        scores_HxTxT = jnp.einsum("the,she->hts", q_TxHxE, k_TxHxE) / jnp.sqrt(width // heads)
-        attn_HxTxT = jax.nn.softmax(jnp.where(visible_TxT, scores_HxTxT, -1e30), axis=-1)
-        mixed_TxW = jnp.einsum("hts,she->the", attn_HxTxT, v_TxHxE).reshape(num_tokens, width)
-        h_TxW = h_TxW + _dense(self.cfg, width)(mixed_TxW)
-        m_TxW = _dense(self.cfg, self.cfg.mlp_ratio * width)(_norm(self.cfg)(h_TxW))
-        return h_TxW + _dense(self.cfg, width)(nn.gelu(m_TxW))
+        q_NxHxE, k_NxHxE, v_NxHxE = (qkv_Nx3xHxE[:, i] for i in range(3))
+        scores_HxNxN = jnp.einsum("the,she->hts", q_NxHxE, k_NxHxE) / jnp.sqrt(width // heads)
+        attn_HxNxN = jax.nn.softmax(jnp.where(visible_NxN, scores_HxNxN, -1e30), axis=-1)
+        mixed_NxW = jnp.einsum("hts,she->the", attn_HxNxN, v_NxHxE).reshape(num_tokens, width)
+        h_NxW = h_NxW + _dense(self.cfg, width)(mixed_NxW)
+        m_NxW = _dense(self.cfg, self.cfg.mlp_ratio * width)(_norm(self.cfg)(h_NxW))
+        return h_NxW + _dense(self.cfg, width)(nn.gelu(m_NxW))
 
 
 class Transformer(nn.Module):
     cfg: Config
 
     @nn.compact
-    def __call__(self, tokens_TxI, visible_TxT):
-        num_tokens = tokens_TxI.shape[0]
-        h_TxW = _dense(self.cfg, self.cfg.width)(tokens_TxI)
-        h_TxW = h_TxW + self.param("positions", _init, (num_tokens, self.cfg.width))
+    def __call__(self, tokens_NxI, visible_NxN):
+        num_tokens = tokens_NxI.shape[0]
+        h_NxW = _dense(self.cfg, self.cfg.width)(tokens_NxI)
+        h_NxW = h_NxW + self.param("positions", _init, (num_tokens, self.cfg.width))
         for _ in range(self.cfg.depth):
-            h_TxW = Block(self.cfg)(h_TxW, visible_TxT)
-        out_Tx1 = _dense(self.cfg, 1)(_norm(self.cfg)(h_TxW))
-        return out_Tx1[:, 0].astype(jnp.float32)
+            h_NxW = Block(self.cfg)(h_NxW, visible_NxN)
+        out_Nx1 = _dense(self.cfg, 1)(_norm(self.cfg)(h_NxW))
+        return out_Nx1[:, 0].astype(jnp.float32)
 
 
 def interleave(episode: Episode) -> jax.Array:
@@ -118,18 +119,18 @@ def paired_visibility(num_pairs: int) -> jax.Array:
 
 def build(cfg: Config, family: Family) -> Predictor:
     module = Transformer(cfg)
-    num_pairs = family.cfg.context_len
-    dummy = Episode(jnp.zeros((num_pairs, family.cfg.dim)), jnp.zeros((num_pairs,)))
+    num_pairs = family.context_len
+    dummy = Episode(jnp.zeros((num_pairs, family.input_dim)), jnp.zeros((num_pairs,)))
     if cfg.tokens == "paired":
-        tokenize, visible_TxT, read = pair, paired_visibility(num_pairs), slice(num_pairs, None)
+        tokenize, visible_NxN, read = pair, paired_visibility(num_pairs), slice(num_pairs, None)
     else:
         tokenize, read = interleave, slice(0, None, 2)
-        visible_TxT = jnp.tril(jnp.ones((2 * num_pairs, 2 * num_pairs), bool))
+        visible_NxN = jnp.tril(jnp.ones((2 * num_pairs, 2 * num_pairs), bool))
 
     def init(key):
-        return module.init(key, tokenize(dummy), visible_TxT)["params"]
+        return module.init(key, tokenize(dummy), visible_NxN)["params"]
 
     def apply(params, episode: Episode):
-        return module.apply({"params": params}, tokenize(episode), visible_TxT)[read]
+        return module.apply({"params": params}, tokenize(episode), visible_NxN)[read]
 
     return Predictor(init, apply)

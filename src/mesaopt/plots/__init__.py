@@ -1,7 +1,43 @@
-"""Paper-style figures: one module per figure, `plot(df, ...) -> Figure`, reading only result tables.
-A figure whose tables lack what it needs raises `NotDrawable` (mesaopt-plot: one-line error; a
-training run: the figure is skipped with a note)."""
+"""Paper-style figures: one module per figure (module name = figure name with "-" for "_"),
+`plot(df) -> Figure` reading only result tables, and optionally `tables(df) -> {name: DataFrame}`
+of summary tables written next to it. A figure whose tables lack what it needs raises
+`NotDrawable` (mesaopt-plot: one-line error; a training run: the figure is skipped with a note).
+Families declare which figures their runs draw."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+NOT_FIGURES = ("cli", "style")
 
 
 class NotDrawable(ValueError):
     """The result tables lack what a figure needs (e.g. no finite M, or a reference not evaluated)."""
+
+
+def available() -> list[str]:
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(__path__)
+                  if m.name not in NOT_FIGURES)
+
+
+def module(name: str):
+    return importlib.import_module(f"mesaopt.plots.{name.replace('-', '_')}")
+
+
+def render(name: str, directory: Path, out_dir: Path | None = None) -> dict[str, Path]:
+    """Draw figure `name` from the tables under `directory` (PNG + PDF), plus any summary tables
+    the figure module offers (`tables(df)`, written as CSV and markdown next to it)."""
+    from mesaopt import results
+    from mesaopt.analysis.emergence import to_markdown
+    from mesaopt.plots import style
+    figure = module(name)
+    df = results.load(directory)
+    out_dir = out_dir or Path(directory) / "figures"
+    paths = style.save(figure.plot(df), out_dir, name)
+    for table_name, table in getattr(figure, "tables", lambda _: {})(df).items():
+        paths[f"{table_name}.csv"] = out_dir / f"{table_name}.csv"
+        table.to_csv(paths[f"{table_name}.csv"], index=False)
+        paths[f"{table_name}.md"] = out_dir / f"{table_name}.md"
+        paths[f"{table_name}.md"].write_text(to_markdown(table))
+    return paths

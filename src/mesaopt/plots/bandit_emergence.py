@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import style
-from mesaopt.probes import emergence
+from mesaopt.analysis import emergence
 
 BUDGETS = 4          # evaluation steps shown per run
 REFERENCES = ("bayes", "bayes_train", "thompson", "ucb", "fixed")
@@ -38,12 +38,12 @@ def plot(df: pd.DataFrame):
     for name in REFERENCES:
         ref = final[final.predictor == name].drop_duplicates(["run_id", "member"])
         if len(ref):
-            style.band(regret_ax, style.mean_std(ref, "x"), name, marker=".", **style.REFERENCE_STYLE[name])
+            style.band(regret_ax, style.mean_std(ref, "x"), name, marker=".", **style.reference_style(name))
     for name, level in (("thompson", 1.0), ("fixed", 0.0)):
-        score_ax.axhline(level, linewidth=1, **style.REFERENCE_STYLE[name], label=name)
+        score_ax.axhline(level, linewidth=1, **style.reference_style(name), label=name)
     bayes = style.final_step(true[(true.metric == "icl_score") & (true.predictor == "bayes")])
     if len(bayes):
-        score_ax.axhline(bayes.value.mean(), linewidth=1, **style.REFERENCE_STYLE["bayes"], label="bayes")
+        score_ax.axhline(bayes.value.mean(), linewidth=1, **style.reference_style("bayes"), label="bayes")
     for ax, ylabel in ((score_ax, "in-context-learning score"), (regret_ax, "total regret (held-out)")):
         ax.set_xticks(ticks, labels)
         ax.set_xlabel("log2 task diversity M")

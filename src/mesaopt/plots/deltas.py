@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import style
-from mesaopt.probes import emergence
+from mesaopt.analysis import emergence
 
 
 def plot(df: pd.DataFrame):
@@ -40,7 +40,7 @@ def plot(df: pd.DataFrame):
                            label=label)
         if np.isfinite(last.m_star):
             ax.axvspan(np.log2(last.m_star), max(ticks) + 0.5, color="grey", alpha=0.08)
-    for ax, title in zip(axes[0], ("Δ(model, ridge)", "Δ(model, dMMSE)")):
+    for ax, title in zip(axes[0], (f"Δ({learner}, ridge)", f"Δ({learner}, dMMSE)")):
         ax.set_yscale("log")
         ax.set_xticks(ticks, labels)
         ax.set_xlabel("log2 task diversity M")

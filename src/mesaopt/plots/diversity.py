@@ -29,7 +29,7 @@ def plot(df: pd.DataFrame):
                                f"{name} {label_suffix}".strip(), dict(marker="o")))
         for name in REFERENCES:  # references do not depend on the learner: draw them once
             ref_rows = rows[rows.predictor == name].drop_duplicates(["num_tasks", "seed", "noise_std"])
-            series.append((ref_rows, name, dict(marker=".", **style.REFERENCE_STYLE[name])))
+            series.append((ref_rows, name, dict(marker=".", **style.reference_style(name))))
         for i, (data, label, kw) in enumerate(series):
             kw.setdefault("color", style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)])
             style.band(ax, style.mean_std(data, "x"), label, **kw)

@@ -31,7 +31,7 @@ def plot(df: pd.DataFrame):
     curve_ax.xaxis.set_minor_formatter(NullFormatter())
     curve_ax.set_yscale("log")
     curve_ax.set_xlabel("training step")
-    curve_ax.set_ylabel("Δ(model, ridge), fresh tasks")
+    curve_ax.set_ylabel(f"Δ({learner}, ridge), fresh tasks")
     curve_ax.legend(loc="best", fontsize=6, ncols=2)
     if stars:
         m_S, t_S = np.array(stars, float).T

@@ -30,7 +30,7 @@ def plot(df: pd.DataFrame):
             label = f"dmmse M={picks[0]:g}"
         else:
             label = name
-        style.band(ax, style.mean_std(part, "position"), label, **style.REFERENCE_STYLE[name])
+        style.band(ax, style.mean_std(part, "position"), label, **style.reference_style(name))
     ax.set_yscale("log")
     ax.set_xlabel("context position k (pairs seen)")
     ax.set_ylabel("MSE / D, fresh tasks")

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import style
-from mesaopt.probes.errors import ALPHAS, INTERPOLATION
+from mesaopt.probes.interpolation import SPLIT
 
 PANELS = 3
 
 
 def plot(df: pd.DataFrame):
-    rows = style.final_step(df[(df.split == INTERPOLATION) & (df.position >= 0)])
-    rows = rows.assign(alpha=rows.position / (ALPHAS - 1))
+    rows = style.final_step(df[(df.split == SPLIT) & (df.position >= 0)])
+    rows = rows.assign(alpha=rows.position / max(rows.position.max(), 1))
     learners = style.learner_names(df)
     diversities = sorted(m for m in rows.num_tasks.unique() if m >= 2)
     picks = [diversities[int(i)] for i in np.unique(np.linspace(0, len(diversities) - 1, PANELS).round())]
@@ -27,7 +27,7 @@ def plot(df: pd.DataFrame):
                        color=style.LEARNER_COLORS[i], marker="o")
         for name in ("dmmse", "ridge"):
             style.band(ax, style.mean_std(part[part.predictor == name], "alpha"), name,
-                       **style.REFERENCE_STYLE[name])
+                       **style.reference_style(name))
         ax.set_title("M=∞" if np.isinf(m) else f"M={m:g}")
         ax.set_xlabel("α (task a → task b)")
         ax.set_ylabel("MSE / D")

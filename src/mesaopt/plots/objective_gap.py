@@ -1,7 +1,7 @@
 """The objective gap (Q2): on the *pretraining* tasks, the model's excess loss over dMMSE (the
 training loss its learned algorithm gives up to stay general) vs M (left); and its implied prior,
-the ridge lambda that best matches its predictions on fresh tasks, vs M next to the true
-lambda = sigma^2 / tau^2 and to dMMSE's (right). Last evaluation; mean +- std over seeds."""
+the ridge lambda that best matches its predictions on fresh tasks, vs M next to ridge's (which recovers
+the true lambda = sigma^2 / tau^2) and dMMSE's (right). Last evaluation; mean +- std over seeds."""
 from __future__ import annotations
 
 import pandas as pd
@@ -19,8 +19,8 @@ def plot(df: pd.DataFrame):
     gap_ax, prior_ax = axes[0]
     pre = final[(final.split == "pretrain") & (final.metric == "mse")]
     model = pre[pre.predictor == learner].set_index(keys)["value"]
-    for name, color in (("dmmse", style.REFERENCE_STYLE["dmmse"]["color"]),
-                        ("ridge", style.REFERENCE_STYLE["ridge"]["color"])):
+    for name in ("dmmse", "ridge"):
+        color = style.reference_style(name)["color"]
         other = pre[pre.predictor == name].set_index(keys)["value"]
         gap = (model - other).rename("value").reset_index()
         style.band(gap_ax, style.mean_std(gap, "x"), f"{learner} − {name}", color=color, marker="o")
@@ -28,13 +28,11 @@ def plot(df: pd.DataFrame):
     gap_ax.set_ylabel("excess MSE / D on pretraining tasks")
     gap_ax.set_title("objective gap")
     implied = final[(final.split == "true") & (final.metric == "implied_lambda")]
-    for name in (learner, "dmmse", "ridge"):
+    series = {learner: learner, "dmmse": "dmmse", "ridge": "ridge (the true λ = σ²/τ²)"}
+    for name, label in series.items():
         kw = dict(color=style.LEARNER_COLORS[0], marker="o") if name == learner else \
-            dict(marker=".", **style.REFERENCE_STYLE[name])
-        style.band(prior_ax, style.mean_std(implied[implied.predictor == name], "x"), name, **kw)
-    true_lam = (final.noise_std / final["task.task_scale"]) ** 2
-    prior_ax.axhline(float(true_lam.iloc[0]), color="black", linestyle=":", linewidth=1,
-                     label="true λ = σ²/τ²")
+            dict(marker=".", **style.reference_style(name))
+        style.band(prior_ax, style.mean_std(implied[implied.predictor == name], "x"), label, **kw)
     prior_ax.set_yscale("log")
     prior_ax.set_ylabel("implied ridge λ (fresh tasks)")
     prior_ax.set_title("implied prior")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import style
-from mesaopt.probes import emergence
+from mesaopt.analysis import emergence
 
 
 def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:

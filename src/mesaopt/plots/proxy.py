@@ -34,7 +34,7 @@ def plot(df: pd.DataFrame):
         ref = final[final.predictor == name].drop_duplicates(["run_id", "member"])
         if len(ref):
             style.band(pursuit_ax, style.mean_std(ref, "proxy_rate"), name, marker=".",
-                       **style.REFERENCE_STYLE[name])
+                       **style.reference_style(name))
     excess_ax.axhline(0.0, color="black", linewidth=0.8)
     pursuit_ax.set_ylabel("P(designated arm | not best), late")
     excess_ax.set_ylabel("excess over Bayes (training prior)")

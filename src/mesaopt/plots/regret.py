@@ -44,7 +44,7 @@ def plot(df: pd.DataFrame):
         for name in REFERENCES:
             if (rows.predictor == name).any():
                 style.band(ax, cumulative(rows[rows.predictor == name]), name,
-                           **style.REFERENCE_STYLE[name])
+                           **style.reference_style(name))
         ax.set_xlabel("pull")
         ax.set_ylabel("cumulative regret")
         ax.set_title(title)

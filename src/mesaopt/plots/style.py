@@ -1,6 +1,8 @@
 """One shared look for every figure, and helpers every figure uses."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from pathlib import Path
 
@@ -11,28 +13,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mesaopt import registry  # noqa: E402
+from mesaopt.analysis import emergence  # noqa: E402
+from mesaopt.config import ConfigError  # noqa: E402
 from mesaopt.plots import NotDrawable  # noqa: E402
-from mesaopt.probes import emergence  # noqa: E402
 
 RC = {
     "figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
     "axes.labelsize": 9, "legend.fontsize": 8, "axes.spines.top": False,
     "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "lines.linewidth": 1.6,
     "lines.markersize": 4,
-}
-REFERENCE_STYLE = {  # references keep one colour and dash across every figure
-    "ridge": dict(color="#d62728", linestyle="--"),
-    "dmmse": dict(color="#2ca02c", linestyle="--"),
-    "ols": dict(color="#9467bd", linestyle=":"),
-    "zero": dict(color="#7f7f7f", linestyle=":"),
-    "bayes": dict(color="#2ca02c", linestyle="--"),
-    "bayes_train": dict(color="#98df8a", linestyle="-."),
-    "thompson": dict(color="#d62728", linestyle="--"),
-    "ucb": dict(color="#9467bd", linestyle=":"),
-    "greedy": dict(color="#8c564b", linestyle=":"),
-    "epsilon_greedy": dict(color="#e377c2", linestyle=":"),
-    "random": dict(color="#7f7f7f", linestyle=":"),
-    "fixed": dict(color="#000000", linestyle=":"),
 }
 LEARNER_COLORS = ["#1f77b4", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22"]
 INF_LABEL = "∞"
@@ -44,8 +34,19 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2
 
 
 def learner_names(df: pd.DataFrame) -> list[str]:
-    """Predictors that were trained (they have a training loss), as opposed to references."""
-    return sorted(df.loc[df.metric == "loss", "predictor"].unique())
+    """Predictors that were trained, as opposed to references (the table's role column)."""
+    return sorted(df.loc[df.role == "learner", "predictor"].unique())
+
+
+@functools.cache
+def reference_style(name: str) -> dict:
+    """A reference's colour and linestyle in every figure: its module's STYLE, or derived from its
+    name (a stable colour from a 20-colour map, dotted) for a reference that sets none."""
+    try:
+        return dict(registry.load("references", name, "reference").STYLE)
+    except (ConfigError, AttributeError):
+        index = int(hashlib.sha1(name.encode()).hexdigest(), 16) % 20
+        return dict(color=matplotlib.colors.to_hex(plt.get_cmap("tab20")(index)), linestyle=":")
 
 
 def scores(df: pd.DataFrame, learner: str) -> pd.DataFrame:

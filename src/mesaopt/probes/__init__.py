@@ -1,1 +1,54 @@
-"""Measurements of trained learners: pure functions returning named arrays, vmappable over members."""
+"""Probes: measurements of a trained learner (and of every reference alike), one module per probe,
+selected by `eval.probes` (default: every probe that applies). Module name = registry key.
+
+A probe module exposes
+- `SETTING`: "supervised" or "rl" (the evaluation driver that runs it, `evaluation/<setting>.py`);
+- `NEEDS`: reference names it compares with (optional, default none); a probe whose needs are not
+  among the selected references is left out by default and rejected when asked for;
+- `applies(family) -> bool` (optional): family traits it needs beyond the setting;
+- `Config` (optional): a dataclass of its options, set with `eval.options={<name>: {...}}`;
+- `SPLIT` and `episodes(family, options, key, pool_key, hparams)` (optional, supervised): an
+  extra evaluation split it brings, computed once per member; references predict on it too;
+- `prepare(family, options, hparams, data) -> pytree` (optional): per-member data computed once
+  (after the episodes), e.g. the implied-prior probe's ridge path;
+- `measure(view) -> list[Record]`: pure and vmappable over members; `view.outputs[split][name]`
+  holds every predictor's outputs (learner first, then references by name).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, NamedTuple
+
+import jax
+
+ROLES = ("learner", "reference")
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["value"],
+                   meta_fields=["split", "predictor", "metric", "role", "source"])
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One measurement: a number (shape ()) or one per position (shape (K,) or (T,)); a population
+    adds a leading member axis."""
+    split: str        # pretrain | true | train | a probe's own split
+    predictor: str
+    metric: str
+    value: Any
+    role: str         # learner | reference
+    source: str = ""  # the probe (or "train") that made it; not a table column
+
+
+class View(NamedTuple):
+    """What a probe sees of one member at one evaluation."""
+    probe: str        # the probe's name
+    family: Any
+    learner: str      # the learner's predictor name
+    data: dict        # split -> evaluation data (supervised: Episode; rl: tasks, with leading B)
+    outputs: dict     # split -> predictor name -> outputs (supervised: (B, K) predictions; rl: Rollout)
+    prepared: Any     # the probe's per-member preparation, or None
+    options: Any      # the probe's parsed Config, or None
+
+    def record(self, split: str, predictor: str, metric: str, value) -> Record:
+        role = "learner" if predictor == self.learner else "reference"
+        return Record(split, predictor, metric, value, role, self.probe)

@@ -1,8 +1,10 @@
 """Reference algorithms a learner is compared with. Same `apply(params, episode)` as learners.
 
 Each module exposes `build(family)`: a `Predictor` for supervised families, a `Policy` for
-environments; `init(context)` turns a member's `Context` (its task pool, diversity, noise and proxy
-rate) into the algorithm's parameters. A family lists the references that apply to it.
+environments; `init(context)` turns a member's `Context` (its task pool, diversity, noise and the
+values of the family's axes) into the algorithm's parameters. A family lists the references that
+apply to it. A module may set `STYLE` (matplotlib colour and linestyle) for its lines in every
+figure; without one, figures derive a colour from its name.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ class Context(NamedTuple):
     pool: Any              # the member's first `pool_size` tasks, stacked (padded past num_tasks)
     num_tasks: jax.Array   # M, or tasks.FRESH for unlimited diversity
     noise_std: jax.Array   # sigma of the observation (or reward) noise
-    proxy_rate: Any = None  # environments: P(designated action is best) in training tasks
+    axes: Any = None       # environments: name -> the member's value of each axis the env declares
 
 
 def build_selected(family, names: tuple[str, ...] | None) -> dict:

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 
 from mesaopt.references import _bandit, _bandit_dp
 
+STYLE = dict(color="#2ca02c", linestyle="--")
+
 
 @lru_cache(maxsize=4)
 def solved(kind: str, horizon: int):

@@ -16,6 +16,8 @@ from mesaopt.references import Context, _bandit_dp
 from mesaopt.references.bayes import table_policy
 from mesaopt.tasks import FRESH
 
+STYLE = dict(color="#98df8a", linestyle="-.")
+
 GRID = 64
 
 
@@ -51,7 +53,7 @@ def _solve(horizon: int, prior_bytes: bytes):
 def training_prior(kind: str, context: Context) -> np.ndarray:
     num_tasks = int(context.num_tasks)
     if num_tasks == FRESH:
-        return unlimited_prior(kind, float(context.proxy_rate))
+        return unlimited_prior(kind, float(context.axes["proxy_rate"]))
     return pool_prior(np.asarray(context.pool.means_A, np.float64)[:num_tasks])
 
 

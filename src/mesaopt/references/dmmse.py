@@ -11,10 +11,12 @@ from mesaopt.references import Context
 from mesaopt.references.ridge import prefix_ridge
 from mesaopt.tasks import FRESH, Episode, Family
 
+STYLE = dict(color="#2ca02c", linestyle="--")
+
 
 def build(family: Family) -> Predictor:
     def init(context: Context):
-        lam = (context.noise_std / family.cfg.task_scale) ** 2
+        lam = (context.noise_std / family.prior_std) ** 2
         return dict(pool_MxD=context.pool, num_tasks=context.num_tasks,
                     noise_var=context.noise_std ** 2, lam=lam)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from mesaopt.references import _bandit
 
+STYLE = dict(color="#e377c2", linestyle=":")
+
 EPSILON = 0.1
 
 

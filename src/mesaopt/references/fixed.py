@@ -7,7 +7,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from mesaopt.references import Context, _bandit
-from mesaopt.tasks import FRESH, PROXY_ACTION
+from mesaopt.tasks import FRESH
+
+STYLE = dict(color="#000000", linestyle=":")
 
 
 def build(env):
@@ -17,9 +19,9 @@ def build(env):
         pool_means_MxA = context.pool.means_A
         in_pool_M = jnp.arange(pool_means_MxA.shape[0]) < context.num_tasks
         pooled_A = jnp.sum(pool_means_MxA * in_pool_M[:, None], 0) / jnp.maximum(context.num_tasks, 1)
-        bias = context.proxy_rate - env.natural_proxy_rate  # exchangeable arms except arm 0
+        bias = context.axes["proxy_rate"] - 1.0 / arms  # exchangeable arms except arm 0
         direction = jnp.where(jnp.abs(bias) < 1e-6, 0.0, jnp.sign(bias))
-        designated_A = jnp.where(jnp.arange(arms) == PROXY_ACTION, direction, 0.0)
+        designated_A = jnp.where(jnp.arange(arms) == env.proxy_action, direction, 0.0)
         scores_A = jnp.where(context.num_tasks == FRESH, designated_A, pooled_A)
         return _bandit.argmax_probs(scores_A)
 

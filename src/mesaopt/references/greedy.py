@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from mesaopt.references import _bandit
 
+STYLE = dict(color="#8c564b", linestyle=":")
+
 
 def build(env):
     return _bandit.policy(env, lambda context: (),

@@ -6,6 +6,8 @@ import jax.numpy as jnp
 from mesaopt.predictor import Predictor
 from mesaopt.tasks import Episode, Family
 
+STYLE = dict(color="#9467bd", linestyle=":")
+
 
 def build(family: Family) -> Predictor:
     def apply(params, episode: Episode):

@@ -5,6 +5,8 @@ import jax.numpy as jnp
 
 from mesaopt.references import _bandit
 
+STYLE = dict(color="#7f7f7f", linestyle=":")
+
 
 def build(env):
     return _bandit.policy(env, lambda context: (),

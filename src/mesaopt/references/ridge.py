@@ -8,6 +8,8 @@ from mesaopt.predictor import Predictor
 from mesaopt.references import Context
 from mesaopt.tasks import Episode, Family
 
+STYLE = dict(color="#d62728", linestyle="--")
+
 
 def prefix_ridge(lam, episode: Episode):
     """Prediction of y_k from pairs j < k by ridge with penalty lam; one stacked K-way solve."""
@@ -22,5 +24,5 @@ def prefix_ridge(lam, episode: Episode):
 
 def build(family: Family) -> Predictor:
     def init(context: Context):
-        return (context.noise_std / family.cfg.task_scale) ** 2
+        return (context.noise_std / family.prior_std) ** 2
     return Predictor(init, prefix_ridge)

@@ -8,6 +8,8 @@ import jax.numpy as jnp
 
 from mesaopt.references import Context, _bandit
 
+STYLE = dict(color="#d62728", linestyle="--")
+
 
 def build(env):
     kind = env.cfg.kind

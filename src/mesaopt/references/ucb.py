@@ -7,6 +7,8 @@ import jax.numpy as jnp
 
 from mesaopt.references import Context, _bandit
 
+STYLE = dict(color="#9467bd", linestyle=":")
+
 
 def build(env):
     def init(context: Context):

@@ -1,6 +1,10 @@
 """Task families. One module per family; each exposes `Config` and `build(cfg)` returning a
 `Family` (supervised episodes) or an `Env` (reinforcement learning, gymnax-style reset/step).
 
+A family *declares* what generic code needs to know (shapes, the prior parameters references use,
+its dynamic sweep axes, which references and figures apply); generic code never reads a family's
+config fields.
+
 Task diversity is generic: a finite pool of M tasks is the first M of one key-determined sequence
 (task i is drawn from `fold_in(pool_key, i)`, so pools are nested across M), and M = `FRESH` (0)
 draws a fresh task every time. M is an ordinary traced integer, so members with different M train
@@ -14,7 +18,16 @@ import jax
 import jax.numpy as jnp
 
 FRESH = 0  # the traced value of num_tasks that means M = infinity
-PROXY_ACTION = 0  # environments: the designated action of the proxy knob
+
+
+class Axis(NamedTuple):
+    """A dynamic hyperparameter declared by a family or a training method: a list in the sweep
+    config (`sweep.<name>`), traced per member (`hparams.axes[name]`), a column of the table."""
+    name: str
+    default: float          # the value when the sweep leaves the axis null
+    low: float              # allowed range, inclusive
+    high: float
+    true_value: float | None = None  # families: the value of the held-out ("true") split
 
 
 class Episode(NamedTuple):
@@ -24,38 +37,45 @@ class Episode(NamedTuple):
 
 
 class Family(NamedTuple):
-    """A supervised task family: pure functions of PRNG keys."""
+    """A supervised task family: pure functions of PRNG keys, and what it declares."""
     cfg: Any
     sample_task: Callable[[jax.Array], Any]                      # key -> task pytree
     sample_episode: Callable[[jax.Array, Any, jax.Array], Episode]  # key, task, noise_std -> episode
-    references: tuple[str, ...]  # reference predictors that apply to this family
+    context_len: int             # K, pairs per episode
+    input_dim: int               # D, size of each x
     target_dim: int              # errors are reported per dimension (MSE / target_dim)
+    references: tuple[str, ...]  # reference predictors that apply to this family
+    figures: tuple[str, ...]     # drawn (and logged) at the end of every run
+    max_pool_size: int           # largest finite task diversity M
+    prior_std: float | None = None  # tau of a Gaussian task prior w ~ N(0, tau^2 I), if it has one
+    axes: tuple[Axis, ...] = ()
     setting: str = "supervised"
-    figures: tuple[str, ...] = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas",
-                                "dynamics", "phase")  # drawn (and logged) at the end of every run
 
 
 class Env(NamedTuple):
     """A reinforcement-learning task family with gymnax's functional API.
 
-    A task is the environment's params; `reset(key, params) -> (obs, state)` and
-    `step(key, state, action, params) -> (obs, state, reward, done, info)` are pure. Tasks come
-    from `sample_task(key, proxy_rate)`: `proxy_rate` is the probability that the designated arm
-    (action 0) is the best one (`natural_proxy_rate` leaves the prior unbiased).
+    A task is the environment's params, drawn by `sample_task(key, values)` where `values` maps
+    "noise_std" and each of the env's declared `axes` to the member's value.
+    `reset(key, task) -> (obs, state)` and `step(key, state, action, task) -> (obs, state, reward,
+    done, info)` are pure; `info` is a dict of per-step arrays (e.g. "regret" where the env knows
+    it). Episodes last at most `horizon` steps; after `done` a rollout masks the remaining steps.
     """
     cfg: Any
-    sample_task: Callable[[jax.Array, jax.Array, jax.Array], Any]
+    sample_task: Callable[[jax.Array, dict], Any]
     reset: Callable
     step: Callable
     num_actions: int
-    obs_dim: int
-    horizon: int                 # steps per episode (every episode has exactly this length)
-    natural_proxy_rate: float
-    best_action: Callable[[Any], jax.Array]  # task -> index of its best action
-    action_values: Callable[[Any], jax.Array]  # task -> expected reward of every action (A,)
+    obs_shape: tuple[int, ...]
+    horizon: int                 # steps per episode at most
     references: tuple[str, ...]
+    figures: tuple[str, ...]
+    max_pool_size: int
+    axes: tuple[Axis, ...] = ()
+    # Stateless environments (bandits) know every action's expected reward: task -> (A,).
+    action_values: Callable[[Any], jax.Array] | None = None
+    proxy_action: int | None = None  # the action a proxy knob makes best in training tasks
     setting: str = "rl"
-    figures: tuple[str, ...] = ("regret", "bandit-emergence", "proxy")
 
 
 def pool_task(sample_task: Callable, pool_key: jax.Array, index: jax.Array) -> Any:
@@ -93,26 +113,39 @@ class Transition(NamedTuple):
     logits_A: jax.Array
     value: jax.Array
     action: jax.Array
-    reward: jax.Array
+    reward: jax.Array      # 0 once the episode has ended
+    alive: jax.Array       # the episode had not ended before this step
+    done: jax.Array        # the episode ended with this step
+    info: dict
 
 
-def env_sampler(env: Env, proxy_rate: jax.Array, noise_std: jax.Array) -> Callable:
-    """key -> task of an environment at a member's proxy rate and reward noise."""
-    return lambda key: env.sample_task(key, proxy_rate, noise_std)
+def env_sampler(env: Env, noise_std: jax.Array, axes: dict) -> Callable:
+    """key -> task of an environment at a member's noise and values of the env's axes."""
+    values = {"noise_std": noise_std, **{a.name: axes[a.name] for a in env.axes}}
+    return lambda key: env.sample_task(key, values)
+
+
+def true_axes(env: Env) -> dict:
+    """The env's axes at their held-out ("true" split) values."""
+    return {a.name: jnp.asarray(a.true_value, jnp.float32) for a in env.axes}
 
 
 def rollout(env: Env, policy, params, task: Any, key: jax.Array) -> Transition:
-    """One episode of `policy` on `task`: every step's logits, value, sampled action and reward."""
+    """One episode of `policy` on `task`, `env.horizon` steps long: every step's logits, value,
+    sampled action and reward; steps after the episode ended are marked not alive."""
     reset_key, loop_key = jax.random.split(key)
     obs, state = env.reset(reset_key, task)
 
     def step(carry_obs_state, t):
-        carry, obs, state = carry_obs_state
+        carry, obs, state, alive = carry_obs_state
         act_key, sample_key, env_key = jax.random.split(jax.random.fold_in(loop_key, t), 3)
         carry, logits_A, value = policy.act(params, carry, obs, act_key)
         action = jax.random.categorical(sample_key, logits_A)
-        obs, state, reward, _, _ = env.step(env_key, state, action, task)
-        return (carry, obs, state), Transition(logits_A, value, action, reward)
+        obs, state, reward, done, info = env.step(env_key, state, action, task)
+        transition = Transition(logits_A, value, action, jnp.where(alive, reward, 0.0), alive,
+                                alive & done, info)
+        return (carry, obs, state, alive & ~done), transition
 
-    _, trajectory = jax.lax.scan(step, (policy.carry(params), obs, state), jnp.arange(env.horizon))
+    initial = (policy.carry(params), obs, state, jnp.bool_(True))
+    _, trajectory = jax.lax.scan(step, initial, jnp.arange(env.horizon))
     return trajectory

@@ -8,9 +8,9 @@ A task is the vector of arm means; an episode is `horizon` pulls of one task. Ki
 The observation after each step is (one-hot previous action, previous reward, t / horizon), so a
 recurrent policy sees its own history; at t = 0 the action slot is all zeros.
 
-Proxy knob: with probability `proxy_rate` a task is permuted so that arm 0 (the designated arm)
-is best, otherwise so that it is not; 1 / A leaves the prior unbiased. Only arms are swapped, so
-the set of means keeps its distribution.
+Proxy knob (the `sweep.proxy_rate` axis): with probability `proxy_rate` a task is permuted so
+that arm 0 (the designated arm) is best, otherwise so that it is not; 1 / A leaves the prior
+unbiased. Only arms are swapped, so the set of means keeps its distribution.
 """
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
-from mesaopt.tasks import PROXY_ACTION, Env
+from mesaopt.tasks import Axis, Env
 
 KINDS = ("bernoulli", "dependent", "gaussian")
+PROXY_ACTION = 0  # the designated arm of the proxy knob
+FIGURES = ("regret", "bandit-emergence", "proxy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,10 +82,11 @@ def build(cfg: Config) -> Env:
             return jax.random.normal(key, (arms,))
         return jax.random.uniform(key, (arms,))
 
-    def sample_task(key, proxy_rate, noise_std=1.0):
+    def sample_task(key, values: dict):
+        """values: "proxy_rate" (P(arm 0 is best)) and "noise_std" (Gaussian arms' reward noise)."""
         means_key, proxy_key = jax.random.split(key)
-        return Task(with_proxy(proxy_key, sample_means(means_key), proxy_rate),
-                    jnp.asarray(noise_std, jnp.float32))
+        return Task(with_proxy(proxy_key, sample_means(means_key), values["proxy_rate"]),
+                    jnp.asarray(values["noise_std"], jnp.float32))
 
     def observe(action, reward, time):
         one_hot = jnp.where(action >= 0, jax.nn.one_hot(action, arms), 0.0)
@@ -100,11 +103,15 @@ def build(cfg: Config) -> Env:
             reward = jax.random.bernoulli(key, mean).astype(jnp.float32)
         time = state.time + 1
         obs = observe(action, reward, time.astype(jnp.float32))
-        return obs, State(time), reward, time >= horizon, {}
+        regret = jnp.max(task.means_A) - mean  # the env knows its arms: exact regret of the pull
+        return obs, State(time), reward, time >= horizon, {"regret": regret}
 
     references = ["random", "greedy", "epsilon_greedy", "ucb", "thompson", "fixed"]
     if cfg.kind != "gaussian" and arms == 2:
         references += ["bayes", "bayes_train"]
-    return Env(cfg, sample_task, reset, step, num_actions=arms, obs_dim=arms + 2, horizon=horizon,
-               natural_proxy_rate=1.0 / arms, best_action=lambda task: jnp.argmax(task.means_A),
-               action_values=lambda task: task.means_A, references=tuple(sorted(references)))
+    unbiased = 1.0 / arms
+    proxy_axis = Axis("proxy_rate", default=unbiased, low=0.0, high=1.0, true_value=unbiased)
+    return Env(cfg, sample_task, reset, step, num_actions=arms, obs_shape=(arms + 2,),
+               horizon=horizon, references=tuple(sorted(references)), figures=FIGURES,
+               max_pool_size=cfg.max_pool_size, axes=(proxy_axis,),
+               action_values=lambda task: task.means_A, proxy_action=PROXY_ACTION)

@@ -12,6 +12,8 @@ import jax
 from mesaopt.config import positive
 from mesaopt.tasks import Episode, Family
 
+FIGURES = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas", "dynamics", "phase")
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -35,7 +37,8 @@ def build(cfg: Config) -> Family:
         noise_K = noise_std * jax.random.normal(noise_key, (cfg.context_len,))
         return Episode(x_KxD, x_KxD @ w_D + noise_K)
 
-    return Family(cfg, sample_task, sample_episode,
-                  references=("ridge", "dmmse", "ols", "zero"), target_dim=cfg.dim)
+    return Family(cfg, sample_task, sample_episode, context_len=cfg.context_len,
+                  input_dim=cfg.dim, target_dim=cfg.dim, references=("ridge", "dmmse", "ols", "zero"),
+                  figures=FIGURES, max_pool_size=cfg.max_pool_size, prior_std=cfg.task_scale)
 
 

@@ -2,8 +2,9 @@
 
 Each module except the shared helpers is a training method selected by `train=<name>`; it
 exposes `Config` (the optimizer's fields plus its own), `SETTING` ("supervised" or "rl"),
-`init_state(learner, cfg, hparams)`, and `train_chunk(family, learner, cfg, num_steps, state,
-hparams) -> (state, metrics)` where metrics is a NamedTuple of (S,) arrays.
+`axes(cfg)` (the dynamic sweep axes it declares, `tasks.Axis`), `init_state(learner, cfg, hparams)`,
+and `train_chunk(family, learner, cfg, num_steps, state, hparams) -> (state, metrics)` where
+metrics is a dict of (S,) arrays, one value per step.
 """
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ class Hparams(NamedTuple):
     num_tasks: jax.Array      # M; tasks.FRESH (0) = unlimited
     learning_rate: jax.Array
     noise_std: jax.Array      # observation noise (regression) or reward noise (gaussian bandits)
-    proxy_rate: jax.Array     # P(designated action is best) in training tasks (environments)
-    entropy_coef: jax.Array   # policy-gradient entropy bonus (environments)
+    axes: dict                # name -> value of the axes declared by the family and the method
 
 
 class TrainState(NamedTuple):

@@ -1,15 +1,15 @@
-"""Advantage actor-critic for recurrent agents (RL^2): every update rolls out one full episode in
-each of `batch_size` environments, each on a task drawn at the member's diversity M and proxy
-rate, and takes one gradient step on the policy-gradient loss with GAE advantages (normalized
-over the batch), a value loss and an entropy bonus. The rollout is the forward pass of the loss,
-so the whole update is one compiled function; a chunk of updates is a lax.scan.
+"""Advantage actor-critic for recurrent agents (RL^2): every update rolls out one episode in each
+of `batch_size` environments, each on a task drawn at the member's diversity M and env axes
+(e.g. the bandits' proxy rate), and takes one gradient step on the policy-gradient loss with GAE
+advantages (normalized over the batch's live steps), a value loss and an entropy bonus. Steps after
+an episode ended are masked out. The rollout is the forward pass of the loss, so the whole update is
+one compiled function; a chunk of updates is a lax.scan. Declares the `sweep.entropy_coef` axis.
 Dimension letters: B episodes, T steps, A actions.
 """
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
-from typing import NamedTuple
+import math
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +18,7 @@ import optax
 from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
+from mesaopt.tasks import Axis
 from mesaopt.train import Hparams, TrainState, optim
 from mesaopt.train.optim import optimizer
 
@@ -41,11 +42,8 @@ class Config(optim.Config):
             require(getattr(self, name) >= 0, f"{path}.{name}", f"must be >= 0, got {getattr(self, name)}")
 
 
-class ChunkMetrics(NamedTuple):
-    loss: jax.Array         # (S,) total loss per update
-    grad_norm: jax.Array    # (S,) global gradient norm before clipping
-    entropy: jax.Array      # (S,) mean policy entropy (nats)
-    regret: jax.Array       # (S,) mean regret per episode of the training rollouts
+def axes(cfg: Config) -> tuple[Axis, ...]:
+    return (Axis("entropy_coef", default=cfg.entropy_coef, low=0.0, high=math.inf),)
 
 
 def init_state(policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
@@ -54,57 +52,64 @@ def init_state(policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
                       jnp.zeros((), jnp.int32))
 
 
-def advantages(rewards_T, values_T, gamma, lam):
-    """GAE advantages and value targets of one episode that ends after its last step."""
-    next_values_T = jnp.append(values_T[1:], 0.0)
+def advantages(rewards_T, values_T, dones_T, gamma, lam):
+    """GAE advantages and value targets of one episode: nothing flows back past the step it ends
+    with (or past the last step); rewards after the end are 0."""
+    next_values_T = jnp.where(dones_T, 0.0, jnp.append(values_T[1:], 0.0))
     deltas_T = rewards_T + gamma * next_values_T - values_T
 
-    def back(acc, delta):
-        acc = delta + gamma * lam * acc
+    def back(acc, delta_done):
+        delta, done = delta_done
+        acc = delta + gamma * lam * jnp.where(done, 0.0, acc)
         return acc, acc
 
-    _, adv_T = jax.lax.scan(back, jnp.zeros(()), deltas_T, reverse=True)
+    _, adv_T = jax.lax.scan(back, jnp.zeros(()), (deltas_T, dones_T), reverse=True)
     return adv_T, adv_T + values_T
 
 
-def episode_regret(env: tasks.Env, task, actions_T) -> jax.Array:
-    values_A = env.action_values(task)
-    return jnp.sum(jnp.max(values_A) - values_A[actions_T])
+def masked_mean(x, mask):
+    return jnp.sum(x * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
 def loss_fn(env: tasks.Env, policy: Policy, cfg: Config, params, tasks_B, key, entropy_coef):
     keys_B = jax.random.split(key, jax.tree.leaves(tasks_B)[0].shape[0])
     traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k))(tasks_B, keys_B)
-    adv_BxT, targets_BxT = jax.vmap(lambda r, v: advantages(r, v, cfg.gamma, cfg.gae_lambda))(
-        traj.reward, jax.lax.stop_gradient(traj.value))
-    adv_BxT = (adv_BxT - adv_BxT.mean()) / (adv_BxT.std() + 1e-8)
+    adv_BxT, targets_BxT = jax.vmap(lambda r, v, d: advantages(r, v, d, cfg.gamma, cfg.gae_lambda))(
+        traj.reward, jax.lax.stop_gradient(traj.value), traj.done)
+    alive_BxT = traj.alive.astype(jnp.float32)
+    mean = masked_mean(adv_BxT, alive_BxT)
+    std = jnp.sqrt(masked_mean((adv_BxT - mean) ** 2, alive_BxT))
+    adv_BxT = (adv_BxT - mean) / (std + 1e-8)
     logp_BxTxA = jax.nn.log_softmax(traj.logits_A)
     logp_BxT = jnp.take_along_axis(logp_BxTxA, traj.action[..., None], axis=-1)[..., 0]
-    entropy = -jnp.mean(jnp.sum(jnp.exp(logp_BxTxA) * logp_BxTxA, axis=-1))
-    policy_loss = -jnp.mean(logp_BxT * adv_BxT)
-    value_loss = jnp.mean((traj.value - targets_BxT) ** 2)
+    entropy = -masked_mean(jnp.sum(jnp.exp(logp_BxTxA) * logp_BxTxA, axis=-1), alive_BxT)
+    policy_loss = -masked_mean(logp_BxT * adv_BxT, alive_BxT)
+    value_loss = masked_mean((traj.value - targets_BxT) ** 2, alive_BxT)
     loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropy
-    regret = jnp.mean(jax.vmap(partial(episode_regret, env))(tasks_B, traj.action))
-    return loss, (entropy, regret)
+    # Per-episode sums of what the env reports per step (e.g. the bandits' exact regret).
+    reported = {name: jnp.mean(jnp.sum(v * alive_BxT, axis=1)) for name, v in traj.info.items()}
+    return loss, dict(entropy=entropy, **reported)
 
 
 def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
-                state: TrainState, hparams: Hparams) -> tuple[TrainState, ChunkMetrics]:
-    """`num_steps` A2C updates of one member (static num_steps: one compiled program per chunk)."""
+                state: TrainState, hparams: Hparams) -> tuple[TrainState, dict]:
+    """`num_steps` A2C updates of one member (static num_steps: one compiled program per chunk);
+    metrics (S,) each: loss, grad_norm (before clipping), entropy (nats), and the per-episode sum
+    of every per-step value the env reports in `info` (bandits: regret)."""
     streams = keys.streams(hparams.seed)
     tx = optimizer(cfg, hparams.learning_rate)
-    sampler = tasks.env_sampler(env, hparams.proxy_rate, hparams.noise_std)
+    sampler = tasks.env_sampler(env, hparams.noise_std, hparams.axes)
 
     def step(state: TrainState, _):
         task_key, rollout_key = jax.random.split(jax.random.fold_in(streams.train, state.step))
         tasks_B = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, hparams.num_tasks))(
             jax.random.split(task_key, cfg.batch_size))
-        (loss, (entropy, regret)), grads = jax.value_and_grad(
-            lambda p: loss_fn(env, policy, cfg, p, tasks_B, rollout_key, hparams.entropy_coef),
+        (loss, extra), grads = jax.value_and_grad(
+            lambda p: loss_fn(env, policy, cfg, p, tasks_B, rollout_key, hparams.axes["entropy_coef"]),
             has_aux=True)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return (TrainState(params, opt_state, state.step + 1),
-                ChunkMetrics(loss, optax.global_norm(grads), entropy, regret))
+                dict(loss=loss, grad_norm=optax.global_norm(grads), **extra))
 
     return jax.lax.scan(step, state, length=num_steps)

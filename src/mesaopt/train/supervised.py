@@ -3,8 +3,6 @@ batches come from fold_in(train_key, step)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
@@ -22,9 +20,8 @@ class Config(optim.Config):
     name: str = "supervised"
 
 
-class ChunkMetrics(NamedTuple):
-    loss: jax.Array        # (S,) training MSE per step
-    grad_norm: jax.Array   # (S,) global gradient norm before clipping
+def axes(cfg: Config) -> tuple:
+    return ()
 
 
 def init_state(learner: Predictor, cfg: Config, hparams: Hparams) -> TrainState:
@@ -39,8 +36,9 @@ def batch_loss(learner: Predictor, params, batch: tasks.Episode) -> jax.Array:
 
 
 def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps: int,
-                state: TrainState, hparams: Hparams) -> tuple[TrainState, ChunkMetrics]:
-    """`num_steps` updates of one member (static num_steps: one compiled program per chunk size)."""
+                state: TrainState, hparams: Hparams) -> tuple[TrainState, dict]:
+    """`num_steps` updates of one member (static num_steps: one compiled program per chunk size);
+    metrics: loss (training MSE) and grad_norm (before clipping), (S,) each."""
     streams = keys.streams(hparams.seed)
     tx = optimizer(cfg, hparams.learning_rate)
 
@@ -51,6 +49,7 @@ def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps
         loss, grads = jax.value_and_grad(lambda p: batch_loss(learner, p, batch))(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        return TrainState(params, opt_state, state.step + 1), ChunkMetrics(loss, optax.global_norm(grads))
+        return (TrainState(params, opt_state, state.step + 1),
+                dict(loss=loss, grad_norm=optax.global_norm(grads)))
 
     return jax.lax.scan(step, state, length=num_steps)

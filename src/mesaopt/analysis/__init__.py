@@ -1,0 +1,1 @@
+"""Analysis of finished result tables (thresholds, bootstrap): beside the plots, not probes."""

@@ -1,0 +1,82 @@
+"""Evaluation: one driver per setting runs the selected probes on every member.
+
+`evaluation/supervised.py` evaluates on episodes (the member's pretraining pool, fresh tasks, and
+splits that probes bring); `evaluation/rl.py` on environment rollouts. Each driver exposes
+`Evaluator(family, learner, learner_name, eval_cfg, pool_size)` with `make_eval_set(hparams)`
+(evaluation data, reference outputs and probe preparations, once per member) and
+`evaluate(params, eval_set) -> list[probes.Record]` (jitted, vmapped over members).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from types import ModuleType
+from typing import Any, NamedTuple
+
+from mesaopt import registry
+from mesaopt.config import parse, positive, require
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    every: int = 256        # training steps between evaluations (one compiled chunk)
+    batch_size: int = 512   # episodes per split
+    references: tuple[str, ...] | None = None  # null: every reference of the task family
+    probes: tuple[str, ...] | None = None      # null: every probe that applies
+    options: Any = None     # probe name -> its options (that probe's Config fields)
+
+    def validate(self, path: str) -> None:
+        positive(self, path, "every", "batch_size")
+
+
+class Probe(NamedTuple):
+    name: str
+    module: ModuleType
+    options: Any            # the probe's parsed Config, or None
+
+
+def fits(module: ModuleType, family) -> bool:
+    """The probe's setting is the family's and the family has the traits it needs."""
+    return module.SETTING == family.setting and getattr(module, "applies", lambda f: True)(family)
+
+
+def references_of(family, eval_cfg: Config) -> tuple[str, ...]:
+    return eval_cfg.references or family.references
+
+
+def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
+    """The probes to run, sorted by name; ConfigError naming the field for a bad choice."""
+    references = set(references_of(family, eval_cfg))
+    fitting = [n for n in registry.available("probes") if fits(_module(n), family)]
+    if eval_cfg.probes is None:
+        names = [n for n in fitting if set(getattr(_module(n), "NEEDS", ())) <= references]
+    else:
+        names = sorted(set(eval_cfg.probes))
+        for name in names:
+            require(name in fitting, f"{path}.probes", f"unknown option {name!r} for task "
+                    f"{family.cfg.name!r} (allowed: {', '.join(fitting)})")
+            missing = sorted(set(getattr(_module(name), "NEEDS", ())) - references)
+            require(not missing, f"{path}.probes",
+                    f"{name} needs references {', '.join(missing)} ({path}.references)")
+    options = eval_cfg.options or {}
+    require(isinstance(options, dict), f"{path}.options", f"expected a mapping, got {options!r}")
+    for name in options:
+        require(name in names, f"{path}.options.{name}", f"not a selected probe (selected: "
+                f"{', '.join(names)})")
+    probes = []
+    for name in names:
+        module = _module(name)
+        schema = getattr(module, "Config", None)
+        if schema is None:
+            require(name not in options, f"{path}.options.{name}", "this probe has no options")
+        parsed = parse(schema, options.get(name, {}), f"{path}.options.{name}") if schema else None
+        probes.append(Probe(name, module, parsed))
+    return probes
+
+
+def _module(name: str) -> ModuleType:
+    return registry.load("probes", name, "eval.probes")
+
+
+def driver(setting: str) -> ModuleType:
+    return importlib.import_module(f"mesaopt.evaluation.{setting}")

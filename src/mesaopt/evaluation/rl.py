@@ -1,0 +1,136 @@
+"""The environment driver: every member is evaluated by rollouts on fixed tasks of its training
+distribution ("pretrain": its pool of M tasks at its own axis values, e.g. proxy rate) and on
+held-out fresh tasks with every env axis at its `true_value` ("true").
+
+Reference policies are rolled out once per member (a host loop: their parameters, e.g. Bayes
+tables, are built on the host); the agent at every evaluation. The selected probes then measure
+every policy's `Rollout`. Dimension letters: B episodes, T steps, A actions (docs/architecture.md).
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mesaopt import evaluation, keys, tasks
+from mesaopt.probes import View
+from mesaopt.references import Context, build_selected
+from mesaopt.train import Hparams
+
+SPLITS = ("pretrain", "true")
+
+
+class Rollout(NamedTuple):
+    """What probes see of a policy's episodes on one split."""
+    probs_BxTxA: jax.Array   # the policy's action probabilities at every step
+    action_BxT: jax.Array
+    reward_BxT: jax.Array    # 0 after the episode ended
+    alive_BxT: jax.Array     # the episode had not ended before the step
+    info: dict               # per-step values the env reports, (B, T) each
+
+
+class EvalSet(NamedTuple):
+    tasks: dict               # split -> task pytree with leading B
+    keys: dict                # split -> rollout key
+    reference_rollouts: dict  # split -> reference name -> Rollout
+    prepared: dict            # probe name -> its per-member preparation
+
+
+def eval_tasks(env: tasks.Env, batch_size: int, hparams: Hparams) -> tuple[dict, dict]:
+    """A member's fixed evaluation tasks and rollout keys, from its evaluation stream."""
+    streams = keys.streams(hparams.seed)
+    settings = {"pretrain": (hparams.num_tasks, hparams.axes),
+                "true": (jnp.asarray(tasks.FRESH), tasks.true_axes(env))}
+    out_tasks, out_keys = {}, {}
+    for i, (split, (num_tasks, axes)) in enumerate(settings.items()):
+        sampler = tasks.env_sampler(env, hparams.noise_std, axes)
+        split_key = jax.random.fold_in(streams.eval, i)
+        out_tasks[split] = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, num_tasks))(
+            jax.random.split(jax.random.fold_in(split_key, 0), batch_size))
+        out_keys[split] = jax.random.fold_in(split_key, 1)
+    return out_tasks, out_keys
+
+
+def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split: dict) -> dict:
+    """split -> Rollout of `policy` on every evaluation task of the split."""
+    out = {}
+    for split, tasks_B in tasks_by_split.items():
+        batch = jax.tree.leaves(tasks_B)[0].shape[0]
+        traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k))(
+            tasks_B, jax.random.split(keys_by_split[split], batch))
+        out[split] = Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive,
+                             traj.info)
+    return out
+
+
+def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
+             eval_set: EvalSet) -> list:
+    mine = rollouts(env, learner, params, eval_set.tasks, eval_set.keys)
+    outputs = {split: {learner_name: mine[split], **dict(sorted(eval_set.reference_rollouts[split].items()))}
+               for split in mine}
+    records = []
+    for probe in probes:
+        view = View(probe.name, env, learner_name, eval_set.tasks, outputs,
+                    eval_set.prepared.get(probe.name), probe.options)
+        records += probe.module.measure(view)
+    return records
+
+
+def member_context(env: tasks.Env, pool_size: int, hparams: Hparams) -> Context:
+    axes = {a.name: hparams.axes[a.name] for a in env.axes}
+    sampler = tasks.env_sampler(env, hparams.noise_std, axes)
+    pool = tasks.task_pool(sampler, keys.streams(hparams.seed).pool, pool_size)
+    return Context(pool, hparams.num_tasks, hparams.noise_std, axes)
+
+
+class Evaluator:
+    """Evaluation of a population in an environment; methods map over the member axis."""
+
+    def __init__(self, env: tasks.Env, learner, learner_name: str, eval_cfg: evaluation.Config,
+                 pool_size: int):
+        self.env, self.pool_size, self.batch_size = env, pool_size, eval_cfg.batch_size
+        self.probes = probes = evaluation.select(env, eval_cfg)
+        self.references = build_selected(env, evaluation.references_of(env, eval_cfg))
+        self.member_evaluate = partial(evaluate, env, learner, learner_name, probes)
+        self._tasks = jax.jit(jax.vmap(partial(eval_tasks, env, eval_cfg.batch_size)))
+        self._contexts = jax.jit(jax.vmap(partial(member_context, env, pool_size)))
+        self._reference_programs = {n: jax.jit(partial(rollouts, env, ref))
+                                    for n, ref in self.references.items()}
+        self._prepare = {p.name: jax.jit(jax.vmap(partial(p.module.prepare, env, p.options)))
+                         for p in probes if hasattr(p.module, "prepare")}
+        self.evaluate = jax.jit(jax.vmap(self.member_evaluate))
+
+    def make_eval_set(self, hparams: Hparams) -> EvalSet:
+        """Every member's evaluation tasks, reference rollouts and probe preparations, once."""
+        tasks_by_split, keys_by_split = self._tasks(hparams)
+        # Host copies: reference parameters (e.g. Bayes tables) are built on the host, and each
+        # member's programs then run on the default device, one member at a time.
+        host = jax.device_get((tasks_by_split, jax.tree.map(jax.random.key_data, keys_by_split),
+                               self._contexts(hparams)))
+        per_member = []
+        for i in range(len(hparams.seed)):
+            member_tasks, member_keys, context = jax.tree.map(lambda a: a[i], host)
+            member_keys = jax.tree.map(jax.random.wrap_key_data, member_keys)
+            by_name = {name: self._reference_programs[name](ref.init(context), member_tasks,
+                                                            member_keys)
+                       for name, ref in self.references.items()}
+            per_member.append({split: {name: r[split] for name, r in by_name.items()}
+                               for split in SPLITS})
+        stacked = jax.tree.map(lambda *values: np.stack(values), *per_member)
+        prepared = {name: program(hparams, tasks_by_split) for name, program in self._prepare.items()}
+        return EvalSet(tasks_by_split, keys_by_split, stacked, prepared)
+
+    def member_eval_set(self, hparams: Hparams) -> EvalSet:
+        """One member's EvalSet, computed on its own (no vmap): the population's must equal it."""
+        tasks_by_split, keys_by_split = eval_tasks(self.env, self.batch_size, hparams)
+        context = member_context(self.env, self.pool_size, hparams)
+        by_name = {name: self._reference_programs[name](ref.init(context), tasks_by_split, keys_by_split)
+                   for name, ref in self.references.items()}
+        prepared = {p.name: p.module.prepare(self.env, p.options, hparams, tasks_by_split)
+                    for p in self.probes if hasattr(p.module, "prepare")}
+        return EvalSet(tasks_by_split, keys_by_split,
+                       {split: {name: r[split] for name, r in by_name.items()} for split in SPLITS},
+                       prepared)

@@ -1,0 +1,23 @@
+"""Distance between every pair of predictors per context position: metric `delta_<other>` =
+mean squared prediction difference / D (Raventos et al. Eq. 4), stored once per pair, under the
+first name in the order learner, then references by name."""
+from __future__ import annotations
+
+import itertools
+
+import jax.numpy as jnp
+
+from mesaopt.evaluation.supervised import SPLITS
+from mesaopt.probes import View
+
+SETTING = "supervised"
+
+
+def measure(view: View) -> list:
+    records = []
+    for split in SPLITS:
+        preds = view.outputs[split]
+        records += [view.record(split, a, f"delta_{b}", jnp.mean((preds[a] - preds[b]) ** 2, axis=0)
+                                / view.family.target_dim)
+                    for a, b in itertools.combinations(preds, 2)]
+    return records

@@ -1,0 +1,64 @@
+"""Figure contracts, run for every registered figure: it draws from a synthetic table of the
+right shape (the smoke runs' tables, every value replaced by a random positive number) for each
+family that declares it, and shows the learner and the references it names."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from mesaopt import plots, registry, results
+from mesaopt.plots import style
+
+
+def _declared_by():
+    """figure -> the families (task names) that declare it."""
+    out = {}
+    for name in registry.available("tasks"):
+        module = registry.load("tasks", name, "task")
+        for figure in module.build(module.Config()).figures:
+            out.setdefault(figure, []).append(name)
+    return out
+
+
+DECLARED = _declared_by()
+
+
+def test_every_figure_is_declared_by_a_family():
+    assert set(DECLARED) == set(plots.available())
+
+
+def _synthetic(run_dir, seed=0):
+    df = results.load(run_dir)
+    rng = np.random.default_rng(seed)
+    return df.assign(value=rng.uniform(0.05, 2.0, len(df)))
+
+
+def _labels(fig):
+    """Legend entries, titles and axis labels: where a figure names its series."""
+    legends = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    return legends + [text for ax in fig.axes
+                      for text in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())]
+
+
+@pytest.mark.parametrize("figure", plots.available())
+def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, bandit_run):
+    runs = {"linreg": smoke_run, "bandit": bandit_run}
+    module = plots.module(figure)
+    for family in DECLARED[figure]:
+        df = _synthetic(runs[family])
+        fig = module.plot(df)
+        labels = " ".join(_labels(fig))
+        assert any(ax.lines or ax.collections for ax in fig.axes), f"{figure}: nothing drawn"
+        learner = style.learner_names(df)[0]
+        assert learner in labels, f"{figure}: no series of the learner {learner!r} in {labels!r}"
+        for name in getattr(module, "REFERENCES", ()):
+            if name in set(df.predictor):
+                assert name in labels, f"{figure}: no series of reference {name!r}"
+        plt.close(fig)
+
+
+def test_a_reference_without_a_style_gets_a_stable_derived_one():
+    assert style.reference_style("ridge") == {"color": "#d62728", "linestyle": "--"}
+    derived = style.reference_style("no_such_reference")
+    assert derived == style.reference_style("no_such_reference") and derived["linestyle"] == ":"

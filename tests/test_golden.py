@@ -1,0 +1,56 @@
+"""Every existing preset gives the same numbers as before evaluation became pluggable: the smoke
+runs' tables against golden summaries stored from the code before that change (only the `role`
+column is new). Regenerate (only after a deliberate change of numbers) with
+`python tests/test_golden.py RUN_DIR NAME`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mesaopt import results
+
+GOLDEN = Path(__file__).parent / "golden"
+KEYS = ["step", "split", "predictor", "metric"]
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per step, split, predictor and metric: rows (members x positions) and the mean, std and
+    position-weighted mean of the values over members and positions."""
+    df = df.assign(weighted=df.value * (df.position + 2))
+    grouped = df.groupby(KEYS)
+    return pd.DataFrame({"rows": grouped.size(), "mean": grouped.value.mean(),
+                         "std": grouped.value.std(ddof=0), "weighted": grouped.weighted.mean()}
+                        ).reset_index()
+
+
+def _compare(run_dir: Path, name: str) -> None:
+    df = results.load(run_dir)
+    golden = pd.read_csv(GOLDEN / f"{name}.csv")
+    now = summary(df)
+    assert len(now) == len(golden), f"{len(now)} groups now, {len(golden)} in the golden summary"
+    merged = golden.merge(now, on=KEYS, suffixes=("_golden", "_now"), validate="one_to_one")
+    assert len(merged) == len(golden), "the (step, split, predictor, metric) groups differ"
+    np.testing.assert_array_equal(merged.rows_golden, merged.rows_now)
+    for column in ("mean", "std", "weighted"):
+        np.testing.assert_allclose(merged[f"{column}_now"], merged[f"{column}_golden"],
+                                   rtol=1e-4, atol=1e-6, err_msg=column)
+    roles = df.groupby("predictor").role.unique()
+    assert all(len(r) == 1 for r in roles)
+    assert set(df.loc[df.role == "learner", "predictor"]) == {
+        df.loc[df.metric == "loss", "predictor"].iloc[0]}
+
+
+def test_smoke_run_matches_its_golden_summary(smoke_run):
+    _compare(smoke_run, "smoke")
+
+
+def test_bandit_smoke_run_matches_its_golden_summary(bandit_run):
+    _compare(bandit_run, "bandit_smoke")
+
+
+if __name__ == "__main__":
+    run_dir, name = sys.argv[1:]
+    summary(results.load(run_dir)).to_csv(GOLDEN / f"{name}.csv", index=False, float_format="%.9g")

@@ -1,0 +1,52 @@
+"""Probe contracts, run for every registered probe on every family it applies to: each probe
+measures something, with the right shapes and finite values, jit == no-jit, and the population
+equals a per-member loop. One population per family runs all of its probes (compile time)."""
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from mesaopt import evaluation, registry, run
+from mesaopt.population import state_of
+
+PRESETS = {"linreg": "smoke", "bandit": "bandit_smoke"}  # a tiny run of every family
+
+
+def _fitting(family_name):
+    module = registry.load("tasks", family_name, "task")
+    family = module.build(module.Config())
+    return [p for p in registry.available("probes")
+            if evaluation.fits(registry.load("probes", p, "probe"), family)]
+
+
+def test_every_probe_applies_to_some_family():
+    assert set().union(*map(_fitting, PRESETS)) == set(registry.available("probes"))
+
+
+@pytest.mark.parametrize("family_name", sorted(PRESETS))
+def test_probe_contracts(compose_cfg, family_name):
+    probes = _fitting(family_name)
+    cfg = run.load_config(compose_cfg(
+        f"experiment={PRESETS[family_name]}", "logger=none", "sweep.seeds=1", "eval.batch_size=8",
+        f"eval.probes=[{','.join(probes)}]"))
+    family, learner, pop = run.build(cfg)
+    params = pop.init(pop.hparams).params
+    records = pop.evaluate(params, pop.make_eval_set(pop.hparams))
+    assert {r.source for r in records} == set(probes)  # every probe measured something
+    for r in records:
+        assert r.role == ("learner" if r.predictor == cfg.learner.name else "reference")
+        assert r.predictor in (cfg.learner.name, *family.references)
+        assert r.value.shape[0] == pop.size and r.value.ndim in (1, 2), (r.metric, r.value.shape)
+        assert np.all(np.isfinite(r.value)), (r.source, r.split, r.predictor, r.metric)
+    member = pop.size - 1
+    evaluator = pop.evaluator
+    member_set = evaluator.member_eval_set(pop.member(member))
+    eager = evaluator.member_evaluate(state_of(params, member), member_set)
+    jitted = jax.jit(evaluator.member_evaluate)(state_of(params, member), member_set)
+    key = lambda r: (r.source, r.split, r.predictor, r.metric)
+    assert [key(r) for r in eager] == [key(r) for r in jitted] == [key(r) for r in records]
+    for one, compiled, population in zip(eager, jitted, records):
+        np.testing.assert_allclose(compiled.value, one.value, rtol=1e-5, atol=1e-6, err_msg=str(key(one)))
+        np.testing.assert_allclose(population.value[member], one.value, rtol=1e-4, atol=1e-6,
+                                   err_msg=str(key(one)))
