@@ -1,17 +1,27 @@
-"""Learner contracts, run for every registered learner: shapes, causality, jit, vmap."""
+"""Learner contracts, run for every registered learner in its setting: shapes, finite outputs,
+jit == eager, vmap == one at a time, causality (supervised), memory (recurrent policies)."""
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from mesaopt import registry, tasks
-from mesaopt.tasks import linreg
+from mesaopt.tasks import bandit, linreg
 
-SMALL = {"transformer": {"depth": 1, "width": 16}}
+SMALL = {"transformer": {"depth": 1, "width": 16}, "gru": {"hidden": 8, "embed": 8}}
+
+
+def _setting(name):
+    return registry.load("learners", name, "learner").SETTING
+
+
 LEARNERS = [(n, SMALL.get(n, {})) for n in registry.available("learners")
-            if registry.load("learners", n, "learner").SETTING == "supervised"]  # rl: test_rl.py
+            if _setting(n) == "supervised"]
+POLICIES = [(n, SMALL.get(n, {})) for n in registry.available("learners") if _setting(n) == "rl"]
+ENV = bandit.build(bandit.Config(horizon=5))
 LEARNERS.append(("transformer", {**SMALL["transformer"], "tokens": "paired"}))
 FAMILY = linreg.build(linreg.Config(dim=3, context_len=5))
 
@@ -63,4 +73,53 @@ def test_prediction_k_sees_only_pairs_before_k_and_x_k(learner):
 def test_different_keys_give_different_parameters(learner):
     predictor, params = learner
     other = predictor.init(jax.random.key(1))
+    assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(other)))
+
+
+def test_every_learner_has_a_contract():
+    assert {n for n, _ in LEARNERS + POLICIES} == set(registry.available("learners"))
+
+
+@pytest.fixture(scope="module", params=POLICIES, ids=lambda p: p[0])
+def policy(request):
+    name, overrides = request.param
+    module = registry.load("learners", name, "learner")
+    built = module.build(module.Config(**overrides), ENV)
+    return built, built.init(jax.random.key(0))
+
+
+def _observations(n):
+    """n observations of the env after pulling arm 1 with reward 1 at t = 1."""
+    obs = jnp.zeros(ENV.obs_shape).at[1].set(1.0).at[ENV.num_actions].set(1.0)
+    return jnp.stack([obs.at[-1].set(i / n) for i in range(n)])
+
+
+def test_policy_shapes_finite_jit_equals_eager_and_remembers(policy):
+    agent, params = policy
+    carry = agent.carry(params)
+    obs = _observations(1)[0]
+    new_carry, logits, value = agent.act(params, carry, obs, jax.random.key(0))
+    chex.assert_shape(logits, (ENV.num_actions,))
+    chex.assert_shape(value, ())
+    chex.assert_tree_all_finite((new_carry, logits, value))
+    jitted = jax.jit(agent.act)(params, carry, obs, jax.random.key(0))
+    chex.assert_trees_all_close(jitted, (new_carry, logits, value), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(jax.tree.leaves(new_carry)[0], jax.tree.leaves(carry)[0])  # memory
+
+
+def test_policy_vmap_equals_one_at_a_time(policy):
+    agent, params = policy
+    batch = _observations(4)
+    carries = jax.tree.map(lambda c: jnp.stack([c] * 4), agent.carry(params))
+    keys = jax.random.split(jax.random.key(1), 4)
+    batched = jax.vmap(agent.act, in_axes=(None, 0, 0, 0))(params, carries, batch, keys)
+    for i in range(4):
+        single = agent.act(params, agent.carry(params), batch[i], keys[i])
+        chex.assert_trees_all_close(jax.tree.map(lambda a: a[i], batched), single,
+                                    rtol=1e-5, atol=1e-5)
+
+
+def test_policy_keys_give_different_parameters(policy):
+    agent, params = policy
+    other = agent.init(jax.random.key(1))
     assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(other)))

@@ -51,18 +51,6 @@ def test_bernoulli_rewards_have_the_arm_means():
     assert float(rewards.mean()) == pytest.approx(0.7, abs=0.03)
 
 
-def test_agent_contract_shapes_jit_and_memory(setup):
-    cfg, env, agent, pop, *_ = setup
-    params = agent.init(jax.random.key(0))
-    carry = agent.carry(params)
-    obs = jnp.array([0.0, 1.0, 1.0, 0.2])  # pulled arm 1, reward 1, t / T = 0.2
-    new_carry, logits, value = jax.jit(agent.act)(params, carry, obs, jax.random.key(0))
-    eager = agent.act(params, carry, obs, jax.random.key(0))
-    assert logits.shape == (env.num_actions,) and value.shape == ()
-    np.testing.assert_allclose(eager[1], logits, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(new_carry, carry)  # the carry remembers the step
-
-
 def test_gae_with_lambda_one_and_no_discount_is_return_minus_value():
     rewards, values = jnp.array([1.0, 0.0, 1.0]), jnp.array([0.5, 0.2, 0.3])
     last = jnp.array([False, False, True])

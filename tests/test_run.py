@@ -48,9 +48,11 @@ def test_rerunning_a_finished_run_is_skipped(smoke_run, compose_cfg, capsys):
     assert (smoke_run / results.METRICS_FILE).stat().st_mtime_ns == before
 
 
-def test_run_id_is_the_config_hash(smoke_run):
+def test_run_id_is_the_config_hash_and_the_config_records_the_code_version(smoke_run):
     config = json.loads((smoke_run / results.CONFIG_FILE).read_text())
     assert results.run_id(config) == smoke_run.name
+    import mesaopt
+    assert config["mesaopt"]["version"] == mesaopt.__version__ != "0+unknown"
 
 
 def test_sweep_directory_loads_every_run(smoke_run, tmp_path):

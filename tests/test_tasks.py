@@ -1,6 +1,7 @@
 """Task family contracts, run for every registered family."""
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +16,7 @@ def _family(name):
 
 ALL_FAMILIES = registry.available("tasks")
 FAMILIES = [n for n in ALL_FAMILIES if _family(n).setting == "supervised"]
+ENVS = [n for n in ALL_FAMILIES if _family(n).setting == "rl"]
 
 
 def _sampler(family):
@@ -72,3 +74,33 @@ def test_linreg_targets_follow_the_linear_model():
     np.testing.assert_allclose(noiseless.y_K, noiseless.x_KxD @ w, rtol=1e-5, atol=1e-5)
     noisy = family.sample_episode(jax.random.key(1), w, jnp.float32(0.5))
     assert 0.1 < float(jnp.std(noisy.y_K - noisy.x_KxD @ w)) < 1.0
+
+
+def _episode(env, task, key):
+    """reset, then `horizon` steps of action 0: every output."""
+    reset_key, *step_keys = jax.random.split(key, env.horizon + 1)
+    obs, state = env.reset(reset_key, task)
+    out = [obs]
+    for k in step_keys:
+        obs, state, reward, done, info = env.step(k, state, jnp.int32(0), task)
+        out.append((obs, reward, done, info))
+    return out
+
+
+@pytest.mark.parametrize("name", ENVS)
+def test_env_reset_and_step_are_pure_deterministic_and_jit_equals_eager(name):
+    env = _family(name)
+    task = _sampler(env)(jax.random.key(0))
+    chex.assert_tree_all_finite(task)
+    key = jax.random.key(1)
+    first, again = _episode(env, task, key), _episode(env, task, key)
+    chex.assert_trees_all_equal(first, again)  # same key, same episode: no hidden state
+    obs, state = env.reset(key, task)
+    chex.assert_shape(obs, env.obs_shape)
+    jitted_reset = jax.jit(env.reset)(key, task)
+    chex.assert_trees_all_close(jitted_reset, (obs, state))
+    eager_step = env.step(key, state, jnp.int32(0), task)
+    jitted_step = jax.jit(env.step)(key, state, jnp.int32(0), task)
+    chex.assert_trees_all_close(jitted_step, eager_step, rtol=1e-6)
+    dones = [bool(step[2]) for step in first[1:]]
+    assert dones[-1], "an episode must end within the env's horizon"

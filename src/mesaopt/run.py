@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -218,7 +219,10 @@ def precheck(overrides: list[str]) -> None:
         except ConfigError as err:
             _fail(str(err))
         except Exception as err:  # Hydra/OmegaConf errors: keep their first line
-            _fail(str(err).strip().splitlines()[0])
+            first = str(err).strip().splitlines()[0]
+            missing = re.fullmatch(r"Could not override '(.+)'\.", first)
+            _fail(f"{missing[1]}: not a key of this config (declared by another task, learner or "
+                  f"training method? `+{missing[1]}=...` adds a key)" if missing else first)
 
 
 def main() -> None:
