@@ -18,7 +18,7 @@ ENV = bandit.build(bandit.Config(horizon=HORIZON))
 
 def _context(num_tasks=0, proxy_rate=0.5, means=((0.9, 0.2),)):
     pool = bandit.Task(jnp.asarray(means, jnp.float32), jnp.ones(len(means)))
-    return Context(pool, jnp.asarray(num_tasks), jnp.asarray(1.0), jnp.asarray(proxy_rate))
+    return Context(pool, jnp.asarray(num_tasks), jnp.asarray(1.0), {"proxy_rate": jnp.asarray(proxy_rate)})
 
 
 def _policy(name, env=ENV, **context):
@@ -50,13 +50,13 @@ def test_policy_contract_shapes_finite_jit_and_deterministic_given_the_key(kind,
     env = bandit.build(bandit.Config(kind=kind, horizon=HORIZON))
     means = ((0.9, 0.2),) if kind != "dependent" else ((0.8, 0.2),)
     policy, params = _policy(name, env=env, means=means)
-    task = env.sample_task(jax.random.key(0), jnp.float32(0.5), jnp.float32(1.0))
+    task = env.sample_task(jax.random.key(0),
+                           dict(proxy_rate=jnp.float32(0.5), noise_std=jnp.float32(1.0)))
     run = lambda k: tasks.rollout(env, policy, params, task, k)
     eager, jitted = run(jax.random.key(1)), jax.jit(run)(jax.random.key(1))
     assert eager.logits_A.shape == (HORIZON, 2) and eager.action.shape == (HORIZON,)
     assert bool(jnp.all(jnp.isfinite(jax.nn.softmax(eager.logits_A))))
-    for a, b in zip(eager, jitted):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), eager, jitted)
     batch = jax.vmap(run)(jax.random.split(jax.random.key(2), 3))
     assert batch.action.shape == (3, HORIZON)
 
@@ -129,6 +129,7 @@ def test_proxy_rate_sets_how_often_arm_0_is_best():
     for kind in bandit.KINDS:
         env = bandit.build(bandit.Config(kind=kind))
         for rate in (0.5, 0.9, 1.0):
-            sample = jax.vmap(lambda k: env.sample_task(k, jnp.float32(rate), jnp.float32(1.0)))
-            best = jax.vmap(env.best_action)(sample(jax.random.split(jax.random.key(0), 2000)))
+            sample = jax.vmap(lambda k: env.sample_task(k, dict(proxy_rate=jnp.float32(rate),
+                                                               noise_std=jnp.float32(1.0))))
+            best = jax.vmap(lambda t: jnp.argmax(env.action_values(t)))(sample(jax.random.split(jax.random.key(0), 2000)))
             assert float(jnp.mean(best == 0)) == pytest.approx(rate, abs=0.03)
