@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from mesaopt import registry
 from mesaopt.config import parse, positive, require
+from mesaopt.probes import View
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +77,20 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
 
 def _module(name: str) -> ModuleType:
     return registry.load("probes", name, "eval.probes")
+
+
+def measure(probes: list[Probe], family, learner_name: str, data: dict, learner_outputs: dict,
+            reference_outputs: dict, prepared: dict) -> list:
+    """Every probe's records for one member; the outputs each probe sees are, per split, the
+    learner's first, then the references' by name (so pairwise metrics have stable names)."""
+    outputs = {split: {learner_name: mine, **dict(sorted(reference_outputs[split].items()))}
+               for split, mine in learner_outputs.items()}
+    records = []
+    for probe in probes:
+        view = View(probe.name, family, learner_name, data, outputs, prepared.get(probe.name),
+                    probe.options)
+        records += probe.module.measure(view)
+    return records
 
 
 def driver(setting: str) -> ModuleType:

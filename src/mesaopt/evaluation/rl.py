@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from mesaopt import evaluation, keys, tasks
-from mesaopt.probes import View
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
 
@@ -68,15 +67,10 @@ def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split
 
 def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
              eval_set: EvalSet) -> list:
+    """Every selected probe's records for one member."""
     mine = rollouts(env, learner, params, eval_set.tasks, eval_set.keys)
-    outputs = {split: {learner_name: mine[split], **dict(sorted(eval_set.reference_rollouts[split].items()))}
-               for split in mine}
-    records = []
-    for probe in probes:
-        view = View(probe.name, env, learner_name, eval_set.tasks, outputs,
-                    eval_set.prepared.get(probe.name), probe.options)
-        records += probe.module.measure(view)
-    return records
+    return evaluation.measure(probes, env, learner_name, eval_set.tasks, mine,
+                              eval_set.reference_rollouts, eval_set.prepared)
 
 
 def member_context(env: tasks.Env, pool_size: int, hparams: Hparams) -> Context:

@@ -16,7 +16,6 @@ import jax.numpy as jnp
 
 from mesaopt import evaluation, keys, tasks
 from mesaopt.predictor import Predictor
-from mesaopt.probes import View
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
 
@@ -67,17 +66,11 @@ def reference_predictions(family: tasks.Family, reference: Predictor, pool_size:
 
 def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes: list, params,
              eval_set: EvalSet) -> list:
-    """Every selected probe's records for one member (learner first, references by name)."""
-    outputs = {}
-    for split, episodes in eval_set.episodes.items():
-        learner_BxK = jax.vmap(learner.apply, in_axes=(None, 0))(params, episodes)
-        outputs[split] = {learner_name: learner_BxK, **dict(sorted(eval_set.reference_preds[split].items()))}
-    records = []
-    for probe in probes:
-        view = View(probe.name, family, learner_name, eval_set.episodes, outputs,
-                    eval_set.prepared.get(probe.name), probe.options)
-        records += probe.module.measure(view)
-    return records
+    """Every selected probe's records for one member."""
+    mine = {split: jax.vmap(learner.apply, in_axes=(None, 0))(params, episodes)
+            for split, episodes in eval_set.episodes.items()}
+    return evaluation.measure(probes, family, learner_name, eval_set.episodes, mine,
+                              eval_set.reference_preds, eval_set.prepared)
 
 
 class Evaluator:
