@@ -11,6 +11,8 @@ from mesaopt import evaluation, registry, run
 from mesaopt.population import state_of
 
 PRESETS = {"linreg": "smoke", "bandit": "bandit_smoke"}  # a tiny run of every family
+CHEAPEST = {"supervised": "zero", "rl": "random"}       # one reference beside the probes' needs
+SMALL = {"interpolation": "{per_alpha: 2}"}              # options that keep eager evaluation quick
 
 
 def _fitting(family_name):
@@ -27,23 +29,28 @@ def test_every_probe_applies_to_some_family():
 @pytest.mark.parametrize("family_name", sorted(PRESETS))
 def test_probe_contracts(compose_cfg, family_name):
     probes = _fitting(family_name)
+    setting = run.build_family(run.load_config(compose_cfg(f"experiment={PRESETS[family_name]}"))).setting
+    references = sorted({CHEAPEST[setting], *[r for p in probes
+                                              for r in getattr(registry.load("probes", p, "p"), "NEEDS", ())]})
+    options = ", ".join(f"{p}: {SMALL[p]}" for p in probes if p in SMALL)
     cfg = run.load_config(compose_cfg(
         f"experiment={PRESETS[family_name]}", "logger=none", "sweep.seeds=1", "eval.batch_size=8",
-        f"eval.probes=[{','.join(probes)}]"))
+        f"eval.probes=[{','.join(probes)}]", f"eval.references=[{','.join(references)}]",
+        f"eval.options={{{options}}}"))
     family, learner, pop = run.build(cfg)
     params = pop.init(pop.hparams).params
-    records = pop.evaluate(params, pop.make_eval_set(pop.hparams))
+    eval_set = pop.make_eval_set(pop.hparams)
+    records = pop.evaluate(params, eval_set)
     assert {r.source for r in records} == set(probes)  # every probe measured something
     for r in records:
         assert r.role == ("learner" if r.predictor == cfg.learner.name else "reference")
-        assert r.predictor in (cfg.learner.name, *family.references)
+        assert r.predictor in (cfg.learner.name, *references)
         assert r.value.shape[0] == pop.size and r.value.ndim in (1, 2), (r.metric, r.value.shape)
         assert np.all(np.isfinite(r.value)), (r.source, r.split, r.predictor, r.metric)
     member = pop.size - 1
-    evaluator = pop.evaluator
-    member_set = evaluator.member_eval_set(pop.member(member))
-    eager = evaluator.member_evaluate(state_of(params, member), member_set)
-    jitted = jax.jit(evaluator.member_evaluate)(state_of(params, member), member_set)
+    member_set, member_params = state_of(eval_set, member), state_of(params, member)
+    eager = pop.evaluator.member_evaluate(member_params, member_set)
+    jitted = jax.jit(pop.evaluator.member_evaluate)(member_params, member_set)
     key = lambda r: (r.source, r.split, r.predictor, r.metric)
     assert [key(r) for r in eager] == [key(r) for r in jitted] == [key(r) for r in records]
     for one, compiled, population in zip(eager, jitted, records):

@@ -85,8 +85,7 @@ class Evaluator:
 
     def __init__(self, env: tasks.Env, learner, learner_name: str, eval_cfg: evaluation.Config,
                  pool_size: int):
-        self.env, self.pool_size, self.batch_size = env, pool_size, eval_cfg.batch_size
-        self.probes = probes = evaluation.select(env, eval_cfg)
+        probes = evaluation.select(env, eval_cfg)
         self.references = build_selected(env, evaluation.references_of(env, eval_cfg))
         self.member_evaluate = partial(evaluate, env, learner, learner_name, probes)
         self._tasks = jax.jit(jax.vmap(partial(eval_tasks, env, eval_cfg.batch_size)))
@@ -116,15 +115,3 @@ class Evaluator:
         stacked = jax.tree.map(lambda *values: np.stack(values), *per_member)
         prepared = {name: program(hparams, tasks_by_split) for name, program in self._prepare.items()}
         return EvalSet(tasks_by_split, keys_by_split, stacked, prepared)
-
-    def member_eval_set(self, hparams: Hparams) -> EvalSet:
-        """One member's EvalSet, computed on its own (no vmap): the population's must equal it."""
-        tasks_by_split, keys_by_split = eval_tasks(self.env, self.batch_size, hparams)
-        context = member_context(self.env, self.pool_size, hparams)
-        by_name = {name: self._reference_programs[name](ref.init(context), tasks_by_split, keys_by_split)
-                   for name, ref in self.references.items()}
-        prepared = {p.name: p.module.prepare(self.env, p.options, hparams, tasks_by_split)
-                    for p in self.probes if hasattr(p.module, "prepare")}
-        return EvalSet(tasks_by_split, keys_by_split,
-                       {split: {name: r[split] for name, r in by_name.items()} for split in SPLITS},
-                       prepared)

@@ -78,10 +78,8 @@ class Evaluator:
 
     def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
                  eval_cfg: evaluation.Config, pool_size: int):
-        self.family, self.pool_size, self.batch_size = family, pool_size, eval_cfg.batch_size
-        self.probes = probes = evaluation.select(family, eval_cfg)
-        self.references = references = build_selected(
-            family, evaluation.references_of(family, eval_cfg))
+        probes = evaluation.select(family, eval_cfg)
+        references = build_selected(family, evaluation.references_of(family, eval_cfg))
         self.member_evaluate = partial(evaluate, family, learner, learner_name, probes)
         self._eval_episodes = jax.jit(jax.vmap(partial(eval_episodes, family, probes,
                                                        eval_cfg.batch_size)))
@@ -110,13 +108,3 @@ class Evaluator:
                                      for split in local_e}, prepared)
         placed = isinstance(hparams.seed, jax.Array)  # members laid out on devices (or host arrays)
         return jax.device_put(eval_set, hparams.seed.sharding) if placed else eval_set
-
-    def member_eval_set(self, hparams: Hparams) -> EvalSet:
-        """One member's EvalSet, computed on its own (no vmap): the population's must equal it."""
-        episodes = eval_episodes(self.family, self.probes, self.batch_size, hparams)
-        by_reference = {name: reference_predictions(self.family, ref, self.pool_size, hparams, episodes)
-                        for name, ref in self.references.items()}
-        prepared = {p.name: p.module.prepare(self.family, p.options, hparams, episodes)
-                    for p in self.probes if hasattr(p.module, "prepare")}
-        return EvalSet(episodes, {split: {name: preds[split] for name, preds in by_reference.items()}
-                                  for split in episodes}, prepared)
