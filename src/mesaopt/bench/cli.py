@@ -124,11 +124,11 @@ def population_vs_multirun(members: int, steps: int) -> dict:
     return dict(population_s=population, multirun_s=multirun, speedup=multirun / population)
 
 
-def evaluation_share(probe_steps: int, repeats: int) -> dict:
+def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
     """Share of a preset run spent in evaluation (references once + the learner every chunk)."""
-    cfg = compose(f"experiment={PRESET}")
+    cfg = compose(f"experiment={PRESET}", *overrides)
     family, learner, pop = run.build(cfg)
-    probe = short_run(probe_steps, f"experiment={PRESET}")
+    probe = short_run(probe_steps, f"experiment={PRESET}", *overrides)
     probe_pop = Population(family, learner, cfg.learner.name, probe.train, probe.eval, cfg.sweep)
     placed = pop.placed_hparams()
     state = pop.init(placed)
@@ -177,7 +177,8 @@ def measure(quick: bool, dtype: str) -> dict:
             population = cli_wall_time(steps, f"sweep.seeds={p}", multirun=False)
             multirun[p] = dict(population_s=population, multirun_s=per_job * p,
                                speedup=per_job * p / population, extrapolated=True)
-    evaluation = evaluation_share(8 if quick else 16, repeats)
+    evaluation = evaluation_share(8 if quick else 16, repeats,
+                                  *(("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()))
     bandit = bandit_throughput(2 if quick else 16, repeats,
                                *(("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()))
     return {
