@@ -18,6 +18,8 @@ def plot(df: pd.DataFrame):
     rows = rows.assign(alpha=rows.position / max(rows.position.max(), 1))
     learners = style.learner_names(df)
     diversities = sorted(m for m in rows.num_tasks.unique() if m >= 2)
+    if not diversities:
+        raise style.NotDrawable(f"no {SPLIT} split with M >= 2 (eval.probes without interpolation?)")
     picks = [diversities[int(i)] for i in np.unique(np.linspace(0, len(diversities) - 1, PANELS).round())]
     fig, axes = style.figure(ncols=len(picks), width=3.0)
     for ax, m in zip(axes[0], picks):

@@ -28,6 +28,8 @@ def plot(df: pd.DataFrame):
     gap_ax.set_ylabel("excess MSE / D on pretraining tasks")
     gap_ax.set_title("objective gap")
     implied = final[(final.split == "true") & (final.metric == "implied_lambda")]
+    if implied.empty:
+        raise style.NotDrawable("no implied_lambda (eval.probes without implied_prior?)")
     series = {learner: learner, "dmmse": "dmmse", "ridge": "ridge (the true λ = σ²/τ²)"}
     for name, label in series.items():
         kw = dict(color=style.LEARNER_COLORS[0], marker="o") if name == learner else \

@@ -26,7 +26,9 @@ def build(family: Family) -> Predictor:
         preds_KxM = x_KxD @ pool_MxD.T
         sq_err_KxM = (y_K[:, None] - preds_KxM) ** 2
         past_err_KxM = jnp.cumsum(sq_err_KxM, axis=0) - sq_err_KxM  # pairs before k
-        in_pool_M = jnp.arange(pool_MxD.shape[0]) < params["num_tasks"]
+        # M = FRESH takes the ridge branch; the pooled branch then uses task 0, so that it stays
+        # finite and so do gradients through the `where` (input sensitivities).
+        in_pool_M = jnp.arange(pool_MxD.shape[0]) < jnp.maximum(params["num_tasks"], 1)
         logits_KxM = jnp.where(in_pool_M, -past_err_KxM / (2 * params["noise_var"]), -jnp.inf)
         posterior_KxM = jax.nn.softmax(logits_KxM, axis=-1)
         pooled_K = jnp.sum(posterior_KxM * preds_KxM, axis=-1)
