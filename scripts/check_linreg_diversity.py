@@ -9,14 +9,14 @@ Usage: python scripts/check_linreg_diversity.py <run-or-sweep-dir>
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
+
+from _claims import main
 
 from mesaopt import results
 
 
-def check(directory: str) -> bool:
+def check(directory: str) -> dict[str, bool]:
     df = results.load(directory)
     df = df[(df.split == "true") & (df.position == -1) & (df.step == df.step.max())]
     values = df.groupby(["num_tasks", "predictor", "metric"]).value.mean()
@@ -33,12 +33,8 @@ def check(directory: str) -> bool:
         f"transition: model MSE/D at M=inf {model_inf:.3f} <= 0.5 x at M={smallest:g} {model_small:.3f}":
             model_inf <= 0.5 * model_small,
     }
-    for claim, ok in checks.items():
-        print(f"[{'ok' if ok else 'FAIL'}] {claim}")
-    return all(checks.values())
+    return checks
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__.splitlines()[-1])
-    sys.exit(0 if check(sys.argv[1]) else 1)
+    main(check, __doc__)

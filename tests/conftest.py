@@ -27,6 +27,15 @@ def smoke_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def lsa_run(tmp_path_factory):
+    """Linear self-attention with the GD references and opt-in probes, trained once (no logger)."""
+    out_dir = tmp_path_factory.mktemp("lsa")
+    cfg = run.load_config(compose_config("experiment=lsa_smoke", f"out_dir={out_dir}",
+                                         "progress=false", "logger=none"))
+    return run.train(cfg)
+
+
+@pytest.fixture(scope="session")
 def bandit_run(tmp_path_factory):
     """The bandit smoke preset trained once with the wandb logger (offline)."""
     out_dir = tmp_path_factory.mktemp("bandit")

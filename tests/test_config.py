@@ -49,9 +49,15 @@ def test_every_preset_header_states_command_runtime_and_expectation(preset):
     ("eval.probes=[nonesuch]", "eval.probes"),
     ("+eval.options.interpolation.alphas=0", "eval.options.interpolation.alphas"),
     ("+eval.options.nonesuch.x=1", "eval.options.nonesuch"),
+    ("eval.references=[ridge,gd] +eval.options.gd.steps=0", "eval.options.gd.steps"),
+    ("eval.references=[ridge,gd] +eval.options.ridge.steps=1", "eval.options.ridge"),  # none
+    ("eval.probes=[mse,gd_equivalence] +eval.options.gd_equivalence.max_steps=0",
+     "eval.options.gd_equivalence.max_steps"),
+    ("learner=lsa learner.depth=0", "learner.depth"),
 ])
 def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field):
-    overrides = ["task.max_pool_size=1024", override]
+    overrides = ["task.max_pool_size=1024", *override.split(" ")]
+    run.load_config(compose_cfg(*overrides[:-1]))  # valid up to the last override
     with pytest.raises(ConfigError) as err:
         run.load_config(compose_cfg(*overrides))
     message = str(err.value)

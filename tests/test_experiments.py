@@ -46,3 +46,28 @@ def test_paired_tokens_learn_in_context_regression_sooner_than_interleaved(tmp_p
                             str(tmp_path / "token_layouts")], capture_output=True, text=True,
                            cwd=ROOT)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _train_sweep_and_check(compose_cfg, tmp_path, preset: str, jobs: list[str], script: str) -> None:
+    """Train each job of a multirun preset (one override per job) into one sweep directory, then
+    run the claim-checking script on it."""
+    out_dir = tmp_path / preset
+    for job in jobs:
+        cfg = run.load_config(compose_cfg(f"experiment={preset}", job, f"out_dir={out_dir}",
+                                          "logger=none", "progress=false"))
+        run.train(cfg)
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / script), str(out_dir)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+
+
+@pytest.mark.slow
+def test_lsa_gd_cpu_one_layer_is_gd_and_deeper_layers_approach_gd_plus(compose_cfg, tmp_path):
+    _train_sweep_and_check(compose_cfg, tmp_path, "lsa_gd_cpu",
+                           [f"learner.depth={depth}" for depth in (1, 2, 3)], "check_lsa_gd.py")
+
+
+@pytest.mark.slow
+def test_gd_vs_diversity_cpu_measures_gd_likeness_beside_emergence(compose_cfg, tmp_path):
+    _train_sweep_and_check(compose_cfg, tmp_path, "gd_vs_diversity_cpu",
+                           ["learner=lsa", "learner=transformer_small"], "check_gd_vs_diversity.py")

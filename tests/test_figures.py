@@ -1,6 +1,7 @@
 """Figure contracts, run for every registered figure: it draws from a synthetic table of the
 right shape (the smoke runs' tables, every value replaced by a random positive number) for each
-family that declares it, and shows the learner and the references it names."""
+family that declares it, and shows the learner and the references it names. Figures of opt-in
+probes (`OPTIONAL`) draw from the LSA smoke run, which selects them."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -42,9 +43,10 @@ def _labels(fig):
 
 
 @pytest.mark.parametrize("figure", plots.available())
-def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, bandit_run):
-    runs = {"linreg": smoke_run, "bandit": bandit_run}
+def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, lsa_run, bandit_run):
     module = plots.module(figure)
+    runs = {"linreg": lsa_run if getattr(module, "OPTIONAL", False) else smoke_run,
+            "bandit": bandit_run}
     for family in DECLARED[figure]:
         df = _synthetic(runs[family])
         fig = module.plot(df)
@@ -56,6 +58,25 @@ def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, bandi
             if name in set(df.predictor):
                 assert name in labels, f"{figure}: no series of reference {name!r}"
         plt.close(fig)
+
+
+@pytest.mark.parametrize("kept", [("mse",), ("mse", "delta_ridge", "delta_dmmse")])
+def test_every_figure_draws_or_says_not_drawable_from_a_table_missing_probes(smoke_run, kept):
+    df = _synthetic(smoke_run)
+    df = df[df.metric.isin(kept) & df.split.isin(["pretrain", "true"])]
+    for figure in DECLARED:
+        if "linreg" in DECLARED[figure]:
+            try:
+                plt.close(plots.module(figure).plot(df))
+            except plots.NotDrawable:
+                pass
+
+
+def test_optional_figures_say_not_drawable_without_their_probes(smoke_run):
+    for figure in plots.available():
+        if getattr(plots.module(figure), "OPTIONAL", False):
+            with pytest.raises(plots.NotDrawable):
+                plots.module(figure).plot(_synthetic(smoke_run))
 
 
 def test_a_reference_without_a_style_gets_a_stable_derived_one():

@@ -11,7 +11,8 @@ import pytest
 from mesaopt import registry, tasks
 from mesaopt.tasks import bandit, linreg
 
-SMALL = {"transformer": {"depth": 1, "width": 16}, "gru": {"hidden": 8, "embed": 8}}
+SMALL = {"transformer": {"depth": 1, "width": 16}, "gru": {"hidden": 8, "embed": 8},
+         "lsa": {"depth": 2, "heads": 2}}
 
 
 def _setting(name):
@@ -68,6 +69,15 @@ def test_prediction_k_sees_only_pairs_before_k_and_x_k(learner):
     changed_x = predictor.apply(params, episode._replace(x_KxD=episode.x_KxD.at[k].add(1.0)))
     np.testing.assert_allclose(changed_x[:k], base[:k], atol=1e-6)
     assert not np.isclose(changed_x[k], base[k])
+
+
+def test_features_are_the_residual_stream_per_layer(learner):
+    predictor, params = learner
+    episode = jax.tree.map(lambda a: a[0], _episodes(1))
+    features = jax.jit(predictor.features)(params, episode)
+    assert features.ndim == 3 and features.shape[1] == 5 and bool(jnp.all(jnp.isfinite(features)))
+    assert features.shape[0] >= 2  # the embedding and at least one layer
+    assert not np.allclose(features[0], features[-1])  # layers change the stream
 
 
 def test_different_keys_give_different_parameters(learner):

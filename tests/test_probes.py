@@ -12,7 +12,8 @@ from mesaopt.population import state_of
 
 PRESETS = {"linreg": "smoke", "bandit": "bandit_smoke"}  # a tiny run of every family
 CHEAPEST = {"supervised": "zero", "rl": "random"}       # one reference beside the probes' needs
-SMALL = {"interpolation": "{per_alpha: 2}"}              # options that keep eager evaluation quick
+SMALL = {"interpolation": "{per_alpha: 2}",             # options that keep eager evaluation quick
+         "layer_probes": "{penalty: 0.1}"}              # and its 4-episode regression well posed
 
 
 def _fitting(family_name):

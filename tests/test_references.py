@@ -69,7 +69,8 @@ def test_zero_predicts_zero(setup):
     assert np.all(_predict(family, "zero", episode, pool, 5) == 0)
 
 
-@pytest.mark.parametrize("name", linreg.build(linreg.Config()).references)
+@pytest.mark.parametrize("name", [*linreg.build(linreg.Config()).references,
+                                  *linreg.build(linreg.Config()).optional_references])
 def test_reference_contract_jit_vmap_and_finite(setup, name):
     family, pool, x, y, episode = setup
     ref = registry.load("references", name, "ref").build(family)

@@ -10,6 +10,9 @@ class Predictor(NamedTuple):
     """Supervised: a whole episode in, a prediction per position out."""
     init: Callable[[Any], Any]              # key (learners) or references.Context -> params
     apply: Callable[[Any, Any], jax.Array]  # (params, one episode) -> predictions y_hat_K
+    # Learners: (params, episode) -> (L+1, K, F) residual stream at the token each prediction is
+    # read from, after the embedding (0) and after each of the L layers (the layer probes).
+    features: Callable[[Any, Any], jax.Array] | None = None
 
 
 class Policy(NamedTuple):

@@ -3,7 +3,8 @@
 Columns: run_id, member, seed, num_tasks (inf = unlimited), learning_rate, noise_std, the axes the
 run's family and method declare (e.g. proxy_rate), step, split, predictor, role (learner |
 reference), position (-1 = mean over positions), metric, value, and the run's static config
-flattened as "group.field" columns (e.g. learner.depth) so a sweep's runs can be told apart.
+flattened as "group.field" columns (e.g. learner.depth, eval.options.gd.steps) so a sweep's runs
+can be told apart.
 """
 from __future__ import annotations
 
@@ -27,9 +28,16 @@ def run_id(config: dict) -> str:
     return hashlib.sha1(json.dumps(science, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def static_columns(config: dict, groups=("task", "learner", "train")) -> dict:
-    return {f"{g}.{k}": v for g in groups for k, v in config[g].items()
-            if isinstance(v, (int, float, str, bool))}
+def static_columns(config: dict, groups=("task", "learner", "train", "eval")) -> dict:
+    """Scalar config values as "group.field" columns; nested mappings (e.g. eval.options) give
+    "group.field.key..." columns."""
+    def flat(prefix: str, mapping: dict):
+        for key, value in mapping.items():
+            if isinstance(value, dict):
+                yield from flat(f"{prefix}.{key}", value)
+            elif isinstance(value, (int, float, str, bool)):
+                yield f"{prefix}.{key}", value
+    return dict(kv for g in groups for kv in flat(g, config.get(g) or {}))
 
 
 def metric_rows(members: list[dict], step: int, records: list) -> pd.DataFrame:

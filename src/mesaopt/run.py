@@ -75,10 +75,10 @@ def load_config(data: Mapping) -> RunConfig:
     require(cfg.checkpoint_every >= 0, "checkpoint_every", f"must be >= 0, got {cfg.checkpoint_every}")
     require(cfg.train.steps % cfg.eval.every == 0, "eval.every",
             f"must divide train.steps={cfg.train.steps}, got {cfg.eval.every}")
+    allowed = (*family.references, *family.optional_references)
     for name in cfg.eval.references or ():
-        require(name in family.references, "eval.references",
-                f"unknown option {name!r} for task {cfg.task.name} (allowed: "
-                f"{', '.join(family.references)})")
+        require(name in allowed, "eval.references",
+                f"unknown option {name!r} for task {cfg.task.name} (allowed: {', '.join(allowed)})")
     evaluation.select(family, cfg.eval)
     return cfg
 
@@ -173,7 +173,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         try:
             figures[name] = plots.render(name, run_dir)["png"]
         except plots.NotDrawable as err:
-            print(f"mesaopt: skipped figure {name}: {err}")
+            if not getattr(plots.module(name), "OPTIONAL", False):
+                print(f"mesaopt: skipped figure {name}: {err}")
     logger.finish(figures)
     print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
           f"{run_dir / 'figures'} ({', '.join(figures)})")

@@ -24,7 +24,7 @@ class Config:
     batch_size: int = 512   # episodes per split
     references: tuple[str, ...] | None = None  # null: every reference of the task family
     probes: tuple[str, ...] | None = None      # null: every probe that applies
-    options: Any = None     # probe name -> its options (that probe's Config fields)
+    options: Any = None     # probe or reference name -> its options (that module's Config fields)
 
     def validate(self, path: str) -> None:
         positive(self, path, "every", "batch_size")
@@ -50,7 +50,8 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
     references = set(references_of(family, eval_cfg))
     fitting = [n for n in registry.available("probes") if fits(_module(n), family)]
     if eval_cfg.probes is None:
-        names = [n for n in fitting if set(getattr(_module(n), "NEEDS", ())) <= references]
+        names = [n for n in fitting if set(getattr(_module(n), "NEEDS", ())) <= references
+                 and getattr(_module(n), "DEFAULT", True)]
     else:
         names = sorted(set(eval_cfg.probes))
         for name in names:
@@ -62,8 +63,11 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
     options = eval_cfg.options or {}
     require(isinstance(options, dict), f"{path}.options", f"expected a mapping, got {options!r}")
     for name in options:
-        require(name in names, f"{path}.options.{name}", f"not a selected probe (selected: "
-                f"{', '.join(names)})")
+        require(name in names or name in references, f"{path}.options.{name}",
+                f"not a selected probe or reference (selected: {', '.join([*names, *sorted(references)])})")
+    from mesaopt.references import option_values
+    for name in set(options) & references - set(names):
+        option_values(name, options)
     probes = []
     for name in names:
         module = _module(name)
@@ -80,15 +84,18 @@ def _module(name: str) -> ModuleType:
 
 
 def measure(probes: list[Probe], family, learner_name: str, data: dict, learner_outputs: dict,
-            reference_outputs: dict, prepared: dict) -> list:
+            reference_outputs: dict, prepared: dict, derived: dict | None = None,
+            tasks: dict | None = None) -> list:
     """Every probe's records for one member; the outputs each probe sees are, per split, the
-    learner's first, then the references' by name (so pairwise metrics have stable names)."""
+    learner's first, then the references' by name (so pairwise metrics have stable names), and
+    so are a probe's derived values (`derived`: probe -> (learner's, references' by name))."""
     outputs = {split: {learner_name: mine, **dict(sorted(reference_outputs[split].items()))}
                for split, mine in learner_outputs.items()}
     records = []
     for probe in probes:
+        mine, theirs = (derived or {}).get(probe.name, (None, {}))
         view = View(probe.name, family, learner_name, data, outputs, prepared.get(probe.name),
-                    probe.options)
+                    probe.options, {learner_name: mine, **dict(sorted(theirs.items()))}, tasks)
         records += probe.module.measure(view)
     return records
 

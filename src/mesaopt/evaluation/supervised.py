@@ -26,6 +26,8 @@ class EvalSet(NamedTuple):
     episodes: dict            # split -> Episode with leading B
     reference_preds: dict     # split -> reference name -> (B, K)
     prepared: dict            # probe name -> its per-member preparation
+    tasks: dict               # split -> the tasks of its episodes (the SPLITS)
+    reference_derived: dict   # probe name -> reference name -> the probe's `derive` of it
 
 
 def batched_apply(predictor: Predictor, params, episodes: tasks.Episode, chunk: int = 64):
@@ -34,23 +36,33 @@ def batched_apply(predictor: Predictor, params, episodes: tasks.Episode, chunk: 
     return jax.lax.map(partial(predictor.apply, params), episodes, batch_size=min(chunk, batch))
 
 
-def eval_episodes(family: tasks.Family, probes: list, batch_size: int, hparams: Hparams) -> dict:
-    """A member's fixed evaluation episodes: split -> Episode with leading B."""
+def eval_episodes(family: tasks.Family, probes: list, batch_size: int,
+                  hparams: Hparams) -> tuple[dict, dict]:
+    """A member's fixed evaluation episodes (split -> Episode with leading B) and the tasks of
+    the pretrain and true splits."""
     streams = keys.streams(hparams.seed)
     diversity = {"pretrain": hparams.num_tasks, "true": jnp.asarray(tasks.FRESH)}
-    out = {split: tasks.sample_batch(family, jax.random.fold_in(streams.eval, i), streams.pool,
-                                     diversity[split], hparams.noise_std, batch_size)
-           for i, split in enumerate(SPLITS)}
+    labeled = {split: tasks.sample_labeled_batch(
+        family, jax.random.fold_in(streams.eval, i), streams.pool, diversity[split],
+        hparams.noise_std, batch_size) for i, split in enumerate(SPLITS)}
+    out = {split: episodes for split, (_, episodes) in labeled.items()}
     own = [p for p in probes if hasattr(p.module, "SPLIT")]
     for i, probe in enumerate(own, start=len(SPLITS)):
         out[probe.module.SPLIT] = probe.module.episodes(
             family, probe.options, jax.random.fold_in(streams.eval, i), streams.pool, hparams)
-    return out
+    return out, {split: task_B for split, (task_B, _) in labeled.items()}
 
 
-def reference_predictions(family: tasks.Family, reference: Predictor, pool_size: int,
-                          hparams: Hparams, episodes: dict) -> dict:
-    """One reference on every split of a member's evaluation episodes: split -> (B, K).
+def derive(probes: list, predictor: Predictor, params, episodes: dict) -> dict:
+    """probe name -> what each probe with a `derive` needs of this predictor."""
+    return {p.name: p.module.derive(predictor, params, episodes, p.options)
+            for p in probes if hasattr(p.module, "derive")}
+
+
+def reference_outputs(family: tasks.Family, reference: Predictor, probes: list, pool_size: int,
+                      hparams: Hparams, episodes: dict) -> tuple[dict, dict]:
+    """One reference on every split of a member's evaluation episodes (split -> (B, K)) and the
+    probes' derived values of it.
 
     The splits go through the reference together, so a program holds one copy of its linear
     algebra (several separate solves in one program can deadlock XLA's CPU runtime).
@@ -58,10 +70,12 @@ def reference_predictions(family: tasks.Family, reference: Predictor, pool_size:
     streams = keys.streams(hparams.seed)
     context = Context(tasks.task_pool(family.sample_task, streams.pool, pool_size), hparams.num_tasks,
                       hparams.noise_std)
+    params = reference.init(context)
     joined = jax.tree.map(lambda *parts: jnp.concatenate(parts), *episodes.values())
-    preds_SBxK = batched_apply(reference, reference.init(context), joined)
+    preds_SBxK = batched_apply(reference, params, joined)
     sizes = [e.y_K.shape[0] for e in episodes.values()]
-    return dict(zip(episodes, jnp.split(preds_SBxK, list(itertools.accumulate(sizes))[:-1])))
+    by_split = dict(zip(episodes, jnp.split(preds_SBxK, list(itertools.accumulate(sizes))[:-1])))
+    return by_split, derive(probes, reference, params, episodes)
 
 
 def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes: list, params,
@@ -69,8 +83,10 @@ def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes
     """Every selected probe's records for one member."""
     mine = {split: jax.vmap(learner.apply, in_axes=(None, 0))(params, episodes)
             for split, episodes in eval_set.episodes.items()}
+    derived = {name: (value, eval_set.reference_derived.get(name, {}))
+               for name, value in derive(probes, learner, params, eval_set.episodes).items()}
     return evaluation.measure(probes, family, learner_name, eval_set.episodes, mine,
-                              eval_set.reference_preds, eval_set.prepared)
+                              eval_set.reference_preds, eval_set.prepared, derived, eval_set.tasks)
 
 
 class Evaluator:
@@ -78,15 +94,16 @@ class Evaluator:
 
     def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
                  eval_cfg: evaluation.Config, pool_size: int):
-        probes = evaluation.select(family, eval_cfg)
-        references = build_selected(family, evaluation.references_of(family, eval_cfg))
+        probes = self._probes = evaluation.select(family, eval_cfg)
+        references = build_selected(family, evaluation.references_of(family, eval_cfg),
+                                    eval_cfg.options)
         self.member_evaluate = partial(evaluate, family, learner, learner_name, probes)
         self._eval_episodes = jax.jit(jax.vmap(partial(eval_episodes, family, probes,
                                                        eval_cfg.batch_size)))
         # One program per reference and per preparation (one copy of its linear algebra each),
         # mapped over members sequentially to bound dMMSE's memory.
-        self._reference_preds = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
-            lambda he: reference_predictions(family, ref, pool_size, *he), (h, e)))
+        self._reference_outputs = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
+            lambda he: reference_outputs(family, ref, probes, pool_size, *he), (h, e)))
             for name, ref in references.items()}
         self._prepare = {p.name: jax.jit(lambda h, e, p=p: jax.lax.map(
             lambda he: p.module.prepare(family, p.options, *he), (h, e)))
@@ -98,13 +115,16 @@ class Evaluator:
         # These programs run on one device, one at a time, and their results are then laid out
         # like the members: linear algebra over member-sharded inputs, or several linear-algebra
         # programs at once, has deadlocked XLA's CPU runtime.
-        episodes = self._eval_episodes(hparams)
-        local_h, local_e = jax.device_put((hparams, episodes), jax.local_devices()[0])
+        episodes, tasks_by_split = self._eval_episodes(hparams)
+        local_h, local_e, local_t = jax.device_put((hparams, episodes, tasks_by_split),
+                                                   jax.local_devices()[0])
         by_reference = {name: jax.block_until_ready(program(local_h, local_e))
-                        for name, program in self._reference_preds.items()}
+                        for name, program in self._reference_outputs.items()}
         prepared = {name: jax.block_until_ready(program(local_h, local_e))
                     for name, program in self._prepare.items()}
-        eval_set = EvalSet(local_e, {split: {name: preds[split] for name, preds in by_reference.items()}
-                                     for split in local_e}, prepared)
+        derived = {p.name: {name: out[1][p.name] for name, out in by_reference.items()}
+                   for p in self._probes if hasattr(p.module, "derive")}
+        eval_set = EvalSet(local_e, {split: {name: out[0][split] for name, out in by_reference.items()}
+                                     for split in local_e}, prepared, local_t, derived)
         placed = isinstance(hparams.seed, jax.Array)  # members laid out on devices (or host arrays)
         return jax.device_put(eval_set, hparams.seed.sharding) if placed else eval_set

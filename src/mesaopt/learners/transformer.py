@@ -84,10 +84,13 @@ class Transformer(nn.Module):
         num_tokens = tokens_NxI.shape[0]
         h_NxW = _dense(self.cfg, self.cfg.width)(tokens_NxI)
         h_NxW = h_NxW + self.param("positions", _init, (num_tokens, self.cfg.width))
+        stream = [h_NxW]
         for _ in range(self.cfg.depth):
             h_NxW = Block(self.cfg)(h_NxW, visible_NxN)
+            stream.append(h_NxW)
         out_Nx1 = _dense(self.cfg, 1)(_norm(self.cfg)(h_NxW))
-        return out_Nx1[:, 0].astype(jnp.float32)
+        # Predictions, and the residual stream after the embedding and each block (L+1, N, W).
+        return out_Nx1[:, 0].astype(jnp.float32), jnp.stack(stream).astype(jnp.float32)
 
 
 def interleave(episode: Episode) -> jax.Array:
@@ -131,6 +134,9 @@ def build(cfg: Config, family: Family) -> Predictor:
         return module.init(key, tokenize(dummy), visible_NxN)["params"]
 
     def apply(params, episode: Episode):
-        return module.apply({"params": params}, tokenize(episode), visible_NxN)[read]
+        return module.apply({"params": params}, tokenize(episode), visible_NxN)[0][read]
 
-    return Predictor(init, apply)
+    def features(params, episode: Episode):
+        return module.apply({"params": params}, tokenize(episode), visible_NxN)[1][:, read]
+
+    return Predictor(init, apply, features)

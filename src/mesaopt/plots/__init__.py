@@ -1,7 +1,8 @@
 """Paper-style figures: one module per figure (module name = figure name with "-" for "_"),
 `plot(df) -> Figure` reading only result tables, and optionally `tables(df) -> {name: DataFrame}`
 of summary tables written next to it. A figure whose tables lack what it needs raises
-`NotDrawable` (mesaopt-plot: one-line error; a training run: the figure is skipped with a note).
+`NotDrawable` (mesaopt-plot: one-line error; a training run: the figure is skipped with a note,
+silently for a figure that sets `OPTIONAL = True`: one drawn from opt-in probes).
 Families declare which figures their runs draw."""
 from __future__ import annotations
 

@@ -11,8 +11,13 @@ A probe module exposes
   extra evaluation split it brings, computed once per member; references predict on it too;
 - `prepare(family, options, hparams, data) -> pytree` (optional): per-member data computed once
   (after the episodes), e.g. the implied-prior probe's ridge path;
+- `DEFAULT = False` (optional): an opt-in probe (costly), run only when `eval.probes` names it;
+- `derive(predictor, params, data, options) -> pytree` (optional, supervised): what the probe
+  needs of each predictor beyond its outputs (e.g. input sensitivities, the layer features of
+  `Predictor.features`), computed for the learner at every evaluation and for each reference once;
 - `measure(view) -> list[Record]`: pure and vmappable over members; `view.outputs[split][name]`
-  holds every predictor's outputs (learner first, then references by name).
+  holds every predictor's outputs (learner first, then references by name), `view.derived[name]`
+  its derived values, `view.tasks[split]` (supervised) the tasks of the pretrain and true episodes.
 """
 from __future__ import annotations
 
@@ -48,6 +53,8 @@ class View(NamedTuple):
     outputs: dict     # split -> predictor name -> outputs (supervised: (B, K) predictions; rl: Rollout)
     prepared: Any     # the probe's per-member preparation, or None
     options: Any      # the probe's parsed Config, or None
+    derived: dict = {}  # predictor name -> the probe's `derive` of it (learner first), if any
+    tasks: Any = None   # supervised: split -> the tasks of its episodes (pretrain and true)
 
     def record(self, split: str, predictor: str, metric: str, value) -> Record:
         role = "learner" if predictor == self.learner else "reference"

@@ -21,9 +21,28 @@ class Context(NamedTuple):
     axes: Any = None       # environments: name -> the member's value of each axis the env declares
 
 
-def build_selected(family, names: tuple[str, ...] | None) -> dict:
+def build_selected(family, names: tuple[str, ...] | None, options: dict | None = None) -> dict:
     """name -> built reference for `names` (the eval config's list; None: every reference the
-    family offers)."""
+    family offers by default). A module with a `Config` is built with its parsed options
+    (`eval.options={<name>: {...}}`)."""
+    built = {}
+    for name in names or family.references:
+        parsed = option_values(name, options)
+        built[name] = _module(name).build(family, *([] if parsed is None else [parsed]))
+    return built
+
+
+def option_values(name: str, options: dict | None):
+    """The parsed `Config` of reference `name` from `eval.options`, or None if it has none."""
+    from mesaopt.config import parse, require
+    schema = getattr(_module(name), "Config", None)
+    given = (options or {}).get(name, {})
+    if schema is None:
+        require(not given, f"eval.options.{name}", "this reference has no options")
+        return None
+    return parse(schema, given, f"eval.options.{name}")
+
+
+def _module(name: str):
     from mesaopt import registry
-    return {name: registry.load("references", name, "eval.references").build(family)
-            for name in names or family.references}
+    return registry.load("references", name, "eval.references")

@@ -49,6 +49,7 @@ class Family(NamedTuple):
     max_pool_size: int           # largest finite task diversity M
     prior_std: float | None = None  # tau of a Gaussian task prior w ~ N(0, tau^2 I), if it has one
     axes: tuple[Axis, ...] = ()
+    optional_references: tuple[str, ...] = ()  # apply too, run only when eval.references names them
     setting: str = "supervised"
 
 
@@ -75,6 +76,7 @@ class Env(NamedTuple):
     # Stateless environments (bandits) know every action's expected reward: task -> (A,).
     action_values: Callable[[Any], jax.Array] | None = None
     proxy_action: int | None = None  # the action a proxy knob makes best in training tasks
+    optional_references: tuple[str, ...] = ()
     setting: str = "rl"
 
 
@@ -98,14 +100,20 @@ def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
     return jax.tree.map(lambda p, f: jnp.where(num_tasks == FRESH, f, p), pooled, fresh)
 
 
-def sample_batch(family: Family, key: jax.Array, pool_key: jax.Array, num_tasks: jax.Array,
-                 noise_std: jax.Array, batch_size: int) -> Episode:
-    """A batch of B episodes, each on its own task drawn by `draw_task`."""
+def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
+                         num_tasks: jax.Array, noise_std: jax.Array, batch_size: int) -> tuple:
+    """(tasks, episodes): B episodes, each on its own task drawn by `draw_task`, and the tasks."""
     def one(k):
         task_key, episode_key = jax.random.split(k)
         task = draw_task(family.sample_task, task_key, pool_key, num_tasks)
-        return family.sample_episode(episode_key, task, noise_std)
+        return task, family.sample_episode(episode_key, task, noise_std)
     return jax.vmap(one)(jax.random.split(key, batch_size))
+
+
+def sample_batch(family: Family, key: jax.Array, pool_key: jax.Array, num_tasks: jax.Array,
+                 noise_std: jax.Array, batch_size: int) -> Episode:
+    """A batch of B episodes, each on its own task drawn by `draw_task`."""
+    return sample_labeled_batch(family, key, pool_key, num_tasks, noise_std, batch_size)[1]
 
 
 class Transition(NamedTuple):

@@ -12,7 +12,8 @@ import jax
 from mesaopt.config import positive
 from mesaopt.tasks import Episode, Family
 
-FIGURES = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas", "dynamics", "phase")
+FIGURES = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas", "dynamics", "phase",
+           "gd-equivalence", "probe-layers", "gd-steps")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,7 @@ def build(cfg: Config) -> Family:
 
     return Family(cfg, sample_task, sample_episode, context_len=cfg.context_len,
                   input_dim=cfg.dim, target_dim=cfg.dim, references=("ridge", "dmmse", "ols", "zero"),
-                  figures=FIGURES, max_pool_size=cfg.max_pool_size, prior_std=cfg.task_scale)
+                  figures=FIGURES, max_pool_size=cfg.max_pool_size, prior_std=cfg.task_scale,
+                  optional_references=("gd", "gd_plus"))
 
 

@@ -1,0 +1,137 @@
+"""Is the learner gradient descent? GD-equivalence as von Oswald et al. (2023) define it, with GD
+fitted to each predictor: GD from w = 0 on the context's least-squares loss (references/_gd.py),
+its step count t and step size eta chosen on a grid to best match the predictor's predictions on
+fresh tasks, eta then refined by golden-section search in log eta between its grid neighbours.
+Then, per context position k, on split `true`:
+
+- `gd_pred_diff`: mean |y_hat - y_hat_GD| over episodes;
+- `gd_cosine`: mean cosine between the input sensitivities d y_hat_k / d x_k of the predictor and
+  of GD (GD's is its weight vector after t steps on the pairs before k); 1 where both are zero
+  (norm below 1e-5; at k = 0 GD predicts 0), 0 where only one is;
+- `gd_sensitivity_l2`: mean |d y_hat_k / d x_k - w_GD|;
+- `gd_eta`, `gd_steps`: the fitted step size and step count (one number each).
+
+Sensitivities come from reverse-mode autodiff of the predictor (K backward passes per episode),
+on the first `episodes` fresh-task episodes. Opt-in (eval.probes=[..., gd_equivalence]).
+Letters: B episodes, K positions, D input dimension, T steps, R step sizes.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mesaopt.config import positive
+from mesaopt.predictor import Predictor
+from mesaopt.probes import View
+from mesaopt.references import _gd
+from mesaopt.tasks import Episode
+
+SETTING = "supervised"
+DEFAULT = False
+ETAS = 2.0 ** np.arange(-8, 3.25, 0.25)  # step sizes on the grid (quarter-octaves)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    episodes: int = 64   # fresh-task episodes the sensitivities are taken on
+    max_steps: int = 4   # GD step counts 1..max_steps are fitted
+
+    def validate(self, path: str) -> None:
+        positive(self, path, "episodes", "max_steps")
+
+
+def applies(family) -> bool:
+    return family.prior_std is not None  # linear regression: GD on least squares is defined
+
+
+def _first(options: Config, episodes: Episode) -> Episode:
+    return jax.tree.map(lambda a: a[:options.episodes], episodes)
+
+
+def sensitivity(predictor: Predictor, params, episode: Episode) -> jax.Array:
+    """(K, D): d y_hat_k / d x_k at every position."""
+    jac_KxKxD = jax.jacrev(lambda x: predictor.apply(params, Episode(x, episode.y_K)))(episode.x_KxD)
+    return jnp.einsum("kkd->kd", jac_KxKxD)
+
+
+def derive(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
+    return jax.vmap(sensitivity, in_axes=(None, None, 0))(predictor, params,
+                                                         _first(options, data["true"]))
+
+
+def prepare(family, options: Config, hparams, data: dict):
+    """GD's moments and its predictions for every (step count, step size) on the grid."""
+    episodes = _first(options, data["true"])
+    gram_BxKxDxD, moment_BxKxD = jax.vmap(_gd.moments)(episodes)
+    etas_R = jnp.asarray(ETAS, jnp.float32)
+    w_BxRxTxKxD = jax.vmap(lambda g, b: jax.vmap(lambda eta: _gd.iterates(
+        eta, options.max_steps, g, b))(etas_R))(gram_BxKxDxD, moment_BxKxD)
+    preds_BxRxTxK = jnp.einsum("brtkd,bkd->brtk", w_BxRxTxKxD, episodes.x_KxD)
+    return gram_BxKxDxD, moment_BxKxD, preds_BxRxTxK
+
+
+ZERO = 1e-5  # a sensitivity with a smaller norm is zero (float noise of exact cancellations)
+
+
+def cosine(a_KxD, b_KxD) -> jax.Array:
+    """(K,) cosine similarity; 1 where both vectors are zero, 0 where one is."""
+    norm_a, norm_b = jnp.linalg.norm(a_KxD, axis=-1), jnp.linalg.norm(b_KxD, axis=-1)
+    nonzero = (norm_a > ZERO) & (norm_b > ZERO)
+    cos = jnp.sum(a_KxD * b_KxD, axis=-1) / jnp.where(nonzero, norm_a * norm_b, 1.0)
+    cos = jnp.where(nonzero, cos, jnp.where((norm_a <= ZERO) & (norm_b <= ZERO), 1.0, 0.0))
+    return jnp.where(jnp.isnan(norm_a) | jnp.isnan(norm_b), jnp.nan, cos)  # NaN stays visible
+
+
+def golden_section(f, lo, hi, iterations: int = 30):
+    """argmin of a unimodal f on [lo, hi] (the bracket shrinks by 0.618 per iteration)."""
+    ratio = (np.sqrt(5) - 1) / 2
+
+    def step(_, bracket):
+        a, b = bracket[0], bracket[1]
+        c, d = b - ratio * (b - a), a + ratio * (b - a)
+        return jnp.where(f(c) < f(d), jnp.stack([a, d]), jnp.stack([c, b]))
+
+    a, b = jax.lax.fori_loop(0, iterations, step, jnp.stack([lo, hi]))
+    return (a + b) / 2
+
+
+def fit_gd(preds_BxK, gram_BxKxDxD, moment_BxKxD, grid_BxRxTxK, x_BxKxD, max_steps: int):
+    """(eta, step index, (B, K, D) GD weights) of the GD that best matches the predictions."""
+    log_R = jnp.log(jnp.asarray(ETAS, jnp.float32))
+    distances_RxT = jnp.mean((grid_BxRxTxK - preds_BxK[:, None, None]) ** 2, axis=(0, 3))
+    best_r, steps = jnp.unravel_index(jnp.argmin(distances_RxT), distances_RxT.shape)
+
+    def weights(log_eta):
+        w_BxTxKxD = jax.vmap(lambda g, b: _gd.iterates(jnp.exp(log_eta), max_steps, g, b))(
+            gram_BxKxDxD, moment_BxKxD)
+        return jnp.take(w_BxTxKxD, steps, axis=1)
+
+    def distance(log_eta):
+        return jnp.mean((jnp.sum(weights(log_eta) * x_BxKxD, axis=-1) - preds_BxK) ** 2)
+
+    log_eta = golden_section(distance, log_R[jnp.maximum(best_r - 1, 0)],
+                             log_R[jnp.minimum(best_r + 1, len(ETAS) - 1)])
+    return jnp.exp(log_eta), steps, weights(log_eta)
+
+
+def measure(view: View) -> list:
+    gram_BxKxDxD, moment_BxKxD, grid_BxRxTxK = view.prepared
+    episodes = _first(view.options, view.data["true"])
+    records = []
+    for name, preds_BxK in view.outputs["true"].items():
+        preds_BxK = preds_BxK[:view.options.episodes]
+        eta, steps, w_BxKxD = fit_gd(preds_BxK, gram_BxKxDxD, moment_BxKxD, grid_BxRxTxK,
+                                     episodes.x_KxD, view.options.max_steps)
+        gd_preds_BxK = jnp.sum(w_BxKxD * episodes.x_KxD, axis=-1)
+        sens_BxKxD = view.derived[name]
+        records += [
+            view.record("true", name, "gd_pred_diff", jnp.mean(jnp.abs(preds_BxK - gd_preds_BxK), axis=0)),
+            view.record("true", name, "gd_cosine", jnp.mean(jax.vmap(cosine)(sens_BxKxD, w_BxKxD), axis=0)),
+            view.record("true", name, "gd_sensitivity_l2",
+                        jnp.mean(jnp.linalg.norm(sens_BxKxD - w_BxKxD, axis=-1), axis=0)),
+            view.record("true", name, "gd_eta", eta),
+            view.record("true", name, "gd_steps", (steps + 1).astype(jnp.float32))]
+    return records
