@@ -98,9 +98,13 @@ def _gd_records(predictors: dict, episodes, options=gd_equivalence.Config(episod
     derived = {name: gd_equivalence.derive(p, params, data, options)
                for name, (p, params) in predictors.items()}
     prepared = gd_equivalence.prepare(FAMILY, options, None, data)
-    view = View("gd_equivalence", FAMILY, next(iter(predictors)), data, outputs, prepared,
-                options, derived)
-    return {(r.predictor, r.metric): np.asarray(r.value) for r in gd_equivalence.measure(view)}
+
+    @jax.jit
+    def measure(data, outputs, prepared, derived):
+        return gd_equivalence.measure(View("gd_equivalence", FAMILY, next(iter(predictors)), data,
+                                           outputs, prepared, options, derived))
+    return {(r.predictor, r.metric): np.asarray(r.value)
+            for r in measure(data, outputs, prepared, derived)}
 
 
 def _ridge(lam):
