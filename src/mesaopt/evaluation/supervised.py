@@ -53,10 +53,13 @@ def eval_episodes(family: tasks.Family, probes: list, batch_size: int,
     return out, {split: task_B for split, (task_B, _) in labeled.items()}
 
 
-def derive(probes: list, predictor: Predictor, params, episodes: dict) -> dict:
-    """probe name -> what each probe with a `derive` needs of this predictor."""
-    return {p.name: p.module.derive(predictor, params, episodes, p.options)
-            for p in probes if hasattr(p.module, "derive")}
+def derive(probes: list, predictor: Predictor, params, episodes: dict,
+           reference: bool = False) -> dict:
+    """probe name -> what each probe with a `derive` needs of this predictor (of a reference:
+    its `derive_reference` where it has one)."""
+    return {p.name: getattr(p.module, "derive_reference" if reference and hasattr(
+        p.module, "derive_reference") else "derive")(predictor, params, episodes, p.options)
+        for p in probes if hasattr(p.module, "derive")}
 
 
 def reference_outputs(family: tasks.Family, reference: Predictor, probes: list, pool_size: int,
@@ -75,7 +78,7 @@ def reference_outputs(family: tasks.Family, reference: Predictor, probes: list, 
     preds_SBxK = batched_apply(reference, params, joined)
     sizes = [e.y_K.shape[0] for e in episodes.values()]
     by_split = dict(zip(episodes, jnp.split(preds_SBxK, list(itertools.accumulate(sizes))[:-1])))
-    return by_split, derive(probes, reference, params, episodes)
+    return by_split, derive(probes, reference, params, episodes, reference=True)
 
 
 def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes: list, params,

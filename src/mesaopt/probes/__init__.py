@@ -14,7 +14,9 @@ A probe module exposes
 - `DEFAULT = False` (optional): an opt-in probe (costly), run only when `eval.probes` names it;
 - `derive(predictor, params, data, options) -> pytree` (optional, supervised): what the probe
   needs of each predictor beyond its outputs (e.g. input sensitivities, the layer features of
-  `Predictor.features`), computed for the learner at every evaluation and for each reference once;
+  `Predictor.features`), computed for the learner at every evaluation and for each reference once
+  (by `derive_reference` where the probe has one: references' linear algebra must not be
+  differentiated inside one program, see probes/gd_equivalence.py);
 - `measure(view) -> list[Record]`: pure and vmappable over members; `view.outputs[split][name]`
   holds every predictor's outputs (learner first, then references by name), `view.derived[name]`
   its derived values, `view.tasks[split]` (supervised) the tasks of the pretrain and true episodes.

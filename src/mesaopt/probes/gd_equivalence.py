@@ -11,8 +11,9 @@ Then, per context position k, on split `true`:
 - `gd_sensitivity_l2`: mean |d y_hat_k / d x_k - w_GD|;
 - `gd_eta`, `gd_steps`: the fitted step size and step count (one number each).
 
-Sensitivities come from reverse-mode autodiff of the predictor (K backward passes per episode),
-on the first `episodes` fresh-task episodes. Opt-in (eval.probes=[..., gd_equivalence]).
+The learner's sensitivities come from reverse-mode autodiff (K backward passes per episode); the
+references' from unit moves of each query input (exact for them: they are linear in it), never
+by differentiating their linear algebra. Both on the first `episodes` fresh-task episodes. Opt-in (eval.probes=[..., gd_equivalence]).
 Letters: B episodes, K positions, D input dimension, T steps, R step sizes.
 """
 from __future__ import annotations
@@ -58,8 +59,29 @@ def sensitivity(predictor: Predictor, params, episode: Episode) -> jax.Array:
 
 
 def derive(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
+    """The learner's (B, K, D) sensitivities, by autodiff."""
     return jax.vmap(sensitivity, in_axes=(None, None, 0))(predictor, params,
                                                          _first(options, data["true"]))
+
+
+def derive_reference(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
+    """A reference's (B, K, D) sensitivities without differentiating its linear algebra: the
+    change of y_hat_k when x_k moves by each unit vector, one position per iteration of a
+    `lax.map` (one evaluation of the reference per iteration: several solves at once in one
+    program can deadlock XLA's CPU runtime). Exact for predictors linear in their query input,
+    as every regression reference is (y_hat_k = w(pairs before k) . x_k)."""
+    episodes = _first(options, data["true"])
+    num_pairs, dim = episodes.x_KxD.shape[1:]
+    predict = jax.vmap(jax.vmap(lambda x, y: predictor.apply(params, Episode(x, y)),
+                                in_axes=(0, None)))
+    base_BxK = jax.vmap(predictor.apply, in_axes=(None, 0))(params, episodes)
+
+    def at(k):
+        step_KxDxD = (jnp.arange(num_pairs) == k)[:, None, None] * jnp.eye(dim)[None]
+        moved_BxDxKxD = episodes.x_KxD[:, None] + jnp.moveaxis(step_KxDxD, 1, 0)[None]
+        return predict(moved_BxDxKxD, episodes.y_K)[:, :, k] - base_BxK[:, k, None]
+
+    return jnp.moveaxis(jax.lax.map(at, jnp.arange(num_pairs)), 0, 1)
 
 
 def prepare(family, options: Config, hparams, data: dict):
