@@ -62,13 +62,14 @@ def derive(probes: list, predictor: Predictor, params, episodes: dict,
         for p in probes if hasattr(p.module, "derive")}
 
 
-def reference_outputs(family: tasks.Family, reference: Predictor, probes: list, pool_size: int,
+def reference_outputs(family: tasks.Family, reference: Predictor, pool_size: int,
                       hparams: Hparams, episodes: dict) -> tuple[dict, dict]:
-    """One reference on every split of a member's evaluation episodes (split -> (B, K)) and the
-    probes' derived values of it.
+    """One reference on every split of a member's evaluation episodes (split -> (B, K)), and its
+    parameters for the member.
 
     The splits go through the reference together, so a program holds one copy of its linear
-    algebra (several separate solves in one program can deadlock XLA's CPU runtime).
+    algebra (several separate solves in one program can deadlock XLA's CPU runtime); what probes
+    derive of a reference is another program (`derive`, one per reference and probe).
     """
     streams = keys.streams(hparams.seed)
     context = Context(tasks.task_pool(family.sample_task, streams.pool, pool_size), hparams.num_tasks,
@@ -78,7 +79,7 @@ def reference_outputs(family: tasks.Family, reference: Predictor, probes: list, 
     preds_SBxK = batched_apply(reference, params, joined)
     sizes = [e.y_K.shape[0] for e in episodes.values()]
     by_split = dict(zip(episodes, jnp.split(preds_SBxK, list(itertools.accumulate(sizes))[:-1])))
-    return by_split, derive(probes, reference, params, episodes, reference=True)
+    return by_split, params
 
 
 def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes: list, params,
@@ -97,7 +98,7 @@ class Evaluator:
 
     def __init__(self, family: tasks.Family, learner: Predictor, learner_name: str,
                  eval_cfg: evaluation.Config, pool_size: int):
-        probes = self._probes = evaluation.select(family, eval_cfg)
+        probes = evaluation.select(family, eval_cfg)
         references = build_selected(family, evaluation.references_of(family, eval_cfg),
                                     eval_cfg.options)
         self.member_evaluate = partial(evaluate, family, learner, learner_name, probes)
@@ -106,8 +107,11 @@ class Evaluator:
         # One program per reference and per preparation (one copy of its linear algebra each),
         # mapped over members sequentially to bound dMMSE's memory.
         self._reference_outputs = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
-            lambda he: reference_outputs(family, ref, probes, pool_size, *he), (h, e)))
+            lambda he: reference_outputs(family, ref, pool_size, *he), (h, e)))
             for name, ref in references.items()}
+        self._reference_derive = {(p.name, name): jax.jit(lambda params, e, p=p, ref=ref: jax.lax.map(
+            lambda pe: derive([p], ref, *pe, reference=True)[p.name], (params, e)))
+            for p in probes if hasattr(p.module, "derive") for name, ref in references.items()}
         self._prepare = {p.name: jax.jit(lambda h, e, p=p: jax.lax.map(
             lambda he: p.module.prepare(family, p.options, *he), (h, e)))
             for p in probes if hasattr(p.module, "prepare")}
@@ -125,8 +129,10 @@ class Evaluator:
                         for name, program in self._reference_outputs.items()}
         prepared = {name: jax.block_until_ready(program(local_h, local_e))
                     for name, program in self._prepare.items()}
-        derived = {p.name: {name: out[1][p.name] for name, out in by_reference.items()}
-                   for p in self._probes if hasattr(p.module, "derive")}
+        derived = {}
+        for (probe, name), program in self._reference_derive.items():
+            derived.setdefault(probe, {})[name] = jax.block_until_ready(
+                program(by_reference[name][1], local_e))
         eval_set = EvalSet(local_e, {split: {name: out[0][split] for name, out in by_reference.items()}
                                      for split in local_e}, prepared, local_t, derived)
         placed = isinstance(hparams.seed, jax.Array)  # members laid out on devices (or host arrays)

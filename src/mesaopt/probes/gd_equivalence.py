@@ -74,12 +74,13 @@ def derive_reference(predictor: Predictor, params, data: dict, options: Config) 
     num_pairs, dim = episodes.x_KxD.shape[1:]
     predict = jax.vmap(jax.vmap(lambda x, y: predictor.apply(params, Episode(x, y)),
                                 in_axes=(0, None)))
-    base_BxK = jax.vmap(predictor.apply, in_axes=(None, 0))(params, episodes)
+    moves_ExD = jnp.concatenate([jnp.zeros((1, dim)), jnp.eye(dim)])  # no move, then each unit
 
     def at(k):
-        step_KxDxD = (jnp.arange(num_pairs) == k)[:, None, None] * jnp.eye(dim)[None]
-        moved_BxDxKxD = episodes.x_KxD[:, None] + jnp.moveaxis(step_KxDxD, 1, 0)[None]
-        return predict(moved_BxDxKxD, episodes.y_K)[:, :, k] - base_BxK[:, k, None]
+        moved_BxExKxD = episodes.x_KxD[:, None] + (
+            (jnp.arange(num_pairs) == k)[None, :, None] * moves_ExD[:, None, :])[None]
+        preds_BxE = predict(moved_BxExKxD, episodes.y_K)[:, :, k]
+        return preds_BxE[:, 1:] - preds_BxE[:, :1]
 
     return jnp.moveaxis(jax.lax.map(at, jnp.arange(num_pairs)), 0, 1)
 
