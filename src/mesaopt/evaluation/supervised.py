@@ -57,9 +57,13 @@ def derive(probes: list, predictor: Predictor, params, episodes: dict,
            reference: bool = False) -> dict:
     """probe name -> what each probe with a `derive` needs of this predictor (of a reference:
     its `derive_reference` where it has one)."""
-    return {p.name: getattr(p.module, "derive_reference" if reference and hasattr(
-        p.module, "derive_reference") else "derive")(predictor, params, episodes, p.options)
-        for p in probes if hasattr(p.module, "derive")}
+    out = {}
+    for p in probes:
+        if hasattr(p.module, "derive"):
+            how = getattr(p.module, "derive_reference", p.module.derive) if reference else \
+                p.module.derive
+            out[p.name] = how(predictor, params, episodes, p.options)
+    return out
 
 
 def reference_outputs(family: tasks.Family, reference: Predictor, pool_size: int,

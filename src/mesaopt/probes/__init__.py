@@ -46,6 +46,11 @@ class Record:
     source: str = ""  # the probe (or "train") that made it; not a table column
 
 
+def first(tree, count: int):
+    """The first `count` entries along the leading (episode) axis of every leaf."""
+    return jax.tree.map(lambda a: a[:count], tree)
+
+
 class View(NamedTuple):
     """What a probe sees of one member at one evaluation."""
     probe: str        # the probe's name

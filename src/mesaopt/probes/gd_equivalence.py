@@ -26,7 +26,7 @@ import numpy as np
 
 from mesaopt.config import positive
 from mesaopt.predictor import Predictor
-from mesaopt.probes import View
+from mesaopt.probes import View, first
 from mesaopt.references import _gd
 from mesaopt.tasks import Episode
 
@@ -48,10 +48,6 @@ def applies(family) -> bool:
     return family.prior_std is not None  # linear regression: GD on least squares is defined
 
 
-def _first(options: Config, episodes: Episode) -> Episode:
-    return jax.tree.map(lambda a: a[:options.episodes], episodes)
-
-
 def sensitivity(predictor: Predictor, params, episode: Episode) -> jax.Array:
     """(K, D): d y_hat_k / d x_k at every position."""
     jac_KxKxD = jax.jacrev(lambda x: predictor.apply(params, Episode(x, episode.y_K)))(episode.x_KxD)
@@ -61,7 +57,7 @@ def sensitivity(predictor: Predictor, params, episode: Episode) -> jax.Array:
 def derive(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
     """The learner's (B, K, D) sensitivities, by autodiff."""
     return jax.vmap(sensitivity, in_axes=(None, None, 0))(predictor, params,
-                                                         _first(options, data["true"]))
+                                                         first(data["true"], options.episodes))
 
 
 def derive_reference(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
@@ -70,7 +66,7 @@ def derive_reference(predictor: Predictor, params, data: dict, options: Config) 
     `lax.map` (one evaluation of the reference per iteration: several solves at once in one
     program can deadlock XLA's CPU runtime). Exact for predictors linear in their query input,
     as every regression reference is (y_hat_k = w(pairs before k) . x_k)."""
-    episodes = _first(options, data["true"])
+    episodes = first(data["true"], options.episodes)
     num_pairs, dim = episodes.x_KxD.shape[1:]
     predict = jax.vmap(jax.vmap(lambda x, y: predictor.apply(params, Episode(x, y)),
                                 in_axes=(0, None)))
@@ -87,7 +83,7 @@ def derive_reference(predictor: Predictor, params, data: dict, options: Config) 
 
 def prepare(family, options: Config, hparams, data: dict):
     """GD's moments and its predictions for every (step count, step size) on the grid."""
-    episodes = _first(options, data["true"])
+    episodes = first(data["true"], options.episodes)
     gram_BxKxDxD, moment_BxKxD = jax.vmap(_gd.moments)(episodes)
     etas_R = jnp.asarray(ETAS, jnp.float32)
     w_BxRxTxKxD = jax.vmap(lambda g, b: jax.vmap(lambda eta: _gd.iterates(
@@ -142,7 +138,7 @@ def fit_gd(preds_BxK, gram_BxKxDxD, moment_BxKxD, grid_BxRxTxK, x_BxKxD, max_ste
 
 def measure(view: View) -> list:
     gram_BxKxDxD, moment_BxKxD, grid_BxRxTxK = view.prepared
-    episodes = _first(view.options, view.data["true"])
+    episodes = first(view.data["true"], view.options.episodes)
     records = []
     for name, preds_BxK in view.outputs["true"].items():
         preds_BxK = preds_BxK[:view.options.episodes]

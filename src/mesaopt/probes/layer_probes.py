@@ -25,9 +25,9 @@ import jax.numpy as jnp
 
 from mesaopt.config import positive
 from mesaopt.predictor import Predictor
-from mesaopt.probes import View
+from mesaopt.probes import View, first
 from mesaopt.references import _gd
-from mesaopt.tasks import Episode
+from mesaopt.references.ridge import prefix_ridge_weights
 
 SETTING = "supervised"
 DEFAULT = False
@@ -47,33 +47,21 @@ def applies(family) -> bool:
     return family.prior_std is not None
 
 
-def _first(options: Config, episodes):
-    return jax.tree.map(lambda a: a[:options.episodes], episodes)
-
-
 def derive(predictor: Predictor, params, data: dict, options: Config):
     """(B, L+1, K, F) features of the learner; None for references (they have no layers)."""
     if predictor.features is None:
         return None
-    return jax.vmap(predictor.features, in_axes=(None, 0))(params, _first(options, data["true"]))
-
-
-def ridge_weights(lam, episode: Episode) -> jax.Array:
-    """(K, D) ridge solutions on the pairs before each position (one stacked solve)."""
-    gram_KxDxD, moment_KxD = _gd.moments(episode)  # both scaled by 1/K: lambda scales with them
-    dim = moment_KxD.shape[-1]
-    lam_scaled = lam / episode.y_K.shape[0]
-    return jnp.linalg.solve(gram_KxDxD + lam_scaled * jnp.eye(dim), moment_KxD[..., None])[..., 0]
+    return jax.vmap(predictor.features, in_axes=(None, 0))(params, first(data["true"], options.episodes))
 
 
 def prepare(family, options: Config, hparams, data: dict):
     """Targets that depend on the episodes only: ridge solutions and GD iterates, (B, K, D) each."""
-    episodes = _first(options, data["true"])
+    episodes = first(data["true"], options.episodes)
     lam = jnp.maximum((hparams.noise_std / family.prior_std) ** 2, 1e-4)
     eta = jnp.exp(_gd.gd_params(options.gd_steps, episodes)["log_eta"])
     iterates_BxTxKxD = jax.vmap(lambda e: _gd.iterates(eta, options.gd_steps,
                                                        *_gd.moments(e)))(episodes)
-    return dict(ridge=jax.vmap(lambda e: ridge_weights(lam, e))(episodes),
+    return dict(ridge=jax.vmap(lambda e: prefix_ridge_weights(lam, e))(episodes),
                 **{f"gd{t + 1}": iterates_BxTxKxD[:, t] for t in range(options.gd_steps)})
 
 
@@ -125,8 +113,8 @@ def r2_per_layer(features_BxLxKxF, targets: dict, penalty: float) -> dict:
 def measure(view: View) -> list:
     features_BxLxKxF = view.derived[view.learner]
     num_pairs = features_BxLxKxF.shape[2]
-    w_BxD = _first(view.options, view.tasks["true"])
-    episodes = _first(view.options, view.data["true"])
+    w_BxD = first(view.tasks["true"], view.options.episodes)
+    episodes = first(view.data["true"], view.options.episodes)
     targets = dict(x=episodes.x_KxD,
                    w=jnp.broadcast_to(w_BxD[:, None], (w_BxD.shape[0], num_pairs, w_BxD.shape[-1])),
                    **view.prepared)
