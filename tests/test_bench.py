@@ -5,6 +5,7 @@ import json
 
 from mesaopt.bench import cli
 from mesaopt.bench.flops import transformer_forward_flops_per_token
+from mesaopt.devices import cpu_devices_for
 
 
 def test_flop_count_matches_a_hand_count():
@@ -14,12 +15,47 @@ def test_flop_count_matches_a_hand_count():
 
 def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    assert cli.main(["--quick", "--json", str(path)]) == 0
+    assert cli.main(["--quick", "--members", "1", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
     for key in ("population_speedup", "population_speedup_inprocess", "utilization",
-                "peak_matmul_flops", "steps_per_s", "evaluation_share", "bandit_env_steps_per_s"):
+                "peak_matmul_flops", "peak_matmul_flops_population", "steps_per_s", "vs_minimal",
+                "evaluation_share", "bandit_env_steps_per_s"):
         assert key in report
     assert report["peak_matmul_flops"] > 0 and all(v > 0 for v in report["steps_per_s"].values())
-    assert set(report["population_speedup"]) == {"1", "2"}
+    assert all(v > 0 for v in report["vs_minimal"].values())
+    # Each part sees the CPU the way a run of its size does.
+    assert report["devices"] == {"single": cpu_devices_for(1), "population": cpu_devices_for(2)}
+    assert set(report["population_speedup"]) == set(report["population_speedup_inprocess"]) == {"1"}
     assert report["bandit_env_steps_per_s"] > 0
     assert "peak matmul" in capsys.readouterr().out
+
+
+def test_minimal_loop_computes_the_same_model():
+    """The benchmark's reference loop is mesaopt's transformer written another way: given the same
+    parameters it makes the same predictions, and its training step runs."""
+    import jax
+    import numpy as np
+
+    from mesaopt.bench import minimal
+    from mesaopt.learners import transformer
+    from mesaopt.tasks import Episode, linreg
+    family = linreg.build(linreg.Config(dim=3, context_len=4))
+    ours = transformer.build(transformer.Config(depth=2, width=16, heads=2, mlp_ratio=2), family)
+    flax_params = ours.init(jax.random.key(0))
+    dense = lambda p: {"w": p["kernel"], "b": p["bias"]}
+    blocks = [flax_params[f"Block_{i}"] for i in range(2)]
+    params = {"embed": dense(flax_params["Dense_0"]), "positions": flax_params["positions"],
+              "ln_f": flax_params["LayerNorm_0"], "out": dense(flax_params["Dense_1"]),
+              "blocks": [{"ln1": b["LayerNorm_0"], "qkv": dense(b["Dense_0"]),
+                          "proj": dense(b["Dense_1"]), "ln2": b["LayerNorm_1"],
+                          "up": dense(b["Dense_2"]), "down": dense(b["Dense_3"])} for b in blocks]}
+    count = lambda tree: sum(a.size for a in jax.tree.leaves(tree))
+    assert count(params) == count(minimal.init_params(jax.random.key(0), 3, 4, 2, 16, 2))
+    tokens, y = minimal.batch(jax.random.key(1), 5, 3, 4, 0.1)
+    x = tokens[:, ::2, :3]
+    expected = jax.vmap(ours.apply, in_axes=(None, 0))(flax_params, Episode(x, y))
+    np.testing.assert_allclose(minimal.forward(params, tokens, 2, np.float32)[:, ::2], expected,
+                               rtol=1e-4, atol=1e-5)
+    chunk, tx = minimal.make_chunk(4, 8, 3, 4, 2)
+    _, _, losses = chunk(params, tx.init(params), jax.random.key(2))
+    assert losses.shape == (4,) and bool(np.all(np.isfinite(losses)))

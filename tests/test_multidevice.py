@@ -39,3 +39,26 @@ def test_sharded_population_resumes_and_matches_single_device(smoke_run, tmp_pat
     assert len(sharded) == len(single)
     pd.testing.assert_frame_equal(sharded.drop(columns="value"), single.drop(columns="value"))
     np.testing.assert_allclose(sharded.value, single.value, rtol=1e-3, atol=1e-5)
+
+
+def _devices_seen(members: int, xla_flags: str = "") -> str:
+    script = ("import sys, jax; from mesaopt import devices; "
+              "print(devices.expose_cpu(int(sys.argv[1])), len(jax.devices()))")
+    env = {**os.environ, "XLA_FLAGS": xla_flags}
+    out = subprocess.run([sys.executable, "-c", script, str(members)], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.split()
+
+
+def test_the_cpu_is_one_device_for_one_member_and_two_per_core_for_a_population():
+    assert _devices_seen(1) == ["1", "1"]
+    many = str(2 * os.cpu_count())
+    assert _devices_seen(6) == [many, many]
+    assert _devices_seen(1, "--xla_force_host_platform_device_count=3") == ["None", "3"]
+
+
+def test_precheck_gives_the_largest_population_of_a_sweep():
+    from mesaopt import run
+    assert run.precheck(["experiment=smoke", "sweep.seeds=1", "sweep.num_tasks=[null]"]) == 1
+    assert run.precheck(["experiment=smoke", "sweep.seeds=1,3"]) == 3 * 3  # seeds x M

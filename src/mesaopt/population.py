@@ -36,9 +36,14 @@ class Population:
                                           method.axes(train_cfg))
         check_pool_limit(sweep, family, "sweep")
         self.chunk_steps = eval_cfg.every
-        self.init = jax.jit(jax.vmap(partial(method.init_state, learner, train_cfg)))
+        # States laid out like the members from the start (parameters that do not depend on the
+        # hparams would otherwise come out replicated, and the first chunk compile twice).
+        self.init = jax.jit(jax.vmap(partial(method.init_state, learner, train_cfg)),
+                            out_shardings=member_sharding(self.size))
+        # The state is donated: its buffers are reused for the next state (half the memory).
         self.train_chunk = jax.jit(jax.vmap(
-            partial(method.train_chunk, family, learner, train_cfg, eval_cfg.every)))
+            partial(method.train_chunk, family, learner, train_cfg, eval_cfg.every)),
+            donate_argnums=0)
         self.evaluator = evaluation.driver(family.setting).Evaluator(
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
         self.evaluate = self.evaluator.evaluate

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import __version__, evaluation, loggers, registry, results
+from mesaopt import __version__, devices, evaluation, loggers, registry, results
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population
 from mesaopt.probes import Record
-from mesaopt.sweep import check_pool_limit, parse_sweep
+from mesaopt.sweep import check_pool_limit, members, parse_sweep
 
 CONFIG_DIR = next(p for p in (Path(__file__).resolve().parents[2] / "configs",
                               Path(__file__).resolve().parent / "configs") if p.is_dir())
@@ -93,6 +93,13 @@ def build(cfg: RunConfig):
     learner = registry.load("learners", cfg.learner.name, "learner.name").build(cfg.learner, family)
     return family, learner, Population(family, learner, cfg.learner.name, cfg.train, cfg.eval,
                                        cfg.sweep)
+
+
+def population_size(cfg: RunConfig) -> int:
+    """Members of the population a validated config trains (without building it)."""
+    method = registry.load("train", cfg.train.name, "train.name")
+    return len(members(cfg.sweep, cfg.train.learning_rate, build_family(cfg).axes,
+                       method.axes(cfg.train))[1])
 
 
 def compose_config(*overrides: str) -> dict:
@@ -193,8 +200,9 @@ def _groups() -> dict[str, list[str]]:
             if d.is_dir()}
 
 
-def precheck(overrides: list[str]) -> None:
-    """Compose and validate every job of the sweep these overrides describe, before any work."""
+def precheck(overrides: list[str]) -> int:
+    """Compose and validate every job of the sweep these overrides describe, before any work;
+    returns the largest population among them."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -214,9 +222,10 @@ def precheck(overrides: list[str]) -> None:
                     _fail(f"{key}: unknown option {value!r} (allowed: {', '.join(groups[key])})")
     jobs = BasicSweeper.split_arguments([o for o in parsed if not o.key_or_group.startswith(
         "hydra")], None)[0]
+    largest = 1
     for job in jobs:
         try:
-            load_config(compose_config(*job))
+            largest = max(largest, population_size(load_config(compose_config(*job))))
         except ConfigError as err:
             _fail(str(err))
         except Exception as err:  # Hydra/OmegaConf errors: keep their first line
@@ -224,6 +233,7 @@ def precheck(overrides: list[str]) -> None:
             missing = re.fullmatch(r"Could not override '(.+)'\.", first)
             _fail(f"{missing[1]}: not a key of this config (declared by another task, learner or "
                   f"training method? `+{missing[1]}=...` adds a key)" if missing else first)
+    return largest
 
 
 def main() -> None:
@@ -231,8 +241,9 @@ def main() -> None:
     from omegaconf import OmegaConf
 
     args = sys.argv[1:]
+    largest = None
     if not any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
-        precheck([a for a in args if not a.startswith("-")])
+        largest = precheck([a for a in args if not a.startswith("-")])
 
     @hydra.main(version_base=None, config_path=str(CONFIG_DIR), config_name="config")
     def app(composed) -> None:
@@ -242,6 +253,7 @@ def main() -> None:
             cfg = load_config(OmegaConf.to_container(composed, resolve=True))
         except ConfigError as err:
             _fail(str(err))
+        devices.expose_cpu(largest or population_size(cfg))  # the first job decides for all
         train(cfg)
 
     app()

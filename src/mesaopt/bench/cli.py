@@ -1,8 +1,13 @@
-"""`mesaopt-bench [--quick] [--json PATH] [--dtype float32|bfloat16]`.
+"""`mesaopt-bench [--quick] [--json PATH] [--dtype float32|bfloat16] [--members 1,4,16,64]`.
 
-Measures, in one process on one machine: the peak matmul FLOP/s, training throughput and
-utilization of named model sizes, the population speed-up over per-point runs, evaluation's
-share of a run, and the environment steps/s of bandit (A2C) training. Timings exclude compilation (reported separately) and take the median of repeats.
+Measures, on the machine it runs on, in two processes that see the CPU the way a run does
+(`mesaopt.devices`): *single* (one device: the whole CPU to one program) gives the peak matmul
+FLOP/s one program reaches and the training throughput and utilization of named model sizes, each
+side by side with a minimal hand-written loop of the same model (`bench.minimal`) so that they read
+as ratios; *population* (two devices per core, members spread over them) gives the peak of one
+matmul per device at once, the population speed-up over per-point runs, evaluation's share of a
+run, and the environment steps/s of bandit (A2C) training. On GPUs both processes see the same
+devices. Timings exclude compilation (reported apart) and take the median of repeats.
 """
 from __future__ import annotations
 
@@ -14,16 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
-
-import jax
-import jax.numpy as jnp
-
-from mesaopt import run
-from mesaopt.bench.flops import transformer_train_flops_per_step
-from mesaopt.population import Population
-from mesaopt.train.supervised import init_state, train_chunk
 
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
     "tiny": ("learner.depth=1", "learner.width=32", "learner.heads=2"),
@@ -33,9 +29,11 @@ SIZES = {  # the linreg transformer at D=8, K=16, batch 128
 BASE_TASK = ("task.dim=8", "task.context_len=16", "train.batch_size=128")
 PRESET = "linreg_diversity_cpu"
 BANDIT_PRESET = "bandit_diversity_cpu"
+PARTS = {"single": 1, "population": 2}  # part -> the population size its device exposure is for
 
 
 def compose(*overrides: str):
+    from mesaopt import run
     return run.load_config(run.compose_config("logger=none", "progress=false", *overrides))
 
 
@@ -46,6 +44,7 @@ def short_run(steps: int, *overrides: str):
 
 
 def median_time(fn, repeats: int) -> float:
+    import jax
     jax.block_until_ready(fn())  # warm
     times = []
     for _ in range(repeats):
@@ -55,54 +54,94 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def peak_matmul_flops(n: int, dtype: str, repeats: int) -> float:
-    """Best FLOP/s of an n x n matmul over repeats: one on one device, and one per device at once
-    (CPU cores exposed as devices); the larger is the machine's peak."""
+def threaded(chunk, state, *args):
+    """A no-argument call of `chunk(state, *args) -> (state, ...)` that feeds each call the
+    previous call's state (training programs donate their state: it cannot be passed twice)."""
+    box = [state]
+
+    def call():
+        box[0], *rest = chunk(box[0], *args)
+        return box[0]
+    return call
+
+
+def peak_matmul_flops(n: int, dtype: str, repeats: int, per_device: bool) -> float:
+    """Best FLOP/s of an n x n matmul over repeats: one program on the first device, or
+    (`per_device`) one matmul on every device at once, as a population's shards run."""
+    import jax
+    import jax.numpy as jnp
     matmul = jax.jit(jnp.matmul)
-    devices = jax.local_devices()
+    devices = jax.local_devices() if per_device else jax.local_devices()[:1]
     a = jax.random.normal(jax.random.key(0), (len(devices), n, n), dtype)
-    spread = jax.device_put(a, jax.sharding.NamedSharding(
-        jax.sharding.Mesh(devices, ("d",)), jax.sharding.PartitionSpec("d")))
-    best = []
-    for operand, count in ((a[0], 1), (spread, len(devices))):
-        times = [median_time(lambda: matmul(operand, operand), 1) for _ in range(repeats + 2)]
-        best.append(2 * n**3 * count / min(times))
-    return max(best)
+    operand = jax.device_put(a, jax.sharding.NamedSharding(
+        jax.sharding.Mesh(devices, ("d",)), jax.sharding.PartitionSpec("d"))) if per_device else a[0]
+    times = [median_time(lambda: matmul(operand, operand), 1) for _ in range(repeats + 2)]
+    return 2 * n**3 * len(devices) / min(times)
 
 
-def single_program(cfg):
-    """One member's compiled chunk, its first hparams and state, and the compile time."""
-    family, learner, pop = run.build(cfg)
-    hparams = pop.member(0)
-    state = jax.jit(partial(init_state, learner, cfg.train))(hparams)
+def member_program(cfg):
+    """The run's compiled population program for `cfg` (a single run is a population of one),
+    its placed hparams and initial state, and the compile time."""
+    from mesaopt import run
+    _, _, pop = run.build(cfg)
+    hparams = pop.placed_hparams()
+    state = pop.init(hparams)
     start = time.perf_counter()
-    chunk = jax.jit(partial(train_chunk, family, learner, cfg.train, cfg.eval.every)).lower(
-        state, hparams).compile()
-    return chunk, pop, state, time.perf_counter() - start
+    chunk = pop.train_chunk.lower(state, hparams).compile()
+    return chunk, hparams, state, time.perf_counter() - start
 
 
 def throughput(size: str, steps: int, dtype: str, peak: float, repeats: int) -> dict:
+    """Steps/s of a single run's training program, alternating with the minimal loop's."""
+    import jax
+    from mesaopt import run
+    from mesaopt.bench import minimal
+    from mesaopt.bench.flops import transformer_train_flops_per_step
     cfg = short_run(steps, *SIZES[size], *BASE_TASK, f"learner.dtype={dtype}")
-    chunk, pop, state, compile_s = single_program(cfg)
-    seconds = median_time(lambda: chunk(state, pop.member(0)), repeats)
-    family = run.build_family(cfg)
-    flops = transformer_train_flops_per_step(family, cfg.learner, cfg.train.batch_size)
+    chunk, hparams, state, compile_s = member_program(cfg)
+    family, lcfg = run.build_family(cfg), cfg.learner
+    ref_chunk, tx = minimal.make_chunk(steps, cfg.train.batch_size, family.input_dim,
+                                       family.context_len, lcfg.heads, dtype)
+    params = minimal.init_params(jax.random.key(0), family.input_dim, family.context_len,
+                                 lcfg.depth, lcfg.width, lcfg.mlp_ratio)
+    ref_args = (tx.init(params), jax.random.key(1))
+    mine, ref = threaded(chunk, state, hparams), lambda: ref_chunk(params, *ref_args)
+    times, ref_times = [], []
+    for _ in range(repeats):  # alternate, so that drifts of the machine hit both alike
+        times.append(median_time(mine, 1))
+        ref_times.append(median_time(ref, 1))
+    seconds, ref_seconds = statistics.median(times), statistics.median(ref_times)
+    flops = transformer_train_flops_per_step(family, lcfg, cfg.train.batch_size)
     tokens = cfg.train.batch_size * 2 * family.context_len
-    return dict(steps_per_s=steps / seconds, tokens_per_s=steps * tokens / seconds,
+    return dict(steps_per_s=steps / seconds, minimal_steps_per_s=steps / ref_seconds,
+                vs_minimal=ref_seconds / seconds, tokens_per_s=steps * tokens / seconds,
                 flops_per_step=flops, achieved_flops=flops * steps / seconds,
                 utilization=flops * steps / seconds / peak, compile_s=compile_s)
 
 
-def population_vs_sequential(members: int, steps: int, repeats: int) -> dict:
-    """Population program vs the same members one after another with one compiled program."""
+def sequential_member_s(steps: int, repeats: int, compiles: int = 3) -> float:
+    """Training time of one single-member run of the preset's model: P such runs one after
+    another take P times this (members differ only in seed and M, not in cost). The best of
+    several compiles: on a 2-core CPU such small programs were seen to run at one of two
+    speeds, 2x apart, fixed per compiled program; the best is the fair baseline."""
+    cfg = short_run(steps, f"experiment={PRESET}", "sweep.seeds=1")
+    times = []
+    for _ in range(compiles):
+        chunk, hparams, state, _ = member_program(cfg)
+        times.append(median_time(threaded(chunk, state, hparams), repeats))
+    return min(times)
+
+
+def population_inprocess(members: int, steps: int, repeats: int, peak: float) -> dict:
+    """The population program of P members: time and utilization of the population peak."""
+    from mesaopt import run
+    from mesaopt.bench.flops import transformer_train_flops_per_step
     cfg = short_run(steps, f"experiment={PRESET}", f"sweep.seeds={members}")
-    chunk, pop, state, _ = single_program(cfg)
-    hparams = [pop.member(i) for i in range(members)]
-    sequential = median_time(lambda: [chunk(state, h) for h in hparams], repeats)
-    placed = pop.placed_hparams()  # members spread over the devices, as a run does
-    states = pop.init(placed)
-    population = median_time(lambda: pop.train_chunk(states, placed), repeats)
-    return dict(population_s=population, sequential_s=sequential, speedup=sequential / population)
+    chunk, hparams, state, _ = member_program(cfg)
+    seconds = median_time(threaded(chunk, state, hparams), repeats)
+    flops = members * steps * transformer_train_flops_per_step(
+        run.build_family(cfg), cfg.learner, cfg.train.batch_size)
+    return dict(population_s=seconds, utilization=flops / seconds / peak)
 
 
 def cli_wall_time(steps: int, seeds_arg: str, multirun: bool) -> float:
@@ -126,16 +165,15 @@ def population_vs_multirun(members: int, steps: int) -> dict:
 
 def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
     """Share of a preset run spent in evaluation (references once + the learner every chunk)."""
+    from mesaopt import run
     cfg = compose(f"experiment={PRESET}", *overrides)
-    family, learner, pop = run.build(cfg)
-    probe = short_run(probe_steps, f"experiment={PRESET}", *overrides)
-    probe_pop = Population(family, learner, cfg.learner.name, probe.train, probe.eval, cfg.sweep)
-    placed = pop.placed_hparams()
-    state = pop.init(placed)
+    _, _, pop = run.build(cfg)
+    chunk, placed, state, _ = member_program(short_run(probe_steps, f"experiment={PRESET}",
+                                                       *overrides))
     eval_set_s = median_time(lambda: pop.make_eval_set(placed), 1)
     eval_set = pop.make_eval_set(placed)
     evaluate_s = median_time(lambda: pop.evaluate(state.params, eval_set), repeats)
-    step_s = median_time(lambda: probe_pop.train_chunk(state, placed), repeats) / probe_steps
+    step_s = median_time(threaded(chunk, state, placed), repeats) / probe_steps
     num_evals = cfg.train.steps // cfg.eval.every + 1
     eval_total = eval_set_s + num_evals * evaluate_s
     return dict(eval_s=eval_total, train_s=step_s * cfg.train.steps,
@@ -145,12 +183,13 @@ def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
 def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
     """Environment steps/s of A2C training of the bandit preset's whole population, and the time
     to build its evaluation set (every reference rolled out once, Bayes tables solved)."""
+    import jax
+    from mesaopt import run
     cfg = compose(f"experiment={BANDIT_PRESET}", f"train.steps={updates}", f"eval.every={updates}",
                   "train.warmup_steps=0", *overrides)
     env, _, pop = run.build(cfg)
     placed = pop.placed_hparams()
-    state = pop.init(placed)
-    seconds = median_time(lambda: pop.train_chunk(state, placed), repeats)
+    seconds = median_time(threaded(pop.train_chunk, pop.init(placed), placed), repeats)
     start = time.perf_counter()
     jax.block_until_ready(pop.make_eval_set(placed))
     env_steps = pop.size * cfg.train.batch_size * env.horizon * updates
@@ -158,18 +197,26 @@ def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
                 updates_per_s=updates / seconds, eval_set_s=time.perf_counter() - start)
 
 
-def measure(quick: bool, dtype: str) -> dict:
-    repeats = 2 if quick else 3
-    peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats)
+def measure_single(quick: bool, dtype: str) -> dict:
+    repeats = 3 if quick else 5
+    peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats, per_device=False)
     sizes = ("tiny", "small") if quick else tuple(SIZES)
-    models = {size: throughput(size, 8 if quick else 16, dtype, peak, repeats) for size in sizes}
-    population_sizes = (1, 2) if quick else (1, 4, 16, 64)
     steps = 8 if quick else 16
-    inprocess = {p: population_vs_sequential(p, steps, repeats) for p in population_sizes}
+    return dict(peak_matmul_flops=peak,
+                models={size: throughput(size, steps, dtype, peak, repeats) for size in sizes},
+                sequential_member_s=sequential_member_s(steps, repeats))
+
+
+def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
+    repeats = 2 if quick else 3
+    peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats, per_device=True)
+    steps = 8 if quick else 16
+    inprocess = {p: population_inprocess(p, steps, repeats, peak) for p in members}
     multirun = {}
-    # More one-job-per-point runs take minutes each; --quick measures one and extrapolates the rest.
-    measured = population_sizes[:1 if quick else 2]
-    for p in population_sizes:
+    # More one-job-per-point runs take minutes each; only the smallest (two: not --quick) are
+    # measured, the rest extrapolated from their per-job time.
+    measured = members[:1 if quick else 2]
+    for p in members:
         if p in measured:
             multirun[p] = dict(population_vs_multirun(p, steps), extrapolated=False)
         else:  # jobs are identical: scale the measured per-job time
@@ -177,45 +224,91 @@ def measure(quick: bool, dtype: str) -> dict:
             population = cli_wall_time(steps, f"sweep.seeds={p}", multirun=False)
             multirun[p] = dict(population_s=population, multirun_s=per_job * p,
                                speedup=per_job * p / population, extrapolated=True)
-    evaluation = evaluation_share(8 if quick else 16, repeats,
-                                  *(("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()))
-    bandit = bandit_throughput(2 if quick else 16, repeats,
-                               *(("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()))
+    small = ("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()
+    return dict(peak_matmul_flops=peak, steps=steps, inprocess=inprocess, multirun=multirun,
+                evaluation=evaluation_share(steps, repeats, *small),
+                bandit=bandit_throughput(2 if quick else 16, repeats, *small))
+
+
+def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
+    from mesaopt import devices
+    devices.expose_cpu(PARTS[part])  # before JAX starts
+    import jax
+    report = measure_single(quick, dtype) if part == "single" else \
+        measure_population(quick, dtype, members)
+    return dict(report, devices=len(jax.local_devices()), device=str(jax.devices()[0].device_kind),
+                platform=jax.default_backend())
+
+
+def measure(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
+    """Both parts, each in a process of its own (a process's device exposure is fixed)."""
+    parts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in PARTS:
+            path = Path(tmp) / f"{part}.json"
+            command = [sys.executable, "-m", "mesaopt.bench.cli", "--part", part, "--json",
+                       str(path), "--dtype", dtype, "--members", ",".join(map(str, members)),
+                       *(["--quick"] if quick else [])]
+            subprocess.run(command, check=True)
+            parts[part] = json.loads(path.read_text())
+    single, population = parts["single"], parts["population"]
+    models = single["models"]
+    sequential = {str(p): p * single["sequential_member_s"] for p in members}  # JSON keys
     return {
-        "device": str(jax.devices()[0].device_kind), "platform": jax.default_backend(),
-        "dtype": dtype, "quick": quick,
-        "peak_matmul_flops": peak,
+        "device": single["device"], "platform": single["platform"], "dtype": dtype, "quick": quick,
+        "peak_matmul_flops": single["peak_matmul_flops"],
+        "peak_matmul_flops_population": population["peak_matmul_flops"],
+        "devices": {part: parts[part]["devices"] for part in PARTS},
         "steps_per_s": {s: m["steps_per_s"] for s, m in models.items()},
+        "vs_minimal": {s: m["vs_minimal"] for s, m in models.items()},
         "tokens_per_s": {s: m["tokens_per_s"] for s, m in models.items()},
         "utilization": {s: m["utilization"] for s, m in models.items()},
         "models": models,
-        "population_speedup": {p: m["speedup"] for p, m in multirun.items()},
-        "population_speedup_inprocess": {p: m["speedup"] for p, m in inprocess.items()},
-        "population": {"multirun": multirun, "inprocess": inprocess, "steps": steps},
-        "evaluation_share": evaluation["share"], "evaluation": evaluation,
-        "bandit_env_steps_per_s": bandit["env_steps_per_s"], "bandit": bandit,
+        "population_speedup": {p: m["speedup"] for p, m in population["multirun"].items()},
+        "population_speedup_inprocess": {
+            p: sequential[p] / m["population_s"] for p, m in population["inprocess"].items()},
+        "population": {**population, "sequential_s": sequential},
+        "evaluation_share": population["evaluation"]["share"],
+        "evaluation": population["evaluation"],
+        "bandit_env_steps_per_s": population["bandit"]["env_steps_per_s"],
+        "bandit": population["bandit"],
     }
 
 
 def table(report: dict) -> str:
+    dev = report["devices"]
     lines = [f"device: {report['device']} ({report['platform']}, {report['dtype']})",
-             f"peak matmul: {report['peak_matmul_flops'] / 1e9:.1f} GFLOP/s", "",
-             f"{'model':<6} {'steps/s':>9} {'tokens/s':>11} {'GFLOP/step':>11} {'GFLOP/s':>9} "
-             f"{'util':>6} {'compile s':>9}"]
+             f"peak matmul, one program on {dev['single']} device(s): "
+             f"{report['peak_matmul_flops'] / 1e9:.1f} GFLOP/s; one per device on "
+             f"{dev['population']} devices at once: "
+             f"{report['peak_matmul_flops_population'] / 1e9:.1f} GFLOP/s", "",
+             f"{'model':<6} {'steps/s':>9} {'minimal':>9} {'ratio':>6} {'tokens/s':>11} "
+             f"{'GFLOP/step':>11} {'GFLOP/s':>9} {'util':>6} {'compile s':>9}"]
     for size, m in report["models"].items():
-        lines.append(f"{size:<6} {m['steps_per_s']:>9.1f} {m['tokens_per_s']:>11.0f} "
+        lines.append(f"{size:<6} {m['steps_per_s']:>9.2f} {m['minimal_steps_per_s']:>9.2f} "
+                     f"{m['vs_minimal']:>5.2f}x {m['tokens_per_s']:>11.0f} "
                      f"{m['flops_per_step'] / 1e9:>11.3f} {m['achieved_flops'] / 1e9:>9.1f} "
                      f"{m['utilization']:>6.1%} {m['compile_s']:>9.2f}")
-    lines += ["", f"{'P':>3} {'population s':>13} {'multirun s':>11} {'speed-up':>9} "
-                  f"{'sequential s':>13} {'speed-up':>9}"]
+    lines.append("(a single run's training program vs the minimal loop (bench/minimal.py), "
+                 "alternated; util: of the one-program peak)")
     pop = report["population"]
+    lines += ["", f"{'P':>3} {'population s':>13} {'multirun s':>11} {'speed-up':>9} "
+                  f"{'in-process s':>13} {'sequential s':>13} {'speed-up':>9} {'same dev.':>9} "
+                  f"{'util':>6}"]
+    one = pop["inprocess"][next(iter(pop["inprocess"]))]["population_s"] / int(
+        next(iter(pop["inprocess"])))
     for p, m in pop["multirun"].items():
-        seq = pop["inprocess"][p]
+        inproc = pop["inprocess"][p]["population_s"]
+        seq = pop["sequential_s"][p]
         note = " (multirun time = jobs x measured per-job time)" if m["extrapolated"] else ""
         lines.append(f"{p:>3} {m['population_s']:>13.2f} {m['multirun_s']:>11.2f} "
-                     f"{m['speedup']:>8.2f}x {seq['sequential_s']:>13.2f} {seq['speedup']:>8.2f}x{note}")
-    lines.append(f"(population vs multirun: whole `mesaopt-train` runs of {pop['steps']} steps, wall "
-                 f"time; vs sequential: training only, one compiled single-member program reused)")
+                     f"{m['speedup']:>8.2f}x {inproc:>13.2f} {seq:>13.2f} {seq / inproc:>8.2f}x "
+                     f"{int(p) * one / inproc:>8.2f}x {pop['inprocess'][p]['utilization']:>6.1%}{note}")
+    lines.append(f"(vs multirun: whole `mesaopt-train` runs of {pop['steps']} steps, wall time; "
+                 f"in-process: the population's training program alone; vs sequential: P x one "
+                 f"single-member run on one device (as mesaopt-train runs it); same dev.: P x the "
+                 f"smallest population's per-member time on the population's devices; util: of the "
+                 f"one-per-device peak)")
     ev = report["evaluation"]
     lines += ["", f"evaluation share of a {PRESET} run: {report['evaluation_share']:.1%} "
                   f"({ev['eval_s']:.1f} s of {ev['eval_s'] + ev['train_s']:.1f} s)"]
@@ -231,9 +324,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke check")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument("--members", default=None,
+                        help="population sizes, comma-separated (default 1,4,16,64; --quick 1,2)")
+    parser.add_argument("--part", choices=tuple(PARTS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    report = measure(args.quick, args.dtype)
-    print(table(report))
+    try:
+        members = tuple(int(p) for p in (args.members or ("1,2" if args.quick else "1,4,16,64"))
+                        .split(","))
+        assert members and all(p > 0 for p in members)
+    except (ValueError, AssertionError):
+        parser.error(f"--members: positive integers separated by commas, got {args.members!r}")
+    if args.part:
+        report = measure_part(args.part, args.quick, args.dtype, members)
+    else:
+        report = measure(args.quick, args.dtype, members)
+        print(table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
