@@ -15,6 +15,11 @@ def plot() -> None:
     sys.exit(main())
 
 
+def status() -> None:
+    from mesaopt.status import main
+    sys.exit(main())
+
+
 def bench() -> None:
     from mesaopt.bench.cli import main
     sys.exit(main())

@@ -18,7 +18,8 @@ import pandas as pd
 
 METRICS_FILE = "metrics.parquet"
 CONFIG_FILE = "config.json"
-PROVENANCE = "mesaopt"  # config.json key of the code that made the run (version); not hashed
+FAILED_FILE = "failed.json"  # a run that raised: its error line and the step it had reached
+PROVENANCE = "mesaopt"  # config.json key of the code that made the run (`provenance`); not hashed
 ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", PROVENANCE)
 
 
@@ -74,6 +75,12 @@ def write_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write then rename, so a reader never sees a half-written table."""
     tmp = path.with_suffix(".tmp")
     frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(data: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
 
 

@@ -6,10 +6,12 @@ line on stderr naming the field, and exit code 2.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
+import os
 import re
+import shutil
 import sys
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import __version__, devices, evaluation, loggers, registry, results
+from mesaopt import devices, evaluation, loggers, provenance, registry, results
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population
@@ -129,6 +131,9 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     if results.is_finished(run_dir):
         print(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
+    write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
     family, _, pop = build(cfg)
     logger = registry.load("loggers", cfg.logger.name, "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
@@ -169,9 +174,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         print(f"mesaopt: stopped run {run_id} at step {int(state.step[0])}; rerun to resume")
         return run_dir
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    provenance = {results.PROVENANCE: {"version": __version__}}
-    (run_dir / results.CONFIG_FILE).write_text(json.dumps({**config, **provenance}, indent=2))
+    write_config(run_dir, config)
     results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
     checkpointer.clear()
     from mesaopt import plots
@@ -188,6 +191,26 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     return run_dir
 
 
+def write_config(run_dir: Path, config: dict) -> None:
+    results.write_json_atomic({**config, results.PROVENANCE: provenance.current()},
+                              run_dir / results.CONFIG_FILE)
+
+
+def record_failure(cfg: RunConfig, err: Exception) -> str:
+    """Write the run's failed.json (error line, step reached, traceback); returns the line."""
+    run_dir = Path(cfg.out_dir) / results.run_id(cfg.as_dict())
+    line = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    try:
+        step = Checkpointer(run_dir).latest_step() or 0
+        run_dir.mkdir(parents=True, exist_ok=True)
+        results.write_json_atomic({"error": line, "step": step,
+                                   "traceback": traceback.format_exc()},
+                                  run_dir / results.FAILED_FILE)
+    except OSError:  # nowhere to write it: the line on stderr still says it
+        pass
+    return line
+
+
 # ---- command line ---------------------------------------------------------------------------
 
 def _fail(message: str) -> None:
@@ -198,6 +221,25 @@ def _fail(message: str) -> None:
 def _groups() -> dict[str, list[str]]:
     return {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in CONFIG_DIR.iterdir()
             if d.is_dir()}
+
+
+MIN_FREE_BYTES = 100 * 2**20  # a run writes checkpoints and tables; less than this: refuse
+
+
+def check_writable(out_dir: str) -> None:
+    """Raise ConfigError if `out_dir` cannot be created and written, or its disk is nearly full."""
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        free = shutil.disk_usage(path).free
+    except OSError as err:
+        raise ConfigError(f"out_dir: cannot write to {out_dir}: {err.strerror or err}") from None
+    require(free >= MIN_FREE_BYTES, "out_dir",
+            f"{out_dir} has {free / 2**20:.0f} MiB free; a run needs at least "
+            f"{MIN_FREE_BYTES // 2**20} MiB")
 
 
 def precheck(overrides: list[str]) -> int:
@@ -222,10 +264,12 @@ def precheck(overrides: list[str]) -> int:
                     _fail(f"{key}: unknown option {value!r} (allowed: {', '.join(groups[key])})")
     jobs = BasicSweeper.split_arguments([o for o in parsed if not o.key_or_group.startswith(
         "hydra")], None)[0]
-    largest = 1
+    largest, out_dirs = 1, set()
     for job in jobs:
         try:
-            largest = max(largest, population_size(load_config(compose_config(*job))))
+            cfg = load_config(compose_config(*job))
+            out_dirs.add(cfg.out_dir)
+            largest = max(largest, population_size(cfg))
         except ConfigError as err:
             _fail(str(err))
         except Exception as err:  # Hydra/OmegaConf errors: keep their first line
@@ -233,6 +277,11 @@ def precheck(overrides: list[str]) -> int:
             missing = re.fullmatch(r"Could not override '(.+)'\.", first)
             _fail(f"{missing[1]}: not a key of this config (declared by another task, learner or "
                   f"training method? `+{missing[1]}=...` adds a key)" if missing else first)
+    for out_dir in sorted(out_dirs):  # only once every job is valid: nothing written before
+        try:
+            check_writable(out_dir)
+        except ConfigError as err:
+            _fail(str(err))
     return largest
 
 
@@ -245,6 +294,8 @@ def main() -> None:
     if not any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
         largest = precheck([a for a in args if not a.startswith("-")])
 
+    failures = []
+
     @hydra.main(version_base=None, config_path=str(CONFIG_DIR), config_name="config")
     def app(composed) -> None:
         for noisy in ("jax._src.xla_bridge", "absl"):  # backend probes, checkpoint chatter
@@ -254,9 +305,19 @@ def main() -> None:
         except ConfigError as err:
             _fail(str(err))
         devices.expose_cpu(largest or population_size(cfg))  # the first job decides for all
-        train(cfg)
+        try:
+            train(cfg)
+        except Exception as err:  # one failed job must not stop the others of a multirun
+            line = record_failure(cfg, err)
+            failures.append(cfg.out_dir)
+            print(f"mesaopt: run {results.run_id(cfg.as_dict())} failed: {line}", file=sys.stderr)
 
     app()
+    if failures:
+        print(f"mesaopt-train: {len(failures)} run(s) failed (`mesaopt-status "
+              f"{' '.join(sorted(set(failures)))}` lists them; rerunning the command completes "
+              "only what is missing)", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
