@@ -112,3 +112,73 @@ def test_a_full_output_directory_is_an_error_before_training(monkeypatch, tmp_pa
     assert exit_.value.code == 2
     assert err.strip() == (f"mesaopt-train: error: out_dir: {tmp_path} has 1 MiB free; a run "
                            f"needs at least 100 MiB")
+
+
+@pytest.mark.parametrize("api_key", [True, False], ids=["unreachable-server", "no-api-key"])
+def test_wandb_online_without_a_server_falls_back_to_offline_quickly(
+        api_key, monkeypatch, tmp_path, capsys):
+    import time
+
+    from mesaopt import loggers
+    from mesaopt.loggers import wandb as wandb_logger
+    monkeypatch.setattr(wandb_logger, "ONLINE_TIMEOUT_S", 3)  # the default 15 s, shortened
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no stored credentials
+    if api_key:
+        monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
+    else:
+        monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    start = time.perf_counter()
+    logger = wandb_logger.Logger(loggers.Config(mode="online"), tmp_path / "run", "0123456789ab",
+                                 {}, [{"seed": 0}, {"seed": 1}])
+    elapsed = time.perf_counter() - start
+    logger.log(0, [{"loss": 1.0}, {"loss": 2.0}])
+    logger.finish({})
+    err = capsys.readouterr().err
+    assert elapsed < 3 + 10  # one timeout for the population, not one per member
+    assert logger.mode == "offline" and err.count("wandb online unreachable") == 1
+    assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 2
+
+
+def test_a_diverging_member_dies_alone(compose_cfg):
+    """A member whose loss goes non-finite (learning rate 1e30) is marked dead from that step and
+    frozen; the healthy member is bit-identical to its twin in a population of the same size
+    where the other member is healthy (a population of another size is another program: it may
+    reduce in another order)."""
+    import jax
+    import numpy as np
+
+    def train(rates):
+        cfg = run.load_config(compose_cfg("experiment=smoke", "logger=none", "sweep.seeds=1",
+                                          "sweep.num_tasks=[null]", f"sweep.learning_rate={rates}"))
+        _, _, pop = run.build(cfg)
+        state, metrics = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
+        frozen = jax.device_get(state)
+        state, more = pop.train_chunk(state, pop.hparams)
+        return jax.device_get((frozen, state)), [jax.device_get(m) for m in (metrics, more)]
+
+    (_, healthy), healthy_metrics = train("[0.001,0.003]")
+    (frozen, mixed), mixed_metrics = train("[0.001,1e30]")
+    alive = np.concatenate([m["alive"] for m in mixed_metrics], axis=1)
+    assert alive[0].all() and not alive[1].all()
+    died = int(np.argmin(alive[1]))
+    assert alive[1][:died].all() and not alive[1][died:].any()  # dead from one step on
+    assert not bool(mixed.alive[1]) and bool(mixed.alive[0])
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(a[1], b[1]), frozen.params,
+                 mixed.params)  # frozen since (it died in the first chunk)
+    assert all(np.isfinite(leaf[1]).all() for leaf in jax.tree.leaves(mixed.params))
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(a[0], b[0]), healthy.params,
+                 mixed.params)
+    for h, m in zip(healthy_metrics, mixed_metrics):
+        np.testing.assert_array_equal(h["loss"][0], m["loss"][0])
+
+
+def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys):
+    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+                                      "logger=none", "sweep.seeds=1", "sweep.num_tasks=[null]",
+                                      "sweep.learning_rate=[0.001,1e30]"))
+    table = results.load(run.train(cfg))
+    deaths = results.deaths(table, cfg.eval.every)
+    assert list(deaths) == [1] and 0 <= deaths[1] < cfg.eval.every
+    assert f"member 1 ({{'seed': 0" in capsys.readouterr().out

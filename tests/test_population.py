@@ -97,7 +97,7 @@ def test_bfloat16_matmuls_keep_float32_parameters(compose_cfg):
         program = pop.train_chunk.lower(state, pop.hparams).as_text()
         assert bool(re.search(r"dot_general.*bf16", program)) == (dtype == "bfloat16")
         state, metrics = pop.train_chunk(state, pop.hparams)
-        assert {str(leaf.dtype) for leaf in jax.tree.leaves(state)} <= {"float32", "int32"}
+        assert {str(leaf.dtype) for leaf in jax.tree.leaves(state)} <= {"float32", "int32", "bool"}
         losses[dtype] = np.asarray(metrics["loss"])
     assert np.all(np.isfinite(losses["bfloat16"]))
     np.testing.assert_allclose(losses["bfloat16"], losses["float32"], rtol=0.05)

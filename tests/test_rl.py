@@ -79,7 +79,7 @@ def test_member_equals_the_single_run_with_the_same_key(setup, member):
     state = jax.jit(partial(a2c.init_state, agent, cfg.train))(hparams)
     state, metrics = jax.jit(partial(a2c.train_chunk, env, agent, cfg.train, pop.chunk_steps))(
         state, hparams)
-    assert set(metrics) == {"loss", "grad_norm", "entropy", "regret"}
+    assert set(metrics) == {"loss", "grad_norm", "entropy", "regret", "alive"}
     for name in metrics:
         np.testing.assert_allclose(metrics[name], metrics1[name][member], rtol=1e-4, atol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5),

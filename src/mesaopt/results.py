@@ -71,6 +71,15 @@ def finalize(rows: list[pd.DataFrame], run_id_: str, config: dict) -> pd.DataFra
     return frame
 
 
+def deaths(frame: pd.DataFrame, chunk_steps: int) -> dict[int, int]:
+    """member -> the step at which it diverged (its first update with a non-finite loss or
+    gradient), from the train split's `alive` metric (the fraction of a chunk's steps alive)."""
+    alive = frame[(frame.split == "train") & (frame.metric == "alive") & (frame.value < 1)]
+    first = alive.sort_values("step").groupby("member").first()
+    return {int(m): int(row.step - chunk_steps + round(row.value * chunk_steps))
+            for m, row in first.iterrows()}
+
+
 def write_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write then rename, so a reader never sees a half-written table."""
     tmp = path.with_suffix(".tmp")

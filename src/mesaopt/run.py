@@ -175,8 +175,12 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         return run_dir
 
     write_config(run_dir, config)
-    results.write_atomic(results.finalize(tables, run_id, config), run_dir / results.METRICS_FILE)
+    table = results.finalize(tables, run_id, config)
+    results.write_atomic(table, run_dir / results.METRICS_FILE)
     checkpointer.clear()
+    for member, step in results.deaths(table, pop.chunk_steps).items():
+        print(f"mesaopt: member {member} ({pop.rows[member]}) diverged at step {step} (non-finite "
+              "loss or gradient); its parameters are frozen since")
     from mesaopt import plots
     figures = {}
     for name in family.figures:

@@ -4,13 +4,15 @@ Each module except the shared helpers is a training method selected by `train=<n
 exposes `Config` (the optimizer's fields plus its own), `SETTING` ("supervised" or "rl"),
 `axes(cfg)` (the dynamic sweep axes it declares, `tasks.Axis`), `init_state(learner, cfg, hparams)`,
 and `train_chunk(family, learner, cfg, num_steps, state, hparams) -> (state, metrics)` where
-metrics is a dict of (S,) arrays, one value per step.
+metrics is a dict of (S,) arrays, one value per step (`alive` among them: see `next_state`).
 """
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+import optax
 
 HELPERS = ("optim",)  # modules here that are not training methods
 
@@ -28,3 +30,18 @@ class TrainState(NamedTuple):
     params: Any
     opt_state: Any
     step: jax.Array
+    alive: jax.Array  # False from a member's first non-finite loss or gradient on: it is frozen
+
+
+def fresh_state(params, opt_state) -> TrainState:
+    return TrainState(params, opt_state, jnp.zeros((), jnp.int32), jnp.ones((), bool))
+
+
+def next_state(state: TrainState, params, opt_state, loss, grads) -> TrainState:
+    """The state after one update, unless its loss or gradients are not finite (a diverged member,
+    e.g. a learning rate far too high) or the member died before: then it keeps its parameters and
+    optimizer state and is marked dead, and the other members of its population are untouched."""
+    alive = state.alive & jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(grads))
+    keep = lambda new, old: jnp.where(alive, new, old)
+    return TrainState(jax.tree.map(keep, params, state.params),
+                      jax.tree.map(keep, opt_state, state.opt_state), state.step + 1, alive)

@@ -19,7 +19,7 @@ from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis
-from mesaopt.train import Hparams, TrainState, optim
+from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -48,8 +48,7 @@ def axes(cfg: Config) -> tuple[Axis, ...]:
 
 def init_state(policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
     params = policy.init(keys.streams(hparams.seed).init)
-    return TrainState(params, optimizer(cfg, hparams.learning_rate).init(params),
-                      jnp.zeros((), jnp.int32))
+    return fresh_state(params, optimizer(cfg, hparams.learning_rate).init(params))
 
 
 def advantages(rewards_T, values_T, dones_T, gamma, lam):
@@ -108,8 +107,9 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
             lambda p: loss_fn(env, policy, cfg, p, tasks_B, rollout_key, hparams.axes["entropy_coef"]),
             has_aux=True)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return (TrainState(params, opt_state, state.step + 1),
-                dict(loss=loss, grad_norm=optax.global_norm(grads), **extra))
+        state = next_state(state, optax.apply_updates(state.params, updates), opt_state, loss,
+                           grads)
+        return state, dict(loss=loss, grad_norm=optax.global_norm(grads), alive=state.alive,
+                           **extra)
 
     return jax.lax.scan(step, state, length=num_steps)

@@ -9,7 +9,7 @@ import optax
 
 from mesaopt import keys, tasks
 from mesaopt.predictor import Predictor
-from mesaopt.train import Hparams, TrainState, optim
+from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
 from mesaopt.train.optim import optimizer
 
 SETTING = "supervised"
@@ -27,7 +27,7 @@ def axes(cfg: Config) -> tuple:
 def init_state(learner: Predictor, cfg: Config, hparams: Hparams) -> TrainState:
     params = learner.init(keys.streams(hparams.seed).init)
     opt_state = optimizer(cfg, hparams.learning_rate).init(params)
-    return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
+    return fresh_state(params, opt_state)
 
 
 def batch_loss(learner: Predictor, params, batch: tasks.Episode) -> jax.Array:
@@ -48,8 +48,8 @@ def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps
                                    cfg.batch_size)
         loss, grads = jax.value_and_grad(lambda p: batch_loss(learner, p, batch))(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return (TrainState(params, opt_state, state.step + 1),
-                dict(loss=loss, grad_norm=optax.global_norm(grads)))
+        state = next_state(state, optax.apply_updates(state.params, updates), opt_state, loss,
+                           grads)
+        return state, dict(loss=loss, grad_norm=optax.global_norm(grads), alive=state.alive)
 
     return jax.lax.scan(step, state, length=num_steps)
