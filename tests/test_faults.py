@@ -181,4 +181,4 @@ def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys
     table = results.load(run.train(cfg))
     deaths = results.deaths(table, cfg.eval.every)
     assert list(deaths) == [1] and 0 <= deaths[1] < cfg.eval.every
-    assert f"member 1 ({{'seed': 0" in capsys.readouterr().out
+    assert "member 1 ({'seed': 0" in capsys.readouterr().out
