@@ -32,30 +32,33 @@ TRAIN = textwrap.dedent("""
 """)
 
 
-def _train_cli(crash: bool, *args: str) -> subprocess.CompletedProcess:
+def _train_cli(crash: bool, home, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     return subprocess.run([sys.executable, "-c", TRAIN, "1" if crash else "0", *args],
                           capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "WANDB_MODE": "disabled"})
+                          env={**env, "WANDB_MODE": "disabled", "HOME": str(home)})
 
 
 def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_path, capsys):
-    args = ("-m", "experiment=smoke", "logger=none", "progress=false", f"out_dir={tmp_path}",
+    out, home = tmp_path / "out", tmp_path / "home"
+    args = ("-m", "experiment=smoke", "logger=none", "progress=false", f"out_dir={out}",
             "sweep.first_seed=1,0")
-    first = _train_cli(True, *args)  # the failing job runs first; the other still runs
+    first = _train_cli(True, home, *args)  # the failing job runs first; the other still runs
     assert first.returncode == 1, first.stderr[-2000:]
     assert "failed: RuntimeError: simulated crash" in first.stderr
     assert first.stdout.count("mesaopt: wrote") == 1
-    assert status.main([str(tmp_path)]) == 1
+    assert any((home / ".cache" / "mesaopt" / "jax").iterdir())  # multiruns cache compilations
+    assert status.main([str(out)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert sorted(line.split()[2] for line in lines[:-1]) == ["failed", "finished"]
     assert "at step 0: RuntimeError: simulated crash" in next(l for l in lines if "failed" in l)
     assert lines[-1] == "1 finished, 0 partial, 1 failed"
 
-    again = _train_cli(False, *args)  # only the missing run trains
+    again = _train_cli(False, home, *args)  # only the missing run trains
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("already finished in") == 1
     assert again.stdout.count("mesaopt: wrote") == 1
-    assert status.main([str(tmp_path), "--json"]) == 0
+    assert status.main([str(out), "--json"]) == 0
     runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["state"] for r in runs] == ["finished", "finished"]
     assert not any(r["other_code"] for r in runs)
@@ -182,3 +185,50 @@ def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys
     deaths = results.deaths(table, cfg.eval.every)
     assert list(deaths) == [1] and 0 <= deaths[1] < cfg.eval.every
     assert "member 1 ({'seed': 0" in capsys.readouterr().out
+
+
+def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compose_cfg, tmp_path):
+    """SIGKILL a run twice at random moments (seeded: startup, mid-chunk, mid-checkpoint, writing
+    results), rerun it to the end: its table equals the uninterrupted run's bit for bit, and no
+    half-written file is left (tables are written whole, then renamed)."""
+    import random
+    import signal
+    import time
+
+    import pandas as pd
+    args = ("experiment=smoke", "logger=none", "progress=false", "train.steps=32", "eval.every=4")
+    reference = results.load(run.train(run.load_config(compose_cfg(
+        *args, f"out_dir={tmp_path / 'reference'}"))))
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}  # as in here
+    command = [sys.executable, "-m", "mesaopt.run", *args, f"out_dir={tmp_path / 'killed'}"]
+    rng = random.Random(0)
+    for _ in range(2):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(3, 10))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    run_dir = next((tmp_path / "killed").glob("[0-9a-f]" * 12))
+    assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "checkpoint").exists()
+    pd.testing.assert_frame_equal(results.load(run_dir), reference, check_exact=True)
+
+
+@pytest.mark.slow
+def test_submitit_local_sweep_gives_the_basic_launchers_tables(tmp_path):
+    """Two jobs through hydra/launcher=submitit_local (each in a process of its own, as on a
+    cluster) give the same tables as the basic launcher."""
+    import pandas as pd
+    tables = {}
+    for launcher in ("basic", "submitit_local"):
+        out = tmp_path / launcher
+        command = [sys.executable, "-m", "mesaopt.run", "-m", "experiment=smoke", "logger=none",
+                   "progress=false", f"out_dir={out}", "sweep.first_seed=0,1",
+                   f"hydra/launcher={launcher}"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-2000:]
+        tables[launcher] = {d.name: results.load(d) for d in status.run_dirs(out)}
+    assert len(tables["basic"]) == 2 and tables["basic"].keys() == tables["submitit_local"].keys()
+    for run_id, table in tables["basic"].items():
+        pd.testing.assert_frame_equal(tables["submitit_local"][run_id], table, check_exact=True)

@@ -200,6 +200,15 @@ def write_config(run_dir: Path, config: dict) -> None:
                               run_dir / results.CONFIG_FILE)
 
 
+def use_compilation_cache() -> None:
+    """Keep compiled programs on disk (JAX's persistent cache) so that the jobs of a multirun with
+    the same shapes, in other processes too (cluster launchers), and reruns skip compilation.
+    JAX_COMPILATION_CACHE_DIR chooses the directory; by default ~/.cache/mesaopt/jax."""
+    if not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", str(Path.home() / ".cache" / "mesaopt" / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
 def record_failure(cfg: RunConfig, err: Exception) -> str:
     """Write the run's failed.json (error line, step reached, traceback); returns the line."""
     run_dir = Path(cfg.out_dir) / results.run_id(cfg.as_dict())
@@ -291,6 +300,8 @@ def precheck(overrides: list[str]) -> int:
 
 def main() -> None:
     import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     args = sys.argv[1:]
@@ -309,6 +320,8 @@ def main() -> None:
         except ConfigError as err:
             _fail(str(err))
         devices.expose_cpu(largest or population_size(cfg))  # the first job decides for all
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            use_compilation_cache()
         try:
             train(cfg)
         except Exception as err:  # one failed job must not stop the others of a multirun
@@ -324,5 +337,6 @@ def main() -> None:
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # through the imported module: launchers pickle `app` by reference
+    from mesaopt.run import main as imported_main
+    imported_main()
