@@ -25,7 +25,7 @@ from mesaopt.tasks import Axis, Env
 
 KINDS = ("bernoulli", "dependent", "gaussian")
 PROXY_ACTION = 0  # the designated arm of the proxy knob
-FIGURES = ("regret", "bandit-emergence", "proxy")
+FIGURES = ("regret", "bandit-emergence", "proxy", "training")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ from mesaopt.config import positive
 from mesaopt.tasks import Episode, Family
 
 FIGURES = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas", "dynamics", "phase",
-           "gd-equivalence", "probe-layers", "gd-steps")
+           "gd-equivalence", "probe-layers", "gd-steps", "training")
 
 
 @dataclasses.dataclass(frozen=True)
