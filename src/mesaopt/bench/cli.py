@@ -21,6 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+
+from mesaopt import devices, run
+from mesaopt.bench import minimal
+from mesaopt.bench.flops import transformer_train_flops_per_step
+
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
     "tiny": ("learner.depth=1", "learner.width=32", "learner.heads=2"),
     "small": ("learner.depth=2", "learner.width=64", "learner.heads=2"),
@@ -33,7 +40,6 @@ PARTS = {"single": 1, "population": 2}  # part -> the population size its device
 
 
 def compose(*overrides: str):
-    from mesaopt import run
     return run.load_config(run.compose_config("logger=none", "progress=false", *overrides))
 
 
@@ -44,7 +50,6 @@ def short_run(steps: int, *overrides: str):
 
 
 def median_time(fn, repeats: int) -> float:
-    import jax
     jax.block_until_ready(fn())  # warm
     times = []
     for _ in range(repeats):
@@ -68,8 +73,6 @@ def threaded(chunk, state, *args):
 def peak_matmul_flops(n: int, dtype: str, repeats: int, per_device: bool) -> float:
     """Best FLOP/s of an n x n matmul over repeats: one program on the first device, or
     (`per_device`) one matmul on every device at once, as a population's shards run."""
-    import jax
-    import jax.numpy as jnp
     matmul = jax.jit(jnp.matmul)
     devices = jax.local_devices() if per_device else jax.local_devices()[:1]
     a = jax.random.normal(jax.random.key(0), (len(devices), n, n), dtype)
@@ -82,7 +85,6 @@ def peak_matmul_flops(n: int, dtype: str, repeats: int, per_device: bool) -> flo
 def member_program(cfg):
     """The run's compiled population program for `cfg` (a single run is a population of one),
     its placed hparams and initial state, and the compile time."""
-    from mesaopt import run
     _, _, pop = run.build(cfg)
     hparams = pop.placed_hparams()
     state = pop.init(hparams)
@@ -93,10 +95,6 @@ def member_program(cfg):
 
 def throughput(size: str, steps: int, dtype: str, peak: float, repeats: int) -> dict:
     """Steps/s of a single run's training program, alternating with the minimal loop's."""
-    import jax
-    from mesaopt import run
-    from mesaopt.bench import minimal
-    from mesaopt.bench.flops import transformer_train_flops_per_step
     cfg = short_run(steps, *SIZES[size], *BASE_TASK, f"learner.dtype={dtype}")
     chunk, hparams, state, compile_s = member_program(cfg)
     family, lcfg = run.build_family(cfg), cfg.learner
@@ -122,8 +120,8 @@ def throughput(size: str, steps: int, dtype: str, peak: float, repeats: int) -> 
 def sequential_member_s(steps: int, repeats: int, compiles: int = 3) -> float:
     """Training time of one single-member run of the preset's model: P such runs one after
     another take P times this (members differ only in seed and M, not in cost). The best of
-    several compiles: on a 2-core CPU such small programs were seen to run at one of two
-    speeds, 2x apart, fixed per compiled program; the best is the fair baseline."""
+    several compiles: on a shared 2-core CPU this small program was seen to run at one of two
+    speeds, 2x apart, from one measurement to the next; the best is the fair baseline."""
     cfg = short_run(steps, f"experiment={PRESET}", "sweep.seeds=1")
     times = []
     for _ in range(compiles):
@@ -134,8 +132,6 @@ def sequential_member_s(steps: int, repeats: int, compiles: int = 3) -> float:
 
 def population_inprocess(members: int, steps: int, repeats: int, peak: float) -> dict:
     """The population program of P members: time and utilization of the population peak."""
-    from mesaopt import run
-    from mesaopt.bench.flops import transformer_train_flops_per_step
     cfg = short_run(steps, f"experiment={PRESET}", f"sweep.seeds={members}")
     chunk, hparams, state, _ = member_program(cfg)
     seconds = median_time(threaded(chunk, state, hparams), repeats)
@@ -165,7 +161,6 @@ def population_vs_multirun(members: int, steps: int) -> dict:
 
 def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
     """Share of a preset run spent in evaluation (references once + the learner every chunk)."""
-    from mesaopt import run
     cfg = compose(f"experiment={PRESET}", *overrides)
     _, _, pop = run.build(cfg)
     chunk, placed, state, _ = member_program(short_run(probe_steps, f"experiment={PRESET}",
@@ -183,8 +178,6 @@ def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
 def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
     """Environment steps/s of A2C training of the bandit preset's whole population, and the time
     to build its evaluation set (every reference rolled out once, Bayes tables solved)."""
-    import jax
-    from mesaopt import run
     cfg = compose(f"experiment={BANDIT_PRESET}", f"train.steps={updates}", f"eval.every={updates}",
                   "train.warmup_steps=0", *overrides)
     env, _, pop = run.build(cfg)
@@ -231,9 +224,7 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
 
 
 def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
-    from mesaopt import devices
-    devices.expose_cpu(PARTS[part])  # before JAX starts
-    import jax
+    devices.expose_cpu(PARTS[part])  # before JAX's backend starts
     report = measure_single(quick, dtype) if part == "single" else \
         measure_population(quick, dtype, members)
     return dict(report, devices=len(jax.local_devices()), device=str(jax.devices()[0].device_kind),
