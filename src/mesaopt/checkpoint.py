@@ -18,14 +18,19 @@ LATEST = "LATEST"
 TABLE = "metrics.partial.parquet"
 
 
+def latest_step(run_dir: Path) -> int | None:
+    """The step of a run's last complete checkpoint, or None (reads the marker only)."""
+    marker = Path(run_dir).resolve() / "checkpoint" / LATEST
+    return int(marker.read_text()) if marker.exists() else None
+
+
 class Checkpointer:
     def __init__(self, run_dir: Path):
         self.dir = Path(run_dir).resolve() / "checkpoint"
         self._orbax = ocp.StandardCheckpointer()
 
     def latest_step(self) -> int | None:
-        marker = self.dir / LATEST
-        return int(marker.read_text()) if marker.exists() else None
+        return latest_step(self.dir.parent)
 
     def save(self, step: int, state, table: pd.DataFrame) -> None:
         previous = self.latest_step()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import devices, evaluation, loggers, provenance, registry, results
+from mesaopt import checkpoint, devices, evaluation, loggers, provenance, registry, results
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population
@@ -214,7 +214,7 @@ def record_failure(cfg: RunConfig, err: Exception) -> str:
     run_dir = Path(cfg.out_dir) / results.run_id(cfg.as_dict())
     line = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
     try:
-        step = Checkpointer(run_dir).latest_step() or 0
+        step = checkpoint.latest_step(run_dir) or 0
         run_dir.mkdir(parents=True, exist_ok=True)
         results.write_json_atomic({"error": line, "step": step,
                                    "traceback": traceback.format_exc()},

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from mesaopt import provenance, results
-from mesaopt.checkpoint import Checkpointer
+from mesaopt.checkpoint import latest_step
 
 MARKERS = (results.CONFIG_FILE, results.FAILED_FILE, "checkpoint")
 RUN_ID = re.compile(r"[0-9a-f]{12}")  # results.run_id's form
@@ -36,7 +36,7 @@ def describe(run_dir: Path) -> dict:
         info = json.loads(failed.read_text())
         state, detail = "failed", f"at step {info.get('step', 0)}: {info.get('error', '?')}"
     else:
-        step = Checkpointer(run_dir).latest_step() or 0
+        step = latest_step(run_dir) or 0
         state, detail = "partial", f"step {step}" + (f" of {steps}" if steps else "")
     return dict(run_id=run_dir.name, dir=str(run_dir), name=config.get("name", "?"), state=state,
                 detail=detail, other_code=provenance.differs(config.get(results.PROVENANCE)))
