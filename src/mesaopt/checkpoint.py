@@ -12,6 +12,7 @@ import jax
 import orbax.checkpoint as ocp
 import pandas as pd
 
+from mesaopt import distributed
 from mesaopt.results import write_atomic
 
 LATEST = "LATEST"
@@ -35,8 +36,10 @@ class Checkpointer:
     def save(self, step: int, state, table: pd.DataFrame) -> None:
         previous = self.latest_step()
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._orbax.save(self.dir / f"state_{step}", state, force=True)
+        self._orbax.save(self.dir / f"state_{step}", state, force=True)  # every process its shards
         self._orbax.wait_until_finished()
+        if not distributed.is_writer():
+            return
         write_atomic(table, self.dir / TABLE)
         tmp = self.dir / f"{LATEST}.tmp"
         tmp.write_text(str(step))

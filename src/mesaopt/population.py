@@ -8,21 +8,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from mesaopt import evaluation, registry
+from mesaopt import distributed, evaluation, registry
 from mesaopt.sweep import SweepConfig, check_pool_limit, members
 from mesaopt.train import Hparams, TrainState
 
 
 def member_sharding(num_members: int) -> NamedSharding | None:
-    """Members split across local devices (GPUs, or CPU cores exposed as devices), or None.
+    """Members split across devices (GPUs, or CPU cores exposed as devices; in a multi-process run
+    every process's devices, see `distributed`), or None for one device of one process.
 
-    Uses the most devices that divide the population evenly; one device means no sharding.
+    Uses the most devices that divide the population evenly.
     """
-    devices = jax.local_devices()
-    count = max(d for d in range(1, len(devices) + 1) if num_members % d == 0)
-    if count == 1:
+    devices = distributed.member_devices(num_members)
+    if len(devices) == 1:
         return None
-    return NamedSharding(Mesh(np.array(devices[:count]), ("members",)), PartitionSpec("members"))
+    return NamedSharding(Mesh(np.array(devices), ("members",)), PartitionSpec("members"))
 
 
 class Population:
@@ -57,7 +57,7 @@ class Population:
         """The stacked hyperparameters on device, split across devices along the member axis;
         jit propagates that placement to states and metrics."""
         sharding = member_sharding(self.size)
-        return jax.device_put(self.hparams, sharding) if sharding else jax.tree.map(
+        return distributed.place(self.hparams, sharding) if sharding else jax.tree.map(
             jnp.asarray, self.hparams)
 
     def member(self, i: int) -> Hparams:

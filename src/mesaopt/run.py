@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import checkpoint, devices, evaluation, loggers, provenance, registry, results
+from mesaopt import checkpoint, devices, distributed, evaluation, loggers, provenance, registry, results
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population
@@ -128,14 +128,18 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     config = cfg.as_dict()
     run_id = results.run_id(config)
     run_dir = Path(cfg.out_dir) / run_id
-    if results.is_finished(run_dir):
+    writer = distributed.is_writer()  # every process computes; only process 0 writes
+    finished = results.is_finished(run_dir)
+    distributed.barrier(f"start {run_id}")  # every process has seen the same files
+    if finished:
         print(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
-    write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
+    if writer:
+        (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
+        write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
     family, _, pop = build(cfg)
-    logger = registry.load("loggers", cfg.logger.name, "logger.name").Logger(
+    logger = registry.load("loggers", cfg.logger.name if writer else "none", "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
 
@@ -145,7 +149,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     tables = []
 
     def record(step: int, records: list[Record]) -> None:
-        records = jax.device_get(records)
+        records = distributed.to_host(records)
         tables.append(results.metric_rows(pop.rows, step, records))
         logger.log(step, member_logs(records, pop.size))
 
@@ -156,7 +160,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     else:
         record(0, pop.evaluate(state.params, eval_set))
     num_chunks = cfg.train.steps // pop.chunk_steps
-    first_chunk = int(state.step[0]) // pop.chunk_steps
+    first_chunk = distributed.first_value(state.step) // pop.chunk_steps
     todo = range(first_chunk, num_chunks if max_chunks is None else
                  min(num_chunks, first_chunk + max_chunks))
     for chunk in tqdm(todo, desc=f"{cfg.name} {run_id} ({pop.size} members)",
@@ -170,10 +174,13 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
             tables = [pd.concat(tables, ignore_index=True)]
             checkpointer.save(step, state, tables[0])
-    if int(state.step[0]) < cfg.train.steps:
-        print(f"mesaopt: stopped run {run_id} at step {int(state.step[0])}; rerun to resume")
+    reached = distributed.first_value(state.step)
+    if reached < cfg.train.steps:
+        print(f"mesaopt: stopped run {run_id} at step {reached}; rerun to resume")
         return run_dir
-
+    distributed.barrier(f"trained {run_id}")  # no process still reads the checkpoint
+    if not writer:
+        return run_dir
     write_config(run_dir, config)
     table = results.finalize(tables, run_id, config)
     results.write_atomic(table, run_dir / results.METRICS_FILE)
@@ -213,6 +220,8 @@ def record_failure(cfg: RunConfig, err: Exception) -> str:
     """Write the run's failed.json (error line, step reached, traceback); returns the line."""
     run_dir = Path(cfg.out_dir) / results.run_id(cfg.as_dict())
     line = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    if not distributed.is_writer():
+        return line
     try:
         step = checkpoint.latest_step(run_dir) or 0
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -319,7 +328,13 @@ def main() -> None:
             cfg = load_config(OmegaConf.to_container(composed, resolve=True))
         except ConfigError as err:
             _fail(str(err))
-        devices.expose_cpu(largest or population_size(cfg))  # the first job decides for all
+        try:
+            processes = distributed.process_count_requested()
+        except ConfigError as err:
+            _fail(str(err))
+        # The first job decides for all; in a multi-process run each process holds its share.
+        devices.expose_cpu(-(-(largest or population_size(cfg)) // processes))
+        distributed.initialize()
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             use_compilation_cache()
         try:

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mesaopt import evaluation, keys, tasks
+from mesaopt import distributed, evaluation, keys, tasks
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
 
@@ -101,7 +101,7 @@ class Evaluator:
         tasks_by_split, keys_by_split = self._tasks(hparams)
         # Host copies: reference parameters (e.g. Bayes tables) are built on the host, and each
         # member's programs then run on the default device, one member at a time.
-        host = jax.device_get((tasks_by_split, jax.tree.map(jax.random.key_data, keys_by_split),
+        host = distributed.to_host((tasks_by_split, jax.tree.map(jax.random.key_data, keys_by_split),
                                self._contexts(hparams)))
         per_member = []
         for i in range(len(hparams.seed)):

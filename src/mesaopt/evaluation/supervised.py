@@ -14,7 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mesaopt import evaluation, keys, tasks
+from mesaopt import distributed, evaluation, keys, tasks
 from mesaopt.predictor import Predictor
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
@@ -127,8 +127,8 @@ class Evaluator:
         # like the members: linear algebra over member-sharded inputs, or several linear-algebra
         # programs at once, has deadlocked XLA's CPU runtime.
         episodes, tasks_by_split = self._eval_episodes(hparams)
-        local_h, local_e, local_t = jax.device_put((hparams, episodes, tasks_by_split),
-                                                   jax.local_devices()[0])
+        local_h, local_e, local_t = jax.device_put(
+            distributed.to_host((hparams, episodes, tasks_by_split)), jax.local_devices()[0])
         by_reference = {name: jax.block_until_ready(program(local_h, local_e))
                         for name, program in self._reference_outputs.items()}
         prepared = {name: jax.block_until_ready(program(local_h, local_e))
@@ -140,4 +140,4 @@ class Evaluator:
         eval_set = EvalSet(local_e, {split: {name: out[0][split] for name, out in by_reference.items()}
                                      for split in local_e}, prepared, local_t, derived)
         placed = isinstance(hparams.seed, jax.Array)  # members laid out on devices (or host arrays)
-        return jax.device_put(eval_set, hparams.seed.sharding) if placed else eval_set
+        return distributed.place(eval_set, hparams.seed.sharding) if placed else eval_set
