@@ -42,3 +42,12 @@ def bandit_run(tmp_path_factory):
     cfg = run.load_config(compose_config("experiment=bandit_smoke", f"out_dir={out_dir}",
                                          "progress=false"))
     return run.train(cfg)
+
+
+@pytest.fixture(scope="session")
+def maml_run(tmp_path_factory):
+    """MAML on sinusoids (the maml smoke preset) trained once (no logger)."""
+    out_dir = tmp_path_factory.mktemp("maml")
+    cfg = run.load_config(compose_config("experiment=maml_smoke", f"out_dir={out_dir}",
+                                         "progress=false", "logger=none"))
+    return run.train(cfg)

@@ -68,7 +68,7 @@ def test_probes_follow_the_selected_references(compose_cfg):
     only_zero = run.load_config(compose_cfg("eval.references=[zero]"))  # needs unmet: left out
     from mesaopt import evaluation
     names = [p.name for p in evaluation.select(run.build_family(only_zero), only_zero.eval)]
-    assert names == ["delta", "interpolation", "mse"]
+    assert names == ["adapt_mse", "delta", "interpolation", "mse"]
     with pytest.raises(ConfigError, match=r"^eval.probes: projection needs references dmmse, ridge"):
         run.load_config(compose_cfg("eval.references=[zero]", "eval.probes=[projection]"))
 
@@ -87,7 +87,7 @@ def _cli(*args: str, cwd: Path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: bandit, linreg)"),
+    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: bandit, linreg, sinusoid)"),
     (["experiment=bandit_smoke", "sweep.proxy_rate=[0.5,1.5]"],
      "sweep.proxy_rate[1]: must be in [0, 1], got 1.5"),
     (["experiment=bandit_smoke", "task.kind=dependent", "task.arms=3"],

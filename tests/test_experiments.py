@@ -71,3 +71,9 @@ def test_lsa_gd_cpu_one_layer_is_gd_and_deeper_layers_approach_gd_plus(compose_c
 def test_gd_vs_diversity_cpu_measures_gd_likeness_beside_emergence(compose_cfg, tmp_path):
     _train_sweep_and_check(compose_cfg, tmp_path, "gd_vs_diversity_cpu",
                            ["learner=lsa", "learner=transformer_small"], "check_gd_vs_diversity.py")
+
+
+@pytest.mark.slow
+def test_maml_sinusoid_cpu_adapts_and_beats_the_pretrained_baseline(compose_cfg, tmp_path):
+    _train_sweep_and_check(compose_cfg, tmp_path, "maml_sinusoid_cpu",
+                           ["learner=maml", "learner=pretrained"], "check_maml_sinusoid.py")

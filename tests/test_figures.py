@@ -43,10 +43,11 @@ def _labels(fig):
 
 
 @pytest.mark.parametrize("figure", plots.available())
-def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, lsa_run, bandit_run):
+def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, lsa_run, bandit_run,
+                                                       maml_run):
     module = plots.module(figure)
     runs = {"linreg": lsa_run if getattr(module, "OPTIONAL", False) else smoke_run,
-            "bandit": bandit_run}
+            "bandit": bandit_run, "sinusoid": maml_run}
     for family in DECLARED[figure]:
         df = _synthetic(runs[family])
         fig = module.plot(df)

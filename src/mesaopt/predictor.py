@@ -13,6 +13,11 @@ class Predictor(NamedTuple):
     # Learners: (params, episode) -> (L+1, K, F) residual stream at the token each prediction is
     # read from, after the embedding (0) and after each of the L layers (the layer probes).
     features: Callable[[Any, Any], jax.Array] | None = None
+    # Learners with an explicit inner loop (MAML family): (params, x_UxD, y_U, x_QxD, steps) ->
+    # (steps + 1, Q) predictions on the queries after 0 .. steps inner steps on the support set.
+    adapt: Callable | None = None
+    # ... and (params, x_UxD, y_U, steps) -> params after `steps` inner steps (train=reptile).
+    adapt_params: Callable | None = None
 
 
 class Policy(NamedTuple):

@@ -47,7 +47,9 @@ def metric_rows(members: list[dict], step: int, records: list) -> pd.DataFrame:
     frames = []
     for record in records:
         values = np.asarray(record.value, np.float64)
-        if values.ndim == 1:
+        if record.positions is not None:  # explicit positions (e.g. inner steps): no mean row
+            values_PxK, positions = values.reshape(len(values), -1), np.asarray(record.positions)
+        elif values.ndim == 1:
             values_PxK, positions = values[:, None], np.array([-1])
         else:  # per position, plus the mean over positions at position -1
             values_PxK = np.concatenate([values.mean(axis=1, keepdims=True), values], axis=1)

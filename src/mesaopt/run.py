@@ -70,6 +70,8 @@ def load_config(data: Mapping) -> RunConfig:
         require(name in fitting, f"{group}.name", f"{name!r} does not fit task {cfg.task.name!r} "
                 f"(a {family.setting} task; allowed: {', '.join(fitting)})")
     method = registry.load("train", cfg.train.name, "train.name")
+    if hasattr(method, "check"):  # what the method needs of the learner
+        method.check(registry.load("learners", cfg.learner.name, "learner.name"), "learner.name")
     cfg = dataclasses.replace(cfg, sweep=parse_sweep(
         cfg.sweep, (*family.axes, *method.axes(cfg.train)),
         f"task {cfg.task.name!r} with train {cfg.train.name!r}"))

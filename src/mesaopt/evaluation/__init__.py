@@ -37,8 +37,11 @@ class Probe(NamedTuple):
 
 
 def fits(module: ModuleType, family) -> bool:
-    """The probe's setting is the family's and the family has the traits it needs."""
-    return module.SETTING == family.setting and getattr(module, "applies", lambda f: True)(family)
+    """The probe's setting is the family's, the family has the traits it needs and offers the
+    references it needs."""
+    offered = {*family.references, *family.optional_references}
+    return (module.SETTING == family.setting and set(getattr(module, "NEEDS", ())) <= offered
+            and getattr(module, "applies", lambda f: True)(family))
 
 
 def references_of(family, eval_cfg: Config) -> tuple[str, ...]:
@@ -75,6 +78,8 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
         if schema is None:
             require(name not in options, f"{path}.options.{name}", "this probe has no options")
         parsed = parse(schema, options.get(name, {}), f"{path}.options.{name}") if schema else None
+        if hasattr(module, "check"):
+            module.check(family, parsed, f"{path}.options.{name}")
         probes.append(Probe(name, module, parsed))
     return probes
 

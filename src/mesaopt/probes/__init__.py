@@ -7,6 +7,7 @@ A probe module exposes
   among the selected references is left out by default and rejected when asked for;
 - `applies(family) -> bool` (optional): family traits it needs beyond the setting;
 - `Config` (optional): a dataclass of its options, set with `eval.options={<name>: {...}}`;
+  `check(family, options, path)` (optional) validates them against the family;
 - `SPLIT` and `episodes(family, options, key, pool_key, hparams)` (optional, supervised): an
   extra evaluation split it brings, computed once per member; references predict on it too;
 - `prepare(family, options, hparams, data) -> pytree` (optional): per-member data computed once
@@ -33,7 +34,7 @@ ROLES = ("learner", "reference")
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["value"],
-                   meta_fields=["split", "predictor", "metric", "role", "source"])
+                   meta_fields=["split", "predictor", "metric", "role", "source", "positions"])
 @dataclasses.dataclass(frozen=True)
 class Record:
     """One measurement: a number (shape ()) or one per position (shape (K,) or (T,)); a population
@@ -44,6 +45,7 @@ class Record:
     value: Any
     role: str         # learner | reference
     source: str = ""  # the probe (or "train") that made it; not a table column
+    positions: tuple[int, ...] | None = None  # the value's positions if not 0 .. K-1 (no mean row)
 
 
 def first(tree, count: int):
@@ -63,6 +65,7 @@ class View(NamedTuple):
     derived: dict = {}  # predictor name -> the probe's `derive` of it (learner first), if any
     tasks: Any = None   # supervised: split -> the tasks of its episodes (pretrain and true)
 
-    def record(self, split: str, predictor: str, metric: str, value) -> Record:
+    def record(self, split: str, predictor: str, metric: str, value, positions=None) -> Record:
         role = "learner" if predictor == self.learner else "reference"
-        return Record(split, predictor, metric, value, role, self.probe)
+        return Record(split, predictor, metric, value, role, self.probe,
+                      None if positions is None else tuple(positions))

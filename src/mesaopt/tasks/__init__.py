@@ -51,6 +51,10 @@ class Family(NamedTuple):
     axes: tuple[Axis, ...] = ()
     optional_references: tuple[str, ...] = ()  # apply too, run only when eval.references names them
     setting: str = "supervised"
+    # Families whose targets are not linear in x: (task, x_KxD) -> noiseless y_K, and a grid of
+    # tasks covering the prior (stacked), for posterior-mean references (dmmse).
+    task_mean: Callable[[Any, jax.Array], jax.Array] | None = None
+    prior_grid: Callable[[], Any] | None = None
 
 
 class Env(NamedTuple):

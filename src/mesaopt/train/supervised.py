@@ -39,6 +39,15 @@ def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps
                 state: TrainState, hparams: Hparams) -> tuple[TrainState, dict]:
     """`num_steps` updates of one member (static num_steps: one compiled program per chunk size);
     metrics: loss (training MSE) and grad_norm (before clipping), (S,) each."""
+    return chunk(family, cfg, num_steps, state, hparams, jax.value_and_grad(
+        lambda params, batch: batch_loss(learner, params, batch)))
+
+
+def chunk(family: tasks.Family, cfg, num_steps: int, state: TrainState, hparams: Hparams,
+          direction) -> tuple[TrainState, dict]:
+    """`num_steps` optimizer steps on fresh batches, each along `direction(params, batch) ->
+    (loss, update direction)` (the gradient, or e.g. Reptile's); metrics loss, grad_norm (of the
+    direction), alive."""
     streams = keys.streams(hparams.seed)
     tx = optimizer(cfg, hparams.learning_rate)
 
@@ -46,7 +55,7 @@ def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps
         batch = tasks.sample_batch(family, jax.random.fold_in(streams.train, state.step),
                                    streams.pool, hparams.num_tasks, hparams.noise_std,
                                    cfg.batch_size)
-        loss, grads = jax.value_and_grad(lambda p: batch_loss(learner, p, batch))(state.params)
+        loss, grads = direction(state.params, batch)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         state = next_state(state, optax.apply_updates(state.params, updates), opt_state, loss,
                            grads)
