@@ -116,6 +116,7 @@ def test_emergence_figure_of_a_sweep_without_finite_diversities_is_a_one_line_er
     assert exit_.value.code == 2 and "finite task diversities" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow  # resumption: kill -9 (test_faults), sharded (test_multidevice), two processes
 def test_interrupted_run_resumes_to_the_same_numbers(smoke_run, compose_cfg, tmp_path):
     cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none"))
