@@ -97,13 +97,17 @@ def build(cfg: Config, family: Family) -> Predictor:
         err_U = (mlp(fixed + adapted, x_UxD) - y_U) ** 2
         return jnp.sum(jnp.where(mask_U, err_U, 0.0)) / jnp.maximum(jnp.sum(mask_U), 1)
 
+    def sgd_step(params, adapted, grads):
+        """adapted - step size * grads (Meta-SGD: its learned step size per parameter)."""
+        lr = params.get("inner_lr", jax.tree.map(lambda _: cfg.inner_lr, adapted))
+        return jax.tree.map(lambda p, g, a: p - a * g, adapted, grads, lr)
+
     def inner_step(params, adapted, fixed, x_UxD, y_U, mask_U):
         point = jax.lax.stop_gradient(adapted) if cfg.first_order else adapted
         grads = jax.grad(support_loss)(point, fixed, x_UxD, y_U, mask_U)
         if cfg.first_order:
             grads = jax.lax.stop_gradient(grads)
-        lr = params.get("inner_lr", jax.tree.map(lambda _: cfg.inner_lr, adapted))
-        return jax.tree.map(lambda p, g, a: p - a * g, adapted, grads, lr)
+        return sgd_step(params, adapted, grads)
 
     def adapted_net(params, x_UxD, y_U, mask_U, steps: int):
         adapted, fixed = split(params["net"])
@@ -128,8 +132,7 @@ def build(cfg: Config, family: Family) -> Predictor:
         count_K = jnp.maximum(jnp.arange(num_pairs), 1)
         past_K = jax.tree.map(lambda g: (jnp.cumsum(g, axis=0) - g)
                               / count_K.reshape(-1, *[1] * (g.ndim - 1)), grads_K)
-        lr = params.get("inner_lr", jax.tree.map(lambda _: cfg.inner_lr, adapted))
-        first_K = jax.tree.map(lambda p, g, a: p - a * g, adapted, past_K, lr)
+        first_K = sgd_step(params, adapted, past_K)
         positions = jnp.arange(num_pairs)
 
         def predict(k, first):
