@@ -34,7 +34,8 @@ def requested() -> dict | None:
     if any(given.values()):
         missing = [name for name, value in given.items() if not value]
         if missing:
-            raise ConfigError(f"{missing[0]}: must be set with {', '.join(ENV)} (multi-process run)")
+            raise ConfigError(f"{missing[0]}: must be set with {', '.join(ENV)} "
+                              "(multi-process run)")
         try:
             count, index = int(given["MESAOPT_NUM_PROCESSES"]), int(given["MESAOPT_PROCESS_ID"])
         except ValueError:
@@ -90,7 +91,8 @@ def member_devices(num_members: int) -> list:
     by_process = {}
     for device in jax.devices():
         by_process.setdefault(device.process_index, []).append(device)
-    return [d for p in sorted(by_process) for d in sorted(by_process[p], key=lambda d: d.id)[:count]]
+    return [d for p in sorted(by_process)
+            for d in sorted(by_process[p], key=lambda d: d.id)[:count]]
 
 
 def to_host(tree):
