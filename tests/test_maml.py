@@ -74,7 +74,7 @@ def _query_loss(learner, steps, x_S, y_S, x_Q, y_Q):
     return lambda params: jnp.mean((learner.adapt(params, x_S, y_S, x_Q, steps)[-1] - y_Q) ** 2)
 
 
-@pytest.mark.parametrize("learner_name", ["maml", "metasgd", "anil"])
+@pytest.mark.parametrize("learner_name", ["maml", "metasgd", "anil", "lopt"])
 def test_meta_gradient_through_the_inner_loop_matches_finite_differences(compose_cfg, learner_name):
     family, learner, _ = _build(compose_cfg, learner_name, "learner.hidden=[8]",
                                 "learner.inner_lr=0.05")
@@ -159,7 +159,7 @@ def test_reptile_moves_the_initialization_toward_the_adapted_weights(compose_cfg
     family, learner, pop = run.build(cfg)
     method = registry.load("train", "reptile", "train")
     hparams = pop.member(0)
-    state = method.init_state(learner, cfg.train, hparams)
+    state = method.init_state(family, learner, cfg.train, hparams)
     after, metrics = method.train_chunk(family, learner, cfg.train, 1, state, hparams)
     streams = keys.streams(hparams.seed)
     batch = tasks.sample_batch(family, jax.random.fold_in(streams.train, 0), streams.pool,
@@ -187,11 +187,23 @@ def test_reptile_needs_a_learner_with_an_inner_loop(compose_cfg):
 def test_adapt_mse_rows_and_figure_from_a_maml_run(maml_run):
     df = results.load(maml_run)
     rows = df[df.metric == "adapt_mse"]
-    assert set(rows.split) == {"true"} and set(rows.predictor) == {"maml"}
+    # The learner and the hard-coded optimizers with tuned step sizes (references sgd and adam).
+    assert set(rows.split) == {"true"} and set(rows.predictor) == {"maml", "sgd", "adam"}
     assert sorted(rows.position.unique()) == [0, 1, 2, 5, 10, 100]  # inner steps, no mean row
-    assert len(rows) == 4 * 3 * 6  # members (2 seeds x 2 M) x evaluations x steps
+    assert len(rows) == 3 * 4 * 3 * 6  # predictors x members (2 seeds x 2 M) x evaluations x steps
     assert (maml_run / "figures" / "adaptation.png").exists()
     assert np.isfinite(rows.value).all() and (rows.value > 0).all()
+    # SGD's updates are its negative gradients; Adam's are not.
+    cosine = df[(df.metric == "update_cosine") & (df.position > 0)].groupby("predictor").value
+    np.testing.assert_allclose(cosine.min()[["maml", "sgd"]], 1.0, atol=1e-4)
+    assert cosine.mean()["adam"] < 0.99
+    assert df[(df.metric == "update_cosine") & (df.position == 0)].value.isna().all()
+    # The gap is the queries' error minus the support set's: after many steps SGD fits the support
+    # set better than the held-out queries.
+    gap = df[df.metric == "train_val_gap"].set_index(["member", "step", "predictor", "position"])
+    query = rows.set_index(["member", "step", "predictor", "position"])
+    assert (gap.value <= query.value + 1e-6).all()
+    assert (gap.xs(100, level="position").value > 0).mean() > 0.5
 
 
 def test_adapt_mse_support_must_leave_queries(compose_cfg):

@@ -4,6 +4,16 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
+
+
+class InnerLoop(NamedTuple):
+    """An explicit inner loop (MAML family, learned optimizers, the sgd and adam references):
+    optimization of weights on a support set. A state is (weights, optimizer state)."""
+    start: Callable    # (params, x_UxD, y_U) -> state: the initialization
+    step: Callable     # (params, state, x_UxD, y_U) -> (state, the support-loss gradient it used)
+    predict: Callable  # (params, weights, x_QxD) -> (Q,) predictions of the adapted weights
+    params_after: Callable  # (params, weights) -> the learner's params with the adapted weights
 
 
 class Predictor(NamedTuple):
@@ -13,11 +23,33 @@ class Predictor(NamedTuple):
     # Learners: (params, episode) -> (L+1, K, F) residual stream at the token each prediction is
     # read from, after the embedding (0) and after each of the L layers (the layer probes).
     features: Callable[[Any, Any], jax.Array] | None = None
-    # Learners with an explicit inner loop (MAML family): (params, x_UxD, y_U, x_QxD, steps) ->
-    # (steps + 1, Q) predictions on the queries after 0 .. steps inner steps on the support set.
-    adapt: Callable | None = None
-    # ... and (params, x_UxD, y_U, steps) -> params after `steps` inner steps (train=reptile).
-    adapt_params: Callable | None = None
+    inner: InnerLoop | None = None  # predictors with an explicit inner loop
+
+    def trace(self, params, x_UxD, y_U, x_QxD, steps: int):
+        """The inner loop run for `steps` steps on the support set: ((steps + 1, Q) predictions
+        on the queries after 0 .. steps steps, (steps,) cosines between each step's weight update
+        and the negative support-loss gradient it was taken at)."""
+        def step(state, _):
+            new, grads = self.inner.step(params, state, x_UxD, y_U)
+            update, grad = (_flat(new[0]) - _flat(state[0])), _flat(grads)
+            cosine = -jnp.vdot(update, grad) / (jnp.linalg.norm(update) * jnp.linalg.norm(grad)
+                                                + 1e-30)
+            return new, (self.inner.predict(params, state[0], x_QxD), cosine)
+
+        last, (preds, cosines) = jax.lax.scan(step, self.inner.start(params, x_UxD, y_U),
+                                              length=steps)
+        final = self.inner.predict(params, last[0], x_QxD)[None]
+        return jnp.concatenate([preds, final]), cosines
+
+    def adapt(self, params, x_UxD, y_U, x_QxD, steps: int) -> jax.Array:
+        """(steps + 1, Q) predictions on the queries after 0 .. steps inner steps."""
+        return self.trace(params, x_UxD, y_U, x_QxD, steps)[0]
+
+    def adapt_params(self, params, x_UxD, y_U, steps: int):
+        """The params with the weights after `steps` inner steps (train=reptile)."""
+        state = jax.lax.fori_loop(0, steps, lambda _, s: self.inner.step(params, s, x_UxD, y_U)[0],
+                                  self.inner.start(params, x_UxD, y_U))
+        return self.inner.params_after(params, state[0])
 
 
 class Policy(NamedTuple):
@@ -29,3 +61,7 @@ class Policy(NamedTuple):
     init: Callable[[Any], Any]       # key (learners) or references.Context -> params
     carry: Callable[[Any], Any]      # params -> carry at the start of an episode
     act: Callable[[Any, Any, jax.Array, jax.Array], tuple]
+
+
+def _flat(tree) -> jax.Array:
+    return jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree.leaves(tree)])

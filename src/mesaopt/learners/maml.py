@@ -24,13 +24,14 @@ import typing
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from mesaopt.config import positive, require
-from mesaopt.predictor import Predictor
+from mesaopt.predictor import InnerLoop, Predictor
 from mesaopt.tasks import Episode, Family
 
 SETTING = "supervised"
-INNER_LOOP = True  # Predictor.adapt and adapt_params (train=reptile)
+INNER_LOOP = True  # Predictor.inner: adapt_mse, train=reptile, train=pes
 ADAPTED = ("all", "head")
 
 
@@ -80,81 +81,96 @@ def mlp(layers: list[dict], x_NxD: jax.Array) -> jax.Array:
 
 
 def build(cfg: Config, family: Family) -> Predictor:
-    sizes = (family.input_dim, *cfg.hidden, 1)
+    def extra_init(key, adapted):
+        if not cfg.learn_inner_lr:
+            return {}
+        return dict(inner_lr=jax.tree.map(lambda a: jnp.full_like(a, cfg.inner_lr), adapted))
 
-    def split(net):
+    def transformation(params) -> optax.GradientTransformation:
+        """SGD with the fixed step size, or (Meta-SGD) the learned step size per parameter."""
+        if not cfg.learn_inner_lr:
+            return optax.sgd(cfg.inner_lr)
+        return optax.GradientTransformation(
+            lambda weights: optax.EmptyState(),
+            lambda grads, state, weights=None: (jax.tree.map(
+                lambda g, lr: -lr * g, grads, params["inner_lr"]), state))
+
+    return build_inner(cfg, family, extra_init, transformation)
+
+
+def build_inner(cfg: Config, family: Family, extra_init, transformation,
+                fixed_init_key=None) -> Predictor:
+    """The MLP adapted by `transformation(params)` (an optax transformation, e.g. SGD or a learned
+    optimizer) on each position's support set; `extra_init(key, adapted weights)` adds the
+    transformation's own parameters to the learner's. With `fixed_init_key` the network starts
+    from that key's initialization, a constant: not among the params, so no training method moves
+    it (only the transformation learns)."""
+    sizes = (family.input_dim, *cfg.hidden, 1)
+    fixed_net = None if fixed_init_key is None else init_mlp(fixed_init_key, sizes)
+
+    def split(params):
         """(adapted, fixed) parts of the network's layers."""
+        net = params["net"] if fixed_net is None else fixed_net
         return (net, []) if cfg.adapt == "all" else (net[-1:], net[:-1])
 
     def init(key):
-        net = init_mlp(key, sizes)
-        params = dict(net=net)
-        if cfg.learn_inner_lr:
-            params["inner_lr"] = jax.tree.map(lambda a: jnp.full_like(a, cfg.inner_lr), split(net)[0])
-        return params
+        params = {} if fixed_net is not None else dict(net=init_mlp(key, sizes))
+        return {**params, **extra_init(jax.random.fold_in(key, 1), split(params)[0])}
 
     def support_loss(adapted, fixed, x_UxD, y_U, mask_U):
         err_U = (mlp(fixed + adapted, x_UxD) - y_U) ** 2
         return jnp.sum(jnp.where(mask_U, err_U, 0.0)) / jnp.maximum(jnp.sum(mask_U), 1)
 
-    def sgd_step(params, adapted, grads):
-        """adapted - step size * grads (Meta-SGD: its learned step size per parameter)."""
-        lr = params.get("inner_lr", jax.tree.map(lambda _: cfg.inner_lr, adapted))
-        return jax.tree.map(lambda p, g, a: p - a * g, adapted, grads, lr)
-
-    def inner_step(params, adapted, fixed, x_UxD, y_U, mask_U):
+    def gradient(adapted, fixed, x_UxD, y_U, mask_U):
         point = jax.lax.stop_gradient(adapted) if cfg.first_order else adapted
         grads = jax.grad(support_loss)(point, fixed, x_UxD, y_U, mask_U)
-        if cfg.first_order:
-            grads = jax.lax.stop_gradient(grads)
-        return sgd_step(params, adapted, grads)
+        return jax.lax.stop_gradient(grads) if cfg.first_order else grads
 
-    def adapted_net(params, x_UxD, y_U, mask_U, steps: int):
-        adapted, fixed = split(params["net"])
-        adapted = jax.lax.fori_loop(
-            0, steps, lambda _, a: inner_step(params, a, fixed, x_UxD, y_U, mask_U), adapted)
-        return fixed + adapted
+    def take(params, state, grads):
+        """The state after one step along `grads`."""
+        weights, opt_state = state
+        updates, opt_state = transformation(params).update(grads, opt_state, weights)
+        return optax.apply_updates(weights, updates), opt_state
+
+    def start(params, x_UxD=None, y_U=None):
+        adapted = split(params)[0]
+        return adapted, transformation(params).init(adapted)
+
+    def step(params, state, x_UxD, y_U, mask_U=None):
+        mask_U = jnp.ones(y_U.shape, bool) if mask_U is None else mask_U
+        grads = gradient(state[0], split(params)[1], x_UxD, y_U, mask_U)
+        return take(params, state, grads), grads
+
+    def predict(params, weights, x_QxD):
+        return mlp(split(params)[1] + weights, x_QxD)
+
+    def params_after(params, weights):
+        return {**params, "net": split(params)[1] + list(weights)}
 
     def apply(params, episode: Episode):
         x_KxD, y_K = episode
         num_pairs = y_K.shape[0]
-        adapted, fixed = split(params["net"])
+        adapted, fixed = split(params)
         if cfg.inner_steps == 0:
             return mlp(fixed + adapted, x_KxD)
         # The first step starts from the initialization at every position: the gradient of the
         # mean loss over the pairs before k is the running mean of per-pair gradients (one
         # backward pass per pair instead of one per pair and position).
-        point = jax.lax.stop_gradient(adapted) if cfg.first_order else adapted
-        grads_K = jax.vmap(jax.grad(support_loss), in_axes=(None, None, 0, 0, None))(
-            point, fixed, x_KxD[:, None], y_K[:, None], jnp.ones((1,), bool))
-        if cfg.first_order:
-            grads_K = jax.lax.stop_gradient(grads_K)
+        grads_K = jax.vmap(gradient, in_axes=(None, None, 0, 0, None))(
+            adapted, fixed, x_KxD[:, None], y_K[:, None], jnp.ones((1,), bool))
         count_K = jnp.maximum(jnp.arange(num_pairs), 1)
-        past_K = jax.tree.map(lambda g: (jnp.cumsum(g, axis=0) - g)
-                              / count_K.reshape(-1, *[1] * (g.ndim - 1)), grads_K)
-        first_K = sgd_step(params, adapted, past_K)
+        # (an exclusive prefix sum: subtracting each pair's gradient from the running sum would
+        # leave rounding noise where the sum cancels, which Adam-like updates amplify to a step)
+        past_K = jax.tree.map(lambda g: jnp.concatenate([jnp.zeros_like(g[:1]), jnp.cumsum(
+            g[:-1], axis=0)]) / count_K.reshape(-1, *[1] * (g.ndim - 1)), grads_K)
+        first_K = jax.vmap(take, in_axes=(None, None, 0))(params, start(params), past_K)
         positions = jnp.arange(num_pairs)
 
-        def predict(k, first):
-            later = jax.lax.fori_loop(0, cfg.inner_steps - 1, lambda _, a: inner_step(
-                params, a, fixed, x_KxD, y_K, positions < k), first)
-            return mlp(fixed + later, x_KxD[k][None])[0]
+        def position(k, first):
+            later = jax.lax.fori_loop(0, cfg.inner_steps - 1, lambda _, s: step(
+                params, s, x_KxD, y_K, positions < k)[0], first)
+            return predict(params, later[0], x_KxD[k][None])[0]
 
-        return jax.vmap(predict)(positions, first_K)
+        return jax.vmap(position)(positions, first_K)
 
-    def adapt(params, x_UxD, y_U, x_QxD, steps: int):
-        """(steps + 1, Q) predictions on the queries after 0 .. steps inner steps on the support
-        set (the training step size; `pretrained` uses `inner_lr` too)."""
-        mask_U = jnp.ones(y_U.shape, bool)
-        adapted, fixed = split(params["net"])
-
-        def step(a, _):
-            return inner_step(params, a, fixed, x_UxD, y_U, mask_U), mlp(fixed + a, x_QxD)
-
-        last, preds = jax.lax.scan(step, adapted, length=steps)
-        return jnp.concatenate([preds, mlp(fixed + last, x_QxD)[None]])
-
-    def adapt_params(params, x_UxD, y_U, steps: int):
-        return {**params, "net": adapted_net(params, x_UxD, y_U, jnp.ones(y_U.shape, bool), steps)}
-
-    return Predictor(init, apply, adapt=adapt, adapt_params=adapt_params)
+    return Predictor(init, apply, inner=InnerLoop(start, step, predict, params_after))

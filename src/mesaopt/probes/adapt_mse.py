@@ -1,10 +1,17 @@
-"""Error after n steps of a learner's explicit inner loop (MAML family: `Predictor.adapt`):
-metric `adapt_mse` on split `true`, position = n, the inner steps taken (`steps`, by default 0, 1,
-2, 5, 10 and 100: the paper's readings, and 10x past the training horizon of the presets). The
-first `support` pairs (by default half the episode) of each of the first `episodes` fresh-task
-episodes are the support set, the rest of the episode the queries. Learners without an inner loop record nothing; the in-context
-learners' error with the same context is `mse` at position `support`.
-Letters: B episodes, U support pairs, Q queries, J step counts read.
+"""What an explicit inner loop does (MAML family, learned optimizers, the sgd and adam references:
+`Predictor.inner`), on split `true`, position = n, the inner steps taken (`steps`, by default 0,
+1, 2, 5, 10 and 100: the paper's readings, and 10x past the training horizon of the presets):
+- `adapt_mse`: the queries' error after n steps;
+- `train_val_gap`: the queries' error minus the support set's (the loss the inner loop descends):
+  what the adapted weights settle at on held-out pairs beyond what they fit;
+- `update_cosine`: the mean cosine between step n's weight update and the negative gradient of the
+  support loss it was taken at (1 for SGD; is a learned optimizer a descent method on it?). NaN at
+  n = 0.
+The first `support` pairs (by default half the episode) of each of the first `episodes` fresh-task
+episodes are the support set, the rest of the episode the queries. Predictors without an inner
+loop record nothing; the in-context learners' error with the same context is `mse` at position
+`support`.
+Letters: B episodes, U support pairs, K pairs, J step counts read, T steps taken.
 """
 from __future__ import annotations
 
@@ -44,18 +51,29 @@ def check(family, options: Config, path: str) -> None:
 
 
 def derive(predictor: Predictor, params, data: dict, options: Config):
-    """(J,) query MSE after each of `steps` inner steps; None without an inner loop."""
-    if predictor.adapt is None:
+    """Per read step count (J,): query MSE, support MSE, and (J,) the mean cosine of the update
+    that reached it (NaN at 0 steps); None without an inner loop."""
+    if predictor.inner is None:
         return None
     episodes = first(data["true"], options.episodes)
     s = support_size(episodes.y_K.shape[-1], options)
-    preds_BxJxQ = jax.vmap(lambda x_KxD, y_K: predictor.adapt(
-        params, x_KxD[:s], y_K[:s], x_KxD[s:], max(options.steps)))(*episodes)
-    err_J = jnp.mean((preds_BxJxQ - episodes.y_K[:, None, s:]) ** 2, axis=(0, 2))
-    return err_J[jnp.asarray(options.steps)]
+    preds_BxJxK, cosine_BxT = jax.vmap(lambda x_KxD, y_K: predictor.trace(
+        params, x_KxD[:s], y_K[:s], x_KxD, max(options.steps)))(*episodes)
+    err_BxJxK = (preds_BxJxK - episodes.y_K[:, None]) ** 2
+    read = jnp.asarray(options.steps)
+    cosine_J = jnp.concatenate([jnp.full((1,), jnp.nan), jnp.mean(cosine_BxT, axis=0)])[read]
+    return dict(query=jnp.mean(err_BxJxK[..., s:], axis=(0, 2))[read],
+                support=jnp.mean(err_BxJxK[..., :s], axis=(0, 2))[read], cosine=cosine_J)
 
 
 def measure(view: View) -> list:
-    return [view.record("true", name, "adapt_mse", err_J / view.family.target_dim,
-                        positions=view.options.steps)
-            for name, err_J in view.derived.items() if err_J is not None]
+    records = []
+    for name, derived in view.derived.items():
+        if derived is None:
+            continue
+        per_dim = view.family.target_dim
+        for metric, value in (("adapt_mse", derived["query"] / per_dim),
+                              ("train_val_gap", (derived["query"] - derived["support"]) / per_dim),
+                              ("update_cosine", derived["cosine"])):
+            records.append(view.record("true", name, metric, value, positions=view.options.steps))
+    return records
