@@ -12,7 +12,7 @@ from mesaopt import registry, tasks
 from mesaopt.tasks import bandit, linreg
 
 SMALL = {"transformer": {"depth": 1, "width": 16}, "gru": {"hidden": 8, "embed": 8},
-         "lsa": {"depth": 2, "heads": 2}}
+         "lsa": {"depth": 2, "heads": 2}, "lopt": {"hidden": (8,)}}
 
 
 def _setting(name):

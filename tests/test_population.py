@@ -37,7 +37,7 @@ def test_member_equals_the_single_run_with_the_same_key(setup, member):
     cfg, family, learner, pop, state0, (state2, metrics1, metrics2) = setup
     hparams = pop.member(member)
     single_chunk = jax.jit(partial(train_chunk, family, learner, cfg.train, pop.chunk_steps))
-    state = jax.jit(partial(init_state, learner, cfg.train))(hparams)
+    state = jax.jit(partial(init_state, family, learner, cfg.train))(hparams)
     state, m1 = single_chunk(state, hparams)
     state, m2 = single_chunk(state, hparams)
     np.testing.assert_allclose(m1["loss"], metrics1["loss"][member], rtol=1e-4, atol=1e-6)
@@ -73,7 +73,7 @@ def test_golden_values_of_one_train_step(compose_cfg):
                                       "sweep.seeds=1"))
     family, learner, pop = run.build(cfg)
     hparams = pop.member(0)
-    state = init_state(learner, cfg.train, hparams)
+    state = init_state(family, learner, cfg.train, hparams)
     state, metrics = jax.jit(partial(train_chunk, family, learner, cfg.train, 1))(state, hparams)
     param_sum = sum(float(np.abs(a).sum()) for a in jax.tree.leaves(state.params))
     np.testing.assert_allclose(

@@ -76,7 +76,7 @@ def test_population_spans_every_axis(setup):
 def test_member_equals_the_single_run_with_the_same_key(setup, member):
     cfg, env, agent, pop, state0, state1, metrics1 = setup
     hparams = pop.member(member)
-    state = jax.jit(partial(a2c.init_state, agent, cfg.train))(hparams)
+    state = jax.jit(partial(a2c.init_state, env, agent, cfg.train))(hparams)
     state, metrics = jax.jit(partial(a2c.train_chunk, env, agent, cfg.train, pop.chunk_steps))(
         state, hparams)
     assert set(metrics) == {"loss", "grad_norm", "entropy", "regret", "alive"}

@@ -38,7 +38,7 @@ class Population:
         self.chunk_steps = eval_cfg.every
         # States laid out like the members from the start (parameters that do not depend on the
         # hparams would otherwise come out replicated, and the first chunk compile twice).
-        self.init = jax.jit(jax.vmap(partial(method.init_state, learner, train_cfg)),
+        self.init = jax.jit(jax.vmap(partial(method.init_state, family, learner, train_cfg)),
                             out_shardings=member_sharding(self.size))
         # The state is donated: its buffers are reused for the next state (half the memory).
         self.train_chunk = jax.jit(jax.vmap(

@@ -2,7 +2,7 @@
 
 Each module except the shared helpers is a training method selected by `train=<name>`; it
 exposes `Config` (the optimizer's fields plus its own), `SETTING` ("supervised" or "rl"),
-`axes(cfg)` (the dynamic sweep axes it declares, `tasks.Axis`), `init_state(learner, cfg, hparams)`,
+`axes(cfg)` (the dynamic sweep axes it declares, `tasks.Axis`), `init_state(family, learner, cfg, hparams)`,
 and `train_chunk(family, learner, cfg, num_steps, state, hparams) -> (state, metrics)` where
 metrics is a dict of (S,) arrays, one value per step (`alive` among them: see `next_state`);
 optionally `check(learner_module, path)`, what it needs of the learner (a ConfigError otherwise).

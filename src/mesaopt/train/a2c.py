@@ -18,7 +18,7 @@ import optax
 from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
-from mesaopt.tasks import Axis
+from mesaopt.tasks import Axis, Env
 from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
 from mesaopt.train.optim import optimizer
 
@@ -46,7 +46,7 @@ def axes(cfg: Config) -> tuple[Axis, ...]:
     return (Axis("entropy_coef", default=cfg.entropy_coef, low=0.0, high=math.inf),)
 
 
-def init_state(policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
+def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
     params = policy.init(keys.streams(hparams.seed).init)
     return fresh_state(params, optimizer(cfg, hparams.learning_rate).init(params))
 

@@ -24,7 +24,7 @@ def axes(cfg: Config) -> tuple:
     return ()
 
 
-def init_state(learner: Predictor, cfg: Config, hparams: Hparams) -> TrainState:
+def init_state(family: tasks.Family, learner: Predictor, cfg: Config, hparams: Hparams) -> TrainState:
     params = learner.init(keys.streams(hparams.seed).init)
     opt_state = optimizer(cfg, hparams.learning_rate).init(params)
     return fresh_state(params, opt_state)
