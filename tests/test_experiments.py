@@ -77,3 +77,16 @@ def test_gd_vs_diversity_cpu_measures_gd_likeness_beside_emergence(compose_cfg, 
 def test_maml_sinusoid_cpu_adapts_and_beats_the_pretrained_baseline(compose_cfg, tmp_path):
     _train_sweep_and_check(compose_cfg, tmp_path, "maml_sinusoid_cpu",
                            ["learner=maml", "learner=pretrained"], "check_maml_sinusoid.py")
+
+
+@pytest.mark.slow
+def test_lopt_digits_cpu_beats_tuned_adam_at_its_horizon(compose_cfg, tmp_path):
+    _train_and_check(compose_cfg, tmp_path, ("lopt_digits_cpu",), "check_lopt_digits.py")
+
+
+@pytest.mark.slow
+def test_hardcoded_vs_learned_cpu_memorizes_at_small_m_and_generalizes_at_infinite_m(compose_cfg,
+                                                                                   tmp_path):
+    _train_sweep_and_check(compose_cfg, tmp_path, "hardcoded_vs_learned_cpu",
+                           [f"learner={name}" for name in ("maml", "lopt", "transformer_small")],
+                           "check_hardcoded_vs_learned.py")

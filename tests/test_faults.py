@@ -187,6 +187,7 @@ def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys
     assert "member 1 ({'seed': 0" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # resumption stays in the default suite: sharded and two-process tests
 def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compose_cfg, tmp_path):
     """SIGKILL a run twice at random moments (seeded: startup, mid-chunk, mid-checkpoint, writing
     results), rerun it to the end: its table equals the uninterrupted run's bit for bit, and no

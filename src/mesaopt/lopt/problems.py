@@ -46,14 +46,14 @@ def linreg(dim: int = 8, batch_size: int = 32) -> Problem:
 
 
 @functools.cache
-def _digits() -> tuple[np.ndarray, np.ndarray]:
+def digits_data() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
     data = load_digits()
     return (data.data / 16.0).astype(np.float32), data.target.astype(np.int32)
 
 
 def digits(hidden: int = 32, batch_size: int = 128) -> Problem:
-    x_all, y_all = (jnp.asarray(a) for a in _digits())
+    x_all, y_all = (jnp.asarray(a) for a in digits_data())
     half = len(y_all) // 2
 
     def sample(key):

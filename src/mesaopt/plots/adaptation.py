@@ -1,7 +1,8 @@
 """Error vs inner steps (`adapt_mse`, fresh tasks, last evaluation, mean ± std over seeds): every
-learner with an explicit inner loop (MAML variants, the pretrained baseline fine-tuned by the same
-SGD), and as horizontal lines the in-context learners and the references given the same context
-(their `mse` at position = the probe's support size). At the largest task diversity of the table."""
+learner with an explicit inner loop (MAML variants, the learned optimizer, the pretrained baseline
+fine-tuned by the same SGD) and the hard-coded optimizers with tuned step sizes (references sgd,
+adam), and as horizontal lines the in-context learners and the other references given the same
+context (their `mse` at position = the probe's support size). At the largest task diversity."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,8 @@ SUPPORT_COLUMN = "eval.options.adapt_mse.support"
 
 def plot(df: pd.DataFrame):
     df = df[df.num_tasks == df.num_tasks.max()]
-    rows = style.final_step(df[(df.split == "true") & (df.metric == "adapt_mse")
-                               & (df.role == "learner")])
+    adapting = style.final_step(df[(df.split == "true") & (df.metric == "adapt_mse")])
+    rows = adapting[adapting.role == "learner"]
     if rows.empty:
         raise NotDrawable("no adapt_mse rows: no learner with an inner loop (learner=maml, ...)")
     given = df[SUPPORT_COLUMN].iloc[0] if SUPPORT_COLUMN in df else None
@@ -35,11 +36,16 @@ def plot(df: pd.DataFrame):
         label = ", ".join([name, *[f"{c.split('.', 1)[1]}={part[c].iloc[0]}" for c in varying]])
         style.band(ax, stats, label + diverged,
                    color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)], marker="o")
+    # References with an inner loop (the tuned sgd and adam): curves, from one run (all alike).
+    optimizers = adapting[(adapting.role == "reference")
+                          & (adapting.run_id == adapting.run_id.iloc[0])]
+    for name, part in optimizers.groupby("predictor"):
+        style.band(ax, style.mean_std(part[np.isfinite(part.value)], "position"),
+                   f"{name} (tuned step size)", marker=".", **style.reference_style(name))
     same_context = style.final_step(df[(df.split == "true") & (df.metric == "mse")
                                        & (df.position == support)])
-    adapting = set(rows.predictor)
     for name, part in same_context.groupby("predictor"):
-        if name in adapting:
+        if name in set(adapting.predictor):
             continue
         role = part.role.iloc[0]
         look = dict(color="k", linestyle="-.") if role == "learner" else style.reference_style(name)

@@ -26,6 +26,11 @@ class Config:
         positive(self, path, "alphas", "per_alpha")
 
 
+def applies(family: tasks.Family) -> bool:
+    """Continuous tasks only (a mixture of two digit class pairs is not a task)."""
+    return family.continuous_tasks
+
+
 def episodes(family: tasks.Family, options: Config, key, pool_key, hparams) -> tasks.Episode:
     """`per_alpha` episodes on each interpolated task, alpha-major order."""
     second = jnp.minimum(1, jnp.maximum(hparams.num_tasks, 2) - 1)

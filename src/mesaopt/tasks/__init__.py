@@ -55,6 +55,9 @@ class Family(NamedTuple):
     # tasks covering the prior (stacked), for posterior-mean references (dmmse).
     task_mean: Callable[[Any, jax.Array], jax.Array] | None = None
     prior_grid: Callable[[], Any] | None = None
+    # False for a finite set of discrete tasks (digits' class pairs): fresh draws repeat, and a
+    # mixture of two tasks is not a task (no interpolation probe).
+    continuous_tasks: bool = True
 
 
 class Env(NamedTuple):

@@ -41,6 +41,6 @@ def build(cfg: Config) -> Family:
     return Family(cfg, sample_task, sample_episode, context_len=cfg.context_len,
                   input_dim=cfg.dim, target_dim=cfg.dim, references=("ridge", "dmmse", "ols", "zero"),
                   figures=FIGURES, max_pool_size=cfg.max_pool_size, prior_std=cfg.task_scale,
-                  optional_references=("gd", "gd_plus"), task_mean=lambda w_D, x_KxD: x_KxD @ w_D)
+                  optional_references=("gd", "gd_plus", "sgd", "adam"), task_mean=lambda w_D, x_KxD: x_KxD @ w_D)
 
 

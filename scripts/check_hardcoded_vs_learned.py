@@ -1,0 +1,39 @@
+"""Check the claims of experiment=hardcoded_vs_learned_cpu on a finished sweep and print the
+numbers.
+
+For each learner kind (maml: hard-coded, lopt: learned optimizer, transformer: in context), MSE
+(mean over positions) at the last step: (1) at the smallest M it memorizes: its error on the
+pretraining tasks is below a tenth of its error on fresh tasks; (2) at M = inf it generalizes
+better than at the smallest M (fresh tasks). Exit 1 if a claim fails or a learner is missing.
+
+Usage: python scripts/check_hardcoded_vs_learned.py <sweep-dir>
+"""
+from __future__ import annotations
+
+from _claims import main
+
+from mesaopt import results
+from mesaopt.plots.hardcoded_vs_learned import tables
+
+LEARNERS = ("maml", "lopt", "transformer")
+
+
+def check(directory: str) -> dict[str, bool]:
+    table = tables(results.load(directory))["hardcoded_vs_learned"]
+    print(table.to_string(index=False))
+    checks = {}
+    for name in LEARNERS:
+        rows = table[table.predictor == name].set_index("num_tasks")
+        if rows.empty or float("inf") not in rows.index:
+            checks[f"a {name} run with M = inf"] = False
+            continue
+        small, inf = rows.iloc[0], rows.loc[float("inf")]
+        checks[f"{name} memorizes at M = {small.name:g}: pretrain {small.pretrain:.4f} < fresh "
+               f"{small.true:.3f} / 10"] = small.pretrain < small.true / 10
+        checks[f"{name} generalizes at M = inf: fresh {inf.true:.3f} < {small.true:.3f} at "
+               f"M = {small.name:g}"] = inf.true < small.true
+    return checks
+
+
+if __name__ == "__main__":
+    main(check, __doc__)
