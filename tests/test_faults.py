@@ -39,6 +39,7 @@ def _train_cli(crash: bool, home, *args: str) -> subprocess.CompletedProcess:
                           env={**env, "WANDB_MODE": "disabled", "HOME": str(home)})
 
 
+@pytest.mark.slow
 def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_path, capsys):
     out, home = tmp_path / "out", tmp_path / "home"
     args = ("-m", "experiment=smoke", "logger=none", "progress=false", f"out_dir={out}",
@@ -64,6 +65,7 @@ def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_pa
     assert not any(r["other_code"] for r in runs)
 
 
+@pytest.mark.slow
 def test_status_lists_partial_runs_and_flags_other_code(smoke_run, compose_cfg, tmp_path, capsys):
     cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none"))
