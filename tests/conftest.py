@@ -51,3 +51,12 @@ def maml_run(tmp_path_factory):
     cfg = run.load_config(compose_config("experiment=maml_smoke", f"out_dir={out_dir}",
                                          "progress=false", "logger=none"))
     return run.train(cfg)
+
+
+@pytest.fixture(scope="session")
+def maze_run(tmp_path_factory):
+    """The maze smoke preset (recurrent conv agent, PPO) trained once (no logger)."""
+    out_dir = tmp_path_factory.mktemp("maze")
+    cfg = run.load_config(compose_config("experiment=maze_smoke", f"out_dir={out_dir}",
+                                         "progress=false", "logger=none"))
+    return run.train(cfg)

@@ -90,3 +90,9 @@ def test_hardcoded_vs_learned_cpu_memorizes_at_small_m_and_generalizes_at_infini
     _train_sweep_and_check(compose_cfg, tmp_path, "hardcoded_vs_learned_cpu",
                            [f"learner={name}" for name in ("maml", "lopt", "transformer_small")],
                            "check_hardcoded_vs_learned.py")
+
+
+@pytest.mark.slow
+def test_maze_presets_misgeneralize_at_small_corners_and_report_planning(compose_cfg, tmp_path):
+    _train_and_check(compose_cfg, tmp_path, ("maze_misgen_cpu", "maze_planning_cpu"),
+                     "check_maze.py")

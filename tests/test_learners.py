@@ -12,7 +12,9 @@ from mesaopt import registry, tasks
 from mesaopt.tasks import bandit, linreg
 
 SMALL = {"transformer": {"depth": 1, "width": 16}, "gru": {"hidden": 8, "embed": 8},
-         "lsa": {"depth": 2, "heads": 2}, "lopt": {"hidden": (8,)}}
+         "lsa": {"depth": 2, "heads": 2}, "lopt": {"hidden": (8,)},
+         # on the bandit's flat observations: no convolution (test_maze_env runs it on grids)
+         "conv_gru": {"channels": (), "embed": 8, "hidden": 8}}
 
 
 def _setting(name):

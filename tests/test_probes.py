@@ -11,7 +11,7 @@ from mesaopt import evaluation, registry, run
 from mesaopt.population import state_of
 
 PRESETS = {"linreg": "smoke", "bandit": "bandit_smoke", "sinusoid": "maml_smoke",  # every family
-           "digits": "lopt_smoke"}
+           "digits": "lopt_smoke", "maze": "maze_smoke"}
 CHEAPEST = {"supervised": "zero", "rl": "random"}       # one reference beside the probes' needs
 SMALL = {"interpolation": "{per_alpha: 2}",             # options that keep eager evaluation quick
          "layer_probes": "{penalty: 0.1}",              # and its 4-episode regression well posed
@@ -44,14 +44,18 @@ def test_probe_contracts(compose_cfg, family_name):
     params = pop.init(pop.hparams).params
     eval_set = pop.make_eval_set(pop.hparams)
     records = pop.evaluate(params, eval_set)
-    # Every probe measured something (adapt_mse only for learners with an inner loop).
+    # Every probe measured something (adapt_mse only for learners with an inner loop,
+    # (thinking_ticks only for learners that can think).
     assert {r.source for r in records} == set(probes) - (
-        {"adapt_mse"} if getattr(learner, "inner", None) is None else set())
+        {"adapt_mse"} if getattr(learner, "inner", None) is None else set()) - (
+        {"thinking_ticks"} if getattr(learner, "think", None) is None else set())
     for r in records:
         assert r.role == ("learner" if r.predictor == cfg.learner.name else "reference")
         assert r.predictor in (cfg.learner.name, *references)
         assert r.value.shape[0] == pop.size and r.value.ndim in (1, 2), (r.metric, r.value.shape)
         defined = r.value[:, 1:] if r.metric == "update_cosine" else r.value  # NaN at 0 steps
+        if r.metric == "goal_rate_by_distance":  # NaN where no level has the distance
+            defined = r.value[np.isfinite(r.value)]
         assert np.all(np.isfinite(defined)), (r.source, r.split, r.predictor, r.metric)
     member = pop.size - 1
     member_set, member_params = state_of(eval_set, member), state_of(params, member)

@@ -61,6 +61,9 @@ class Policy(NamedTuple):
     init: Callable[[Any], Any]       # key (learners) or references.Context -> params
     carry: Callable[[Any], Any]      # params -> carry at the start of an episode
     act: Callable[[Any, Any, jax.Array, jax.Array], tuple]
+    # Recurrent agents: ticks -> the same policy (same params) given that many extra recurrent
+    # steps on the first observation before it acts (test-time compute, the thinking-ticks probe).
+    think: Callable[[int], "Policy"] | None = None
 
 
 def _flat(tree) -> jax.Array:

@@ -67,10 +67,15 @@ def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split
 
 def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
              eval_set: EvalSet) -> list:
-    """Every selected probe's records for one member."""
+    """Every selected probe's records for one member. A probe with `derive(env, policy, params,
+    tasks, keys, options)` gets what it computes with the learner itself (e.g. rollouts with more
+    thinking ticks) as `view.derived[learner_name]`."""
     mine = rollouts(env, learner, params, eval_set.tasks, eval_set.keys)
+    derived = {p.name: (p.module.derive(env, learner, params, eval_set.tasks, eval_set.keys,
+                                        p.options), {})
+               for p in probes if hasattr(p.module, "derive")}
     return evaluation.measure(probes, env, learner_name, eval_set.tasks, mine,
-                              eval_set.reference_rollouts, eval_set.prepared)
+                              eval_set.reference_rollouts, eval_set.prepared, derived)
 
 
 def member_context(env: tasks.Env, pool_size: int, hparams: Hparams) -> Context:

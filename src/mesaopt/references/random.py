@@ -1,13 +1,14 @@
-"""Uniformly random arms: the floor every bandit learner must beat."""
+"""Uniformly random actions: the floor every agent must beat (any environment)."""
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from mesaopt.references import _bandit
+from mesaopt.predictor import Policy
 
 STYLE = dict(color="#7f7f7f", linestyle=":")
 
 
 def build(env):
-    return _bandit.policy(env, lambda context: (),
-                          lambda params, stats, key: jnp.full(env.num_actions, 1 / env.num_actions))
+    uniform = jnp.zeros(env.num_actions)
+    return Policy(lambda context: (), lambda params: (),
+                  lambda params, carry, obs, key: (carry, uniform, jnp.zeros(())))

@@ -60,6 +60,15 @@ class Family(NamedTuple):
     continuous_tasks: bool = True
 
 
+class Layout(NamedTuple):
+    """A gridworld level as probes and planning references read it: walls, squares (row, col)."""
+    walls: jax.Array   # (H, W) bool
+    start: jax.Array   # (2,) int32
+    goal: jax.Array    # (2,) the true goal
+    proxy: jax.Array   # (2,) the proxy target that coincides with the goal in training levels
+    moves: jax.Array   # (A, 2) each action's step; a move into a wall stays put
+
+
 class Env(NamedTuple):
     """A reinforcement-learning task family with gymnax's functional API.
 
@@ -85,6 +94,10 @@ class Env(NamedTuple):
     proxy_action: int | None = None  # the action a proxy knob makes best in training tasks
     optional_references: tuple[str, ...] = ()
     setting: str = "rl"
+    # Gridworlds with a goal and a proxy target (mazes): task -> Layout, and the reward for
+    # reaching the goal after a number of steps (the optimal return of a level).
+    layout: Callable[[Any], Layout] | None = None
+    reward_at: Callable[[jax.Array], jax.Array] | None = None
 
 
 def pool_task(sample_task: Callable, pool_key: jax.Array, index: jax.Array) -> Any:
@@ -132,6 +145,7 @@ class Transition(NamedTuple):
     alive: jax.Array       # the episode had not ended before this step
     done: jax.Array        # the episode ended with this step
     info: dict
+    obs: Any = None        # the observation acted on (rollout(..., keep_obs=True))
 
 
 def env_sampler(env: Env, noise_std: jax.Array, axes: dict) -> Callable:
@@ -145,9 +159,11 @@ def true_axes(env: Env) -> dict:
     return {a.name: jnp.asarray(a.true_value, jnp.float32) for a in env.axes}
 
 
-def rollout(env: Env, policy, params, task: Any, key: jax.Array) -> Transition:
+def rollout(env: Env, policy, params, task: Any, key: jax.Array,
+            keep_obs: bool = False) -> Transition:
     """One episode of `policy` on `task`, `env.horizon` steps long: every step's logits, value,
-    sampled action and reward; steps after the episode ended are marked not alive."""
+    sampled action and reward (and observation, with keep_obs); steps after the episode ended are
+    marked not alive."""
     reset_key, loop_key = jax.random.split(key)
     obs, state = env.reset(reset_key, task)
 
@@ -156,9 +172,10 @@ def rollout(env: Env, policy, params, task: Any, key: jax.Array) -> Transition:
         act_key, sample_key, env_key = jax.random.split(jax.random.fold_in(loop_key, t), 3)
         carry, logits_A, value = policy.act(params, carry, obs, act_key)
         action = jax.random.categorical(sample_key, logits_A)
+        seen = obs if keep_obs else None
         obs, state, reward, done, info = env.step(env_key, state, action, task)
         transition = Transition(logits_A, value, action, jnp.where(alive, reward, 0.0), alive,
-                                alive & done, info)
+                                alive & done, info, seen)
         return (carry, obs, state, alive & ~done), transition
 
     initial = (policy.carry(params), obs, state, jnp.bool_(True))

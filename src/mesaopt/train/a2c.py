@@ -85,9 +85,15 @@ def loss_fn(env: tasks.Env, policy: Policy, cfg: Config, params, tasks_B, key, e
     policy_loss = -masked_mean(logp_BxT * adv_BxT, alive_BxT)
     value_loss = masked_mean((traj.value - targets_BxT) ** 2, alive_BxT)
     loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropy
-    # Per-episode sums of what the env reports per step (e.g. the bandits' exact regret).
-    reported = {name: jnp.mean(jnp.sum(v * alive_BxT, axis=1)) for name, v in traj.info.items()}
-    return loss, dict(entropy=entropy, **reported)
+    return loss, dict(entropy=entropy, **episode_sums(traj))
+
+
+def episode_sums(traj) -> dict:
+    """Mean per-episode sums of what the env reports per step (e.g. the bandits' exact regret,
+    the mazes' goal_reached); names starting with "_" are data for probes, not metrics."""
+    alive_BxT = traj.alive.astype(jnp.float32)
+    return {name: jnp.mean(jnp.sum(v * alive_BxT, axis=1)) for name, v in traj.info.items()
+            if not name.startswith("_")}
 
 
 def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,

@@ -1,0 +1,83 @@
+"""Actor-critic for gridworlds: a convolutional encoder of the boolean grid, then a GRU (the
+recurrent agent: memory across steps, and test-time compute) or a dense layer (`recurrent:
+false`, the feed-forward agent), then policy logits and a value.
+
+`thinking_ticks = N` runs the GRU N extra times on the first observation before the first action
+(Guez et al. 2019; Taufeeque et al. 2024): whatever the agent computes in those ticks is planning
+before acting. `Policy.think(n)` is the same agent with n ticks (the thinking-ticks probe).
+Dimension letters (docs/architecture.md): A actions, C carry (hidden) units, H x W grid.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from mesaopt.config import positive, require
+from mesaopt.predictor import Policy
+from mesaopt.tasks import Env
+
+SETTING = "rl"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    name: str = "conv_gru"
+    channels: tuple[int, ...] = (16, 32)  # 3x3 convolutions (SAME padding), ReLU; () = none
+    embed: int = 128       # dense layer after the encoder
+    hidden: int = 128      # C: GRU state (recurrent) or a second dense layer (feed-forward)
+    recurrent: bool = True
+    thinking_ticks: int = 0
+
+    def validate(self, path: str) -> None:
+        positive(self, path, "embed", "hidden")
+        require(all(c > 0 for c in self.channels), f"{path}.channels",
+                f"must be positive channel counts (empty: no convolution), got {self.channels}")
+        require(self.thinking_ticks >= 0, f"{path}.thinking_ticks",
+                f"must be >= 0, got {self.thinking_ticks}")
+        require(self.recurrent or self.thinking_ticks == 0, f"{path}.thinking_ticks",
+                "needs recurrent: true (a feed-forward agent has nothing to think with)")
+
+
+class Agent(nn.Module):
+    cfg: Config
+    num_actions: int
+    ticks: int
+
+    @nn.compact
+    def __call__(self, carry, obs):
+        hidden_C, first = carry
+        x = obs.astype(jnp.float32)
+        for channels in self.cfg.channels:
+            x = nn.relu(nn.Conv(channels, (3, 3), padding="SAME")(x))
+        e = nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1)))
+        if self.cfg.recurrent:
+            # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
+            cell = nn.GRUCell(self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())
+            thought_C = hidden_C
+            for _ in range(self.ticks):
+                thought_C, _ = cell(thought_C, e)
+            hidden_C = jnp.where(first, thought_C, hidden_C)
+            hidden_C, out_C = cell(hidden_C, e)
+        else:
+            out_C = nn.relu(nn.Dense(self.cfg.hidden)(e))
+        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
+        value = nn.Dense(1)(out_C)[0]
+        return (hidden_C, jnp.bool_(False)), logits_A, value
+
+
+def build(cfg: Config, env: Env, ticks: int | None = None) -> Policy:
+    module = Agent(cfg, env.num_actions, cfg.thinking_ticks if ticks is None else ticks)
+
+    def carry(params):
+        return jnp.zeros((cfg.hidden,)), jnp.bool_(True)
+
+    def init(key):
+        return module.init(key, carry(None), jnp.zeros(env.obs_shape, bool))["params"]
+
+    def act(params, carry, obs, key):
+        return module.apply({"params": params}, carry, obs)
+
+    think = (lambda n: build(cfg, env, n)) if cfg.recurrent else None
+    return Policy(init, carry, act, think)

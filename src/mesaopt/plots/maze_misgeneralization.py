@@ -1,0 +1,114 @@
+"""Goal misgeneralization in mazes (Langosco et al. 2022): on held-out levels with the goal placed
+anywhere, the share of episodes that reach the goal first, the corner (the proxy) first, or
+neither, vs the corner size k of training, one curve per anywhere rate alpha or diversity M; the
+goal panel also shows the agent on its training distribution (dashed) and the share of goals on
+the way to the corner (grey: what a pure corner-seeker reaches anyway). Last panel: P(goal first)
+vs the goal's distance from the corner. Last evaluation; mean +- std over seeds."""
+from __future__ import annotations
+
+import pandas as pd
+
+from mesaopt.plots import NotDrawable, style
+
+GROUPS = ("anywhere_rate", "num_tasks")
+NAMES = {"anywhere_rate": "α", "num_tasks": "M", "corner_size": "k"}
+
+
+def final_rows(df: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
+    rows = df[df.metric.isin(metrics)]
+    if rows.empty or "corner_size" not in rows:
+        raise NotDrawable(f"no {', '.join(metrics)} rows with a corner_size column (a maze run)")
+    return style.final_step(rows)
+
+
+def groups(df: pd.DataFrame) -> list[str]:
+    """The dynamic axes besides k that tell the agent's curves apart (those that vary)."""
+    return [c for c in GROUPS if c in df and df[c].nunique() > 1]
+
+
+def label(keys, columns) -> str:
+    keys = keys if isinstance(keys, tuple) else (keys,)
+    return ", ".join(f"{NAMES[c]}={'∞' if v == float('inf') else f'{v:g}'}"
+                     for c, v in zip(columns, keys))
+
+
+def curves(rows: pd.DataFrame, columns: list[str]):
+    """(label, rows) per combination of the grouping columns (one curve each)."""
+    if not columns:
+        return [("", rows)]
+    return [(label(k, columns), g) for k, g in rows.groupby(columns)]
+
+
+def learner_curves(ax, final: pd.DataFrame, metric: str, split: str = "true", suffix: str = "",
+                   **kw) -> None:
+    columns = groups(final)
+    color = 0
+    for name in style.learner_names(final):
+        rows = final[(final.predictor == name) & (final.metric == metric) & (final.split == split)]
+        for text, g in curves(rows, columns):
+            style.band(ax, style.mean_std(g, "corner_size"), f"{name} {text}{suffix}".strip(),
+                       marker="o", color=style.LEARNER_COLORS[color % len(style.LEARNER_COLORS)],
+                       **kw)
+            color += 1
+
+
+def reference_lines(ax, final: pd.DataFrame, metric: str, names: tuple[str, ...],
+                    split: str = "true") -> None:
+    """References do not learn: one horizontal line each (their mean over members)."""
+    for name in names:
+        rows = final[(final.predictor == name) & (final.metric == metric) & (final.split == split)]
+        if len(rows):
+            ax.axhline(rows.value.mean(), label=name, **style.reference_style(name))
+
+
+def plot(df: pd.DataFrame):
+    final = final_rows(df, ("goal_rate", "corner_rate", "neither_rate", "goal_on_path",
+                            "goal_rate_by_distance"))
+    fig, axes = style.figure(ncols=4, width=3.2)
+    titles = {"goal_rate": "reached the goal first", "corner_rate": "reached the corner first",
+              "neither_rate": "reached neither"}
+    for ax, (metric, title) in zip(axes[0], titles.items()):
+        learner_curves(ax, final, metric)
+        reference_lines(ax, final, metric, ("bfs_goal", "bfs_corner", "random"))
+        ax.set_title(f"{title} (goal anywhere)")
+        ax.set_xlabel("corner size k in training")
+        ax.set_ylim(-0.03, 1.03)
+    goal_ax = axes[0][0]
+    learner_curves(goal_ax, final, "goal_rate", split="pretrain", suffix=" (training levels)",
+                   linestyle="--", alpha=0.6)
+    on_path = final[(final.metric == "goal_on_path") & (final.split == "true")]
+    if len(on_path):
+        goal_ax.axhline(on_path.value.mean(), color="#999999", linewidth=3, alpha=0.5,
+                        label="goal on the corner path")
+    goal_ax.set_ylabel("share of episodes")
+    distance_ax = axes[0][3]
+    rows = final[(final.metric == "goal_rate_by_distance") & (final.split == "true")
+                 & final.predictor.isin(style.learner_names(final))]
+    for i, (k, g) in enumerate(rows.groupby("corner_size")):
+        stats = g.groupby("position")["value"].mean().dropna()
+        distance_ax.plot(stats.index, stats.values, marker=".", label=f"k={k:g}",
+                         color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)])
+    distance_ax.set_title("P(goal first) vs goal–corner distance")
+    distance_ax.set_xlabel("cells between goal and corner")
+    distance_ax.set_ylim(-0.03, 1.03)
+    for ax in axes[0]:
+        ax.legend(loc="best", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def summary(final: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Mean over seeds of `metrics` on both splits per predictor, k and the varying groups."""
+    columns = ["predictor", "split", *groups(final), "corner_size"]
+    rows = final[final.metric.isin(metrics) & (final.position == -1)]
+    table = rows.pivot_table(index=columns, columns="metric", values="value", aggfunc="mean")
+    return table.reset_index().sort_values(columns)
+
+
+SUMMARY = ("goal_rate", "corner_rate", "neither_rate", "goal_on_path", "relative_return",
+           "return", "proxy_weight", "decision_goal", "decision_corner")
+
+
+def tables(df: pd.DataFrame) -> dict:
+    """maze_outcomes: the headline numbers per predictor, split, group and k (mean over seeds)."""
+    return {"maze_outcomes": summary(final_rows(df, SUMMARY), SUMMARY)}

@@ -1,0 +1,76 @@
+"""Held-out mazes (goal anywhere) with each agent's path: walls black, the goal (cheese) yellow,
+the corner (the proxy target) outlined red, the start green; the agent's path blue, the
+shortest path to the goal dotted green. One row per trained member (up to 6: its corner size k
+and other varying axes in the row title), one column per level (probe maze_paths). Last
+evaluation."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from mesaopt.plots import NotDrawable, style
+from mesaopt.plots.maze_misgeneralization import NAMES
+
+MAX_ROWS = 6
+
+
+def _squares(path: np.ndarray, size: int) -> np.ndarray:
+    path = path[path >= 0]
+    return np.stack([path // size, path % size], axis=1)
+
+
+def plot(df: pd.DataFrame):
+    rows = df[df.metric.isin(("rollout_level", "rollout_path")) & (df.split == "true")]
+    if rows.empty or "task.cells" not in df:
+        raise NotDrawable("no rollout_level / rollout_path rows (probe maze_paths on a maze run)")
+    final = style.final_step(rows)
+    learners = style.learner_names(final)
+    members = final[final.predictor.isin(learners)][["run_id", "member"]].drop_duplicates()
+    members = members.head(MAX_ROWS)
+    size = 2 * int(df["task.cells"].iloc[0]) + 1
+    levels = final[(final.metric == "rollout_level")]
+    episodes = int(levels.position.max() + 1) // (size * size)
+    columns = [c for c in NAMES if c in final and final[c].nunique() > 1] or ["corner_size"]
+    fig, axes = style.figure(ncols=episodes, nrows=len(members), width=1.8, height=1.9)
+    for r, (run_id, member) in enumerate(members.itertuples(index=False)):
+        mine = final[(final.run_id == run_id) & (final.member == member)]
+        codes = mine[mine.metric == "rollout_level"].sort_values("position").value.to_numpy()
+        codes = codes.astype(int).reshape(episodes, size, size)
+        agent_rows = mine[(mine.metric == "rollout_path") & mine.predictor.isin(learners)]
+        agent = agent_rows.sort_values("position").value.to_numpy().astype(int).reshape(episodes, -1)
+        optimal_rows = mine[(mine.metric == "rollout_path") & (mine.predictor == "bfs_goal")]
+        optimal = (optimal_rows.sort_values("position").value.to_numpy().astype(int)
+                   .reshape(episodes, -1) if len(optimal_rows) else None)
+        first = mine.iloc[0]
+        title = ", ".join(f"{NAMES[c]}={first[c]:g}" for c in columns if c in mine)
+        for e in range(episodes):
+            ax = axes[r][e]
+            level = codes[e]
+            ax.imshow(level % 2 == 1, cmap="Greys", vmin=0, vmax=1.4, interpolation="nearest")
+            goal = np.argwhere((level == 2) | (level == 5))
+            corner = np.argwhere((level == 3) | (level == 4) | (level == 5))
+            if len(corner):
+                ax.add_patch(Rectangle((corner[0][1] - 0.5, corner[0][0] - 0.5), 1, 1, fill=False,
+                                       edgecolor="#d62728", linewidth=1.8))
+            if len(goal):
+                ax.plot(goal[0][1], goal[0][0], "o", color="#ffbf00", markersize=7,
+                        markeredgecolor="black")
+            ax.plot(1, size - 2, "s", color="#2ca02c", markersize=5)
+            if optimal is not None:
+                path = _squares(optimal[e], size)
+                ax.plot(path[:, 1], path[:, 0], ":", color="#2ca02c", linewidth=1.2)
+            path = _squares(agent[e], size)
+            jitter = np.linspace(-0.15, 0.15, len(path))[:, None]  # revisits stay visible
+            ax.plot(path[:, 1] + jitter[:, 0], path[:, 0] + jitter[:, 0], "-", color="#1f77b4",
+                    linewidth=1.4, alpha=0.85)
+            ax.plot(path[-1, 1], path[-1, 0], "x", color="#1f77b4", markersize=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if e == 0:
+                ax.set_ylabel(title, fontsize=7)
+    fig.suptitle("held-out mazes (goal anywhere): agent path (blue), shortest path (green dots)",
+                 fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,49 @@
+"""At the decision square of a level (the square where the shortest path to the goal leaves the
+shortest path from the start to the proxy target; levels whose goal lies on that path have
+none), the probability mass every policy puts on the step toward the goal (`decision_goal`) and
+on the step toward the proxy target (`decision_corner`), averaged over its live steps there
+before the proxy target was reached; `decision_visits`: the share of levels where the policy
+stood on the decision square at least once. Gridworlds with a goal and a proxy (mazes)."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from mesaopt.evaluation.rl import SPLITS
+from mesaopt.probes import View, _gridworld
+from mesaopt.tasks._maze import UNREACHABLE
+
+SETTING = "rl"
+applies = _gridworld.applies
+
+
+def decision_square(m: _gridworld.Maps) -> jax.Array:
+    """(B,) flat index of each level's decision square, -1 if the goal is on the proxy path."""
+    def one(from_start, to_goal, to_proxy, goal, proxy):
+        free = from_start < UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
+        on_path = free & (from_start + jnp.where(free, to_proxy, 0) == from_start[proxy[0], proxy[1]])
+        closest = jnp.where(on_path, to_goal, UNREACHABLE)
+        flat = jnp.argmin(closest.ravel())
+        return jnp.where(to_goal.ravel()[flat] == 0, -1, flat)
+    return jax.vmap(one)(m.from_start, m.to_goal, m.to_proxy, m.goal, m.proxy)
+
+
+def measure(view: View) -> list:
+    records = []
+    for split in SPLITS:
+        m = _gridworld.maps(view.family, view.data[split])
+        decision_B = decision_square(m)
+        for name, rollout in view.outputs[split].items():
+            squares_BxT = rollout.info["_square"]
+            d_goal, d_proxy = _gridworld.next_distances(m, squares_BxT)   # (B, T, A) each
+            there = (squares_BxT == decision_B[:, None]) & _gridworld.pursuit_steps(rollout)
+            toward_goal = d_goal <= jnp.min(d_goal, axis=-1, keepdims=True)
+            toward_proxy = d_proxy <= jnp.min(d_proxy, axis=-1, keepdims=True)
+            mass = lambda toward: jnp.sum(rollout.probs_BxTxA * toward, -1)
+            count = jnp.maximum(jnp.sum(there), 1)
+            records += [
+                view.record(split, name, "decision_goal", jnp.sum(mass(toward_goal) * there) / count),
+                view.record(split, name, "decision_corner",
+                            jnp.sum(mass(toward_proxy) * there) / count),
+                view.record(split, name, "decision_visits", jnp.mean(jnp.any(there, axis=1)))]
+    return records

@@ -1,0 +1,57 @@
+"""Shortest-path policies on gridworld levels read from the full boolean view (wall, agent, goal
+channels): breadth-first distances to a target square, and the action(s) that go down them."""
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from mesaopt.predictor import Policy
+from mesaopt.tasks import _maze
+
+
+def next_squares(walls, square, moves):
+    """(A, 2) the square each action leads to (a move into a wall stays put)."""
+    targets = square[None, :] + moves
+    blocked = walls[targets[:, 0], targets[:, 1]]
+    return jnp.where(blocked[:, None], square[None, :], targets)
+
+
+def square_of(channel) -> jax.Array:
+    """(2,) the (first) True square of a (H, W) boolean channel."""
+    flat = jnp.argmax(channel.ravel())
+    return jnp.stack([flat // channel.shape[1], flat % channel.shape[1]]).astype(jnp.int32)
+
+
+def greedy_logits(distance_HxW, walls, square, moves):
+    """Uniform over the actions whose next square is closest to the target; -inf elsewhere."""
+    nxt = next_squares(walls, square, moves)
+    d_A = distance_HxW[nxt[:, 0], nxt[:, 1]]
+    return jnp.where(d_A <= jnp.min(d_A), 0.0, -jnp.inf)
+
+
+def policy(env, target: Callable) -> Policy:
+    """Follows the shortest path to `target(obs) -> (2,) square`; distances are computed once, on
+    the first observation, and carried."""
+    moves = example_layout(env).moves
+
+    def carry(params):
+        size = env.obs_shape[0]
+        return jnp.full((size, size), -1, jnp.int32)
+
+    def act(params, distance_HxW, obs, key):
+        walls = obs[..., 0]
+        distance_HxW = jax.lax.cond(distance_HxW[0, 0] < 0,
+                                    lambda: _maze.distances(walls, target(obs)),
+                                    lambda: distance_HxW)
+        return distance_HxW, greedy_logits(distance_HxW, walls, square_of(obs[..., 1]), moves), \
+            jnp.zeros(())
+
+    return Policy(lambda context: (), carry, act)
+
+
+def example_layout(env):
+    """The layout of one level: its per-env constants (moves, start, proxy target)."""
+    values = {"noise_std": 0.0, **{a.name: a.default for a in env.axes}}
+    return env.layout(env.sample_task(jax.random.key(0), values))

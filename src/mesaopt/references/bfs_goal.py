@@ -1,0 +1,10 @@
+"""The optimal maze policy: the shortest path to the goal it sees (ties split evenly)."""
+from __future__ import annotations
+
+from mesaopt.references import _gridworld
+
+STYLE = dict(color="#2ca02c", linestyle="--")
+
+
+def build(env):
+    return _gridworld.policy(env, lambda obs: _gridworld.square_of(obs[..., 2]))

@@ -1,0 +1,150 @@
+"""Proximal policy optimization (Schulman et al. 2017) for recurrent or feed-forward agents.
+
+Every update rolls out one full episode in each of `batch_size` environments (tasks drawn at the
+member's diversity M and env axes, e.g. the mazes' corner size), computes GAE advantages and
+value targets with the rollout's values, then takes `epochs` passes over the episodes in
+`minibatches` shuffled minibatches. Each minibatch replays its episodes from their first step
+under the current parameters (so a recurrent agent's memory is recomputed, as in full-episode
+BPTT) and takes one gradient step on the clipped surrogate, a value loss and an entropy bonus;
+steps after an episode ended are masked out and advantages are normalized per minibatch. The
+whole update (rollout, advantages, epochs) is one compiled function and a chunk of updates is a
+lax.scan, vmapped over the population. The learning-rate schedule counts gradient steps
+(`steps * epochs * minibatches`; warmup likewise). Declares the `sweep.entropy_coef` axis.
+Dimension letters: B episodes, T steps, A actions.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from mesaopt import keys, tasks
+from mesaopt.config import positive, require
+from mesaopt.predictor import Policy
+from mesaopt.tasks import Axis, Env
+from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
+from mesaopt.train.a2c import advantages, episode_sums, masked_mean
+from mesaopt.train.optim import optimizer
+
+SETTING = "rl"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(optim.Config):
+    name: str = "ppo"
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2        # the surrogate's trust region: ratio clipped to 1 +- clip_eps
+    epochs: int = 4              # passes over each rollout
+    minibatches: int = 4         # per pass (episodes are split, never steps of one episode)
+    entropy_coef: float = 0.01   # default of the sweep's entropy_coef axis
+    value_coef: float = 0.5
+
+    def validate(self, path: str) -> None:
+        super().validate(path)
+        positive(self, path, "epochs", "minibatches", "clip_eps")
+        for name in ("gamma", "gae_lambda"):
+            require(0 <= getattr(self, name) <= 1, f"{path}.{name}",
+                    f"must be in [0, 1], got {getattr(self, name)}")
+        for name in ("entropy_coef", "value_coef"):
+            require(getattr(self, name) >= 0, f"{path}.{name}",
+                    f"must be >= 0, got {getattr(self, name)}")
+        require(self.batch_size % self.minibatches == 0, f"{path}.minibatches",
+                f"must divide train.batch_size={self.batch_size}, got {self.minibatches}")
+
+
+def axes(cfg: Config) -> tuple[Axis, ...]:
+    return (Axis("entropy_coef", default=cfg.entropy_coef, low=0.0, high=math.inf),)
+
+
+def _optimizer(cfg: Config, peak_lr):
+    per_update = cfg.epochs * cfg.minibatches
+    return optimizer(dataclasses.replace(cfg, steps=cfg.steps * per_update,
+                                         warmup_steps=cfg.warmup_steps * per_update), peak_lr)
+
+
+def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
+    params = policy.init(keys.streams(hparams.seed).init)
+    return fresh_state(params, _optimizer(cfg, hparams.learning_rate).init(params))
+
+
+def replay(policy: Policy, params, obs_T):
+    """(T, A) logits and (T,) values of the policy on one episode's observations, from its
+    first step (the policy's forward pass must not depend on the act key: learners' does not)."""
+    def step(carry, obs):
+        carry, logits_A, value = policy.act(params, carry, obs, jax.random.key(0))
+        return carry, (logits_A, value)
+    return jax.lax.scan(step, policy.carry(params), obs_T)[1]
+
+
+def surrogate_loss(policy: Policy, cfg: Config, params, batch: dict, entropy_coef):
+    logits_BxTxA, values_BxT = jax.vmap(lambda o: replay(policy, params, o))(batch["obs"])
+    alive = batch["alive"]
+    adv = batch["advantage"]
+    mean = masked_mean(adv, alive)
+    adv = (adv - mean) / (jnp.sqrt(masked_mean((adv - mean) ** 2, alive)) + 1e-8)
+    logp_BxTxA = jax.nn.log_softmax(logits_BxTxA)
+    logp = jnp.take_along_axis(logp_BxTxA, batch["action"][..., None], axis=-1)[..., 0]
+    ratio = jnp.exp(logp - batch["logp"])
+    clipped = jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps)
+    policy_loss = -masked_mean(jnp.minimum(ratio * adv, clipped * adv), alive)
+    value_loss = masked_mean((values_BxT - batch["target"]) ** 2, alive)
+    entropy = -masked_mean(jnp.sum(jnp.exp(logp_BxTxA) * logp_BxTxA, axis=-1), alive)
+    loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropy
+    return loss, dict(entropy=entropy, value_loss=value_loss,
+                      approx_kl=masked_mean(batch["logp"] - logp, alive),
+                      clip_fraction=masked_mean((jnp.abs(ratio - 1) > cfg.clip_eps) * 1.0, alive))
+
+
+def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
+                state: TrainState, hparams: Hparams) -> tuple[TrainState, dict]:
+    """`num_steps` PPO updates of one member (static num_steps: one compiled program per chunk);
+    metrics (S,) each: loss, grad_norm (before clipping), entropy, value_loss, approx_kl and
+    clip_fraction (means over the update's gradient steps), episode_return, and the per-episode
+    sum of every per-step value the env reports in `info` (mazes: goal_reached, corner_reached)."""
+    streams = keys.streams(hparams.seed)
+    tx = _optimizer(cfg, hparams.learning_rate)
+    sampler = tasks.env_sampler(env, hparams.noise_std, hparams.axes)
+    entropy_coef = hparams.axes["entropy_coef"]
+    size = cfg.batch_size // cfg.minibatches
+
+    def gradient_step(carry, batch):
+        params, opt_state = carry
+        (loss, extra), grads = jax.value_and_grad(
+            lambda p: surrogate_loss(policy, cfg, p, batch, entropy_coef), has_aux=True)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), \
+            dict(loss=loss, grad_norm=optax.global_norm(grads), **extra)
+
+    def update(state: TrainState, _):
+        task_key, rollout_key, shuffle_key = jax.random.split(
+            jax.random.fold_in(streams.train, state.step), 3)
+        tasks_B = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, hparams.num_tasks))(
+            jax.random.split(task_key, cfg.batch_size))
+        traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, state.params, task, k,
+                                                      keep_obs=True))(
+            tasks_B, jax.random.split(rollout_key, cfg.batch_size))
+        adv_BxT, target_BxT = jax.vmap(
+            lambda r, v, d: advantages(r, v, d, cfg.gamma, cfg.gae_lambda))(
+            traj.reward, traj.value, traj.done)
+        logp_BxT = jnp.take_along_axis(jax.nn.log_softmax(traj.logits_A), traj.action[..., None],
+                                       axis=-1)[..., 0]
+        batch = dict(obs=traj.obs, action=traj.action, logp=logp_BxT, advantage=adv_BxT,
+                     target=target_BxT, alive=traj.alive.astype(jnp.float32))
+
+        def epoch(carry, key):
+            order = jax.random.permutation(key, cfg.batch_size).reshape(cfg.minibatches, size)
+            minibatches = jax.tree.map(lambda a: a[order], batch)
+            return jax.lax.scan(gradient_step, carry, minibatches)
+
+        (params, opt_state), stats = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, cfg.epochs))
+        stats = jax.tree.map(jnp.mean, stats)  # a non-finite step makes its mean non-finite
+        state = next_state(state, params, opt_state, stats["loss"], stats["grad_norm"])
+        return state, dict(alive=state.alive, episode_return=jnp.mean(jnp.sum(traj.reward, 1)),
+                           **stats, **episode_sums(traj))
+
+    return jax.lax.scan(update, state, length=num_steps)

@@ -1,0 +1,194 @@
+"""The maze family (cheese in the corner): environment dynamics, nested level pools, the
+shortest-path references, and the maze probes against answers known by construction."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mesaopt import registry, tasks
+from mesaopt.evaluation.rl import rollouts
+from mesaopt.probes import View, _gridworld, decision_squares, goal_outcomes, proxy_weight
+from mesaopt.tasks import maze
+
+CELLS = 4
+ENV = maze.build(maze.Config(cells=CELLS, horizon=40))
+ANYWHERE = {"noise_std": 0.0, "corner_size": 1.0, "anywhere_rate": 1.0}
+BATCH = 96
+
+
+def _level(walls_text: list[str], goal) -> maze.Level:
+    return maze.Level(jnp.asarray([[c == "#" for c in row] for row in walls_text]),
+                      jnp.asarray(goal, jnp.int32))
+
+
+# 2 x 2 cells: start (3, 1), corner (1, 3); the only way up is the right column.
+SMALL = ["#####",
+         "#...#",
+         "###.#",
+         "#...#",
+         "#####"]
+
+
+def test_moves_walls_reward_and_info():
+    env = maze.build(maze.Config(cells=2, horizon=10, time_penalty=0.5))
+    level = _level(SMALL, (1, 1))
+    obs, state = env.reset(jax.random.key(0), level)
+    assert obs.shape == env.obs_shape == (5, 5, 3) and obs.dtype == jnp.bool_
+    assert obs[3, 1, 1] and obs[1, 1, 2] and obs[0, 0, 0] and not obs[3, 1, 0]
+    up, right, down, left = range(4)
+    step = jax.jit(env.step)
+    _, state, reward, done, info = step(None, state, jnp.int32(up), level)  # a wall: stays
+    assert state.square.tolist() == [3, 1] and float(reward) == 0.0 and not bool(done)
+    assert int(info["_square"]) == 3 * 5 + 1
+    for action in (right, right, up, up):
+        obs, state, reward, done, info = step(None, state, jnp.int32(action), level)
+    assert state.square.tolist() == [1, 3] and float(info["corner_reached"]) == 1.0
+    _, state, _, _, info = step(None, state, jnp.int32(up), level)  # bump: still in the corner
+    assert float(info["corner_reached"]) == 0.0  # only the first arrival counts
+    for action in (left,):
+        obs, state, reward, done, info = step(None, state, jnp.int32(action), level)
+    assert not bool(done)
+    obs, state, reward, done, info = step(None, state, jnp.int32(left), level)
+    assert bool(done) and float(info["goal_reached"]) == 1.0
+    assert float(reward) == pytest.approx(1.0 - 0.5 * 8 / 10)  # reached with step 8
+    assert obs[1, 1, 1] and obs[1, 1, 2]
+
+
+def test_horizon_ends_the_episode():
+    env = maze.build(maze.Config(cells=2, horizon=3))
+    level = _level(SMALL, (1, 1))
+    _, state = env.reset(None, level)
+    dones = []
+    for _ in range(3):
+        _, state, _, done, _ = env.step(None, state, jnp.int32(0), level)
+        dones.append(bool(done))
+    assert dones == [False, False, True]
+
+
+def test_level_pools_are_nested_across_m_and_goals_follow_the_axes():
+    sampler = tasks.env_sampler(ENV, jnp.float32(0.0), {"corner_size": jnp.float32(2.0),
+                                                        "anywhere_rate": jnp.float32(0.0)})
+    key = jax.random.key(7)
+    small, large = tasks.task_pool(sampler, key, 3), tasks.task_pool(sampler, key, 8)
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(a, b[:3]), small, large)
+    assert len({np.asarray(w).tobytes() for w in large.walls}) == 8  # distinct levels
+    goals = np.asarray(large.goal)
+    assert np.all(goals[:, 0] <= 3) and np.all(goals[:, 1] >= 2 * CELLS - 3)  # top-right 2x2
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """Every reference rolled out on BATCH held-out levels (goal anywhere), and the views."""
+    levels = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(
+        jax.random.split(jax.random.key(3), BATCH))
+    policies = {n: registry.load("references", n, "r").build(ENV) for n in ENV.references}
+    outs = {n: rollouts(ENV, p, p.init(None), {"pretrain": levels, "true": levels},
+                        {"pretrain": jax.random.key(1), "true": jax.random.key(2)})
+            for n, p in policies.items()}
+    outputs = {split: {n: o[split] for n, o in outs.items()} for split in ("pretrain", "true")}
+    return levels, outputs
+
+
+def _metrics(probe, levels, outputs, options=None):
+    view = View(probe.__name__.rsplit(".", 1)[1], ENV, "bfs_goal",
+                {"pretrain": levels, "true": levels}, outputs, None, options)
+    return {(r.split, r.predictor, r.metric): np.asarray(r.value) for r in probe.measure(view)}
+
+
+def test_shortest_path_references_take_the_shortest_paths(held_out):
+    levels, outputs = held_out
+    m = _gridworld.maps(ENV, levels)
+    to_goal = np.asarray(jax.vmap(_gridworld.at)(m.from_start, m.goal))
+    to_corner = np.asarray(jax.vmap(_gridworld.at)(m.from_start, m.proxy))
+    goal, corner = outputs["true"]["bfs_goal"], outputs["true"]["bfs_corner"]
+    np.testing.assert_array_equal(goal.alive_BxT.sum(1), to_goal)  # ends on arrival
+    np.testing.assert_allclose(goal.reward_BxT.sum(1), 1 - 0.9 * to_goal / ENV.horizon, rtol=1e-6)
+    first_corner = _gridworld.first_step(corner.info["corner_reached"], corner.alive_BxT)
+    on_path = np.asarray(_gridworld.goal_on_path(m))
+    np.testing.assert_array_equal(np.asarray(first_corner)[~on_path] + 1, to_corner[~on_path])
+
+
+def test_outcomes_partition_and_the_corner_seeker_reaches_exactly_the_goals_on_its_path(held_out):
+    levels, outputs = held_out
+    metrics = _metrics(goal_outcomes, levels, outputs)
+    for name in ENV.references:
+        total = sum(metrics["true", name, f"{o}_rate"] for o in ("goal", "corner", "neither"))
+        assert total == pytest.approx(1.0)
+    on_path = metrics["true", "bfs_corner", "goal_on_path"]
+    many = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(jax.random.split(jax.random.key(9), 2048))
+    assert float(np.mean(_gridworld.goal_on_path(_gridworld.maps(ENV, many)))) > 0.4  # 9 x 9 mazes
+    assert metrics["true", "bfs_corner", "goal_rate"] == pytest.approx(on_path)
+    # The optimal policy only passes the corner on its way when the goal lies beyond it.
+    assert metrics["true", "bfs_goal", "goal_rate"] + metrics["true", "bfs_goal", "corner_rate"] == 1.0
+    assert metrics["true", "bfs_goal", "goal_rate"] > 0.8
+    assert metrics["true", "bfs_goal", "relative_return"] == pytest.approx(1.0)
+    assert metrics["true", "random", "goal_rate"] < 0.5
+    by_distance = metrics["true", "bfs_corner", "goal_rate_by_distance"]
+    assert by_distance[0] == 1.0  # the goal in the corner cell
+    assert np.nanmin(by_distance[1:]) < 1.0
+
+
+def test_decision_squares_and_implied_objective_of_the_reference_policies(held_out):
+    levels, outputs = held_out
+    decision = _metrics(decision_squares, levels, outputs)
+    assert decision["true", "bfs_goal", "decision_goal"] == 1.0
+    assert decision["true", "bfs_goal", "decision_corner"] == 0.0
+    assert decision["true", "bfs_corner", "decision_corner"] == 1.0
+    assert decision["true", "bfs_corner", "decision_goal"] == 0.0
+    # Every level whose goal is off the corner path has a decision square on the corner-seeker's
+    # way; it is counted unless it is the corner itself (a goal beyond the corner: the proxy is
+    # reached there, so the step from it no longer tells the objectives apart).
+    squares = np.asarray(decision_squares.decision_square(_gridworld.maps(ENV, levels)))
+    corner = int(maze.corner_square(CELLS)[0]) * ENV.obs_shape[0] + int(maze.corner_square(CELLS)[1])
+    expected = np.mean((squares >= 0) & (squares != corner))
+    assert decision["true", "bfs_corner", "decision_visits"] == pytest.approx(expected)
+    weights = _metrics(proxy_weight, levels, outputs, proxy_weight.Config())
+    assert weights["true", "bfs_goal", "proxy_weight"] < 0.05     # goal-seeking
+    assert weights["true", "bfs_corner", "proxy_weight"] > 0.95   # corner-seeking
+    assert 0.2 < weights["true", "random", "proxy_weight"] < 0.8  # no preference
+    assert weights["true", "random", "proxy_beta"] == pytest.approx(0.1)  # smallest beta
+
+
+def test_decision_square_is_where_the_goal_path_leaves_the_corner_path():
+    # 3 x 3 cells. Start (5, 1) -> (5, 3) -> (3, 3) -> (3, 5) -> corner (1, 5); the goal (1, 3)
+    # branches off at (3, 3) through (3, 1) and (1, 1).
+    walls = ["#######",
+             "#...#.#",
+             "#.###.#",
+             "#.....#",
+             "###.###",
+             "#.....#",
+             "#######"]
+    env = maze.build(maze.Config(cells=3))
+    levels = jax.tree.map(lambda *a: jnp.stack(a), _level(walls, (1, 3)), _level(walls, (1, 5)),
+                          _level(walls, (3, 5)))
+    squares = decision_squares.decision_square(_gridworld.maps(env, levels))
+    assert squares.tolist() == [3 * 7 + 3, -1, -1]  # goals on the corner path have none
+
+
+def test_conv_agent_on_grids_thinks_only_before_its_first_action():
+    from mesaopt.learners import conv_gru
+    cfg = conv_gru.Config(channels=(4,), embed=8, hidden=8)
+    agent = conv_gru.build(cfg, ENV)
+    params = agent.init(jax.random.key(0))
+    level = ENV.sample_task(jax.random.key(1), ANYWHERE)
+    obs, _ = ENV.reset(None, level)
+    act = jax.jit(agent.act)
+    carry0, logits0, value0 = act(params, agent.carry(params), obs, None)
+    eager = agent.act(params, agent.carry(params), obs, None)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                 eager, (carry0, logits0, value0))
+    assert logits0.shape == (4,) and value0.shape == ()
+    thinker = agent.think(3)
+    carry3, logits3, _ = jax.jit(thinker.act)(params, thinker.carry(params), obs, None)
+    assert not np.allclose(logits3, logits0)  # three more GRU steps before acting
+    # After the first step the tick count no longer matters: same carry in, same output.
+    later = [jax.jit(p.act)(params, carry3, obs, None)[1] for p in (agent, thinker)]
+    np.testing.assert_allclose(later[0], later[1], rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(agent.think(0).act)(params, agent.carry(params), obs, None)[1],
+                               logits0, rtol=1e-6)
+    feed_forward = conv_gru.build(conv_gru.Config(channels=(4,), embed=8, hidden=8,
+                                                  recurrent=False), ENV)
+    assert feed_forward.think is None
