@@ -15,7 +15,9 @@ PRESETS = {"linreg": "smoke", "bandit": "bandit_smoke", "sinusoid": "maml_smoke"
 CHEAPEST = {"supervised": "zero", "rl": "random"}       # one reference beside the probes' needs
 SMALL = {"interpolation": "{per_alpha: 2}",             # options that keep eager evaluation quick
          "layer_probes": "{penalty: 0.1}",              # and its 4-episode regression well posed
-         "adapt_mse": "{steps: [0, 1, 3]}"}
+         "adapt_mse": "{steps: [0, 1, 3]}",
+         "thinking_ticks": "{ticks: [0, 1]}", "maze_paths": "{episodes: 1}",
+         "proxy_weight": "{weights: 3, betas: [1.0, 10.0]}"}
 
 
 def _fitting(family_name):

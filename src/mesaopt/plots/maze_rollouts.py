@@ -43,7 +43,8 @@ def plot(df: pd.DataFrame):
         optimal = (optimal_rows.sort_values("position").value.to_numpy().astype(int)
                    .reshape(episodes, -1) if len(optimal_rows) else None)
         first = mine.iloc[0]
-        title = ", ".join(f"{NAMES[c]}={first[c]:g}" for c in columns if c in mine)
+        title = ", ".join([str(agent_rows.predictor.iloc[0]),
+                           *(f"{NAMES[c]}={first[c]:g}" for c in columns if c in mine)])
         for e in range(episodes):
             ax = axes[r][e]
             level = codes[e]

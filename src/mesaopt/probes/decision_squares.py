@@ -2,8 +2,10 @@
 shortest path from the start to the proxy target; levels whose goal lies on that path have
 none), the probability mass every policy puts on the step toward the goal (`decision_goal`) and
 on the step toward the proxy target (`decision_corner`), averaged over its live steps there
-before the proxy target was reached; `decision_visits`: the share of levels where the policy
-stood on the decision square at least once. Gridworlds with a goal and a proxy (mazes)."""
+before the proxy target was reached (so a goal beyond the corner, whose decision square is the
+corner itself, does not count: there the proxy is already reached); `decision_visits`: the share
+of levels where the policy stood on the decision square at least once before that. Gridworlds
+with a goal and a proxy (mazes)."""
 from __future__ import annotations
 
 import jax
