@@ -18,45 +18,38 @@ def compose_cfg():
     return compose_config
 
 
+def _train_once(tmp_path_factory, preset: str, *overrides: str):
+    """Train `preset` into a fresh directory; returns its run directory."""
+    out_dir = tmp_path_factory.mktemp(preset)
+    return run.train(run.load_config(compose_config(f"experiment={preset}", f"out_dir={out_dir}",
+                                                    "progress=false", *overrides)))
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """The smoke preset trained once with the wandb logger (offline); returns its run directory."""
-    out_dir = tmp_path_factory.mktemp("smoke")
-    cfg = run.load_config(compose_config("experiment=smoke", f"out_dir={out_dir}", "progress=false"))
-    return run.train(cfg)
+    return _train_once(tmp_path_factory, "smoke")
 
 
 @pytest.fixture(scope="session")
 def lsa_run(tmp_path_factory):
     """Linear self-attention with the GD references and opt-in probes, trained once (no logger)."""
-    out_dir = tmp_path_factory.mktemp("lsa")
-    cfg = run.load_config(compose_config("experiment=lsa_smoke", f"out_dir={out_dir}",
-                                         "progress=false", "logger=none"))
-    return run.train(cfg)
+    return _train_once(tmp_path_factory, "lsa_smoke", "logger=none")
 
 
 @pytest.fixture(scope="session")
 def bandit_run(tmp_path_factory):
     """The bandit smoke preset trained once with the wandb logger (offline)."""
-    out_dir = tmp_path_factory.mktemp("bandit")
-    cfg = run.load_config(compose_config("experiment=bandit_smoke", f"out_dir={out_dir}",
-                                         "progress=false"))
-    return run.train(cfg)
+    return _train_once(tmp_path_factory, "bandit_smoke")
 
 
 @pytest.fixture(scope="session")
 def maml_run(tmp_path_factory):
     """MAML on sinusoids (the maml smoke preset) trained once (no logger)."""
-    out_dir = tmp_path_factory.mktemp("maml")
-    cfg = run.load_config(compose_config("experiment=maml_smoke", f"out_dir={out_dir}",
-                                         "progress=false", "logger=none"))
-    return run.train(cfg)
+    return _train_once(tmp_path_factory, "maml_smoke", "logger=none")
 
 
 @pytest.fixture(scope="session")
 def maze_run(tmp_path_factory):
     """The maze smoke preset (recurrent conv agent, PPO) trained once (no logger)."""
-    out_dir = tmp_path_factory.mktemp("maze")
-    cfg = run.load_config(compose_config("experiment=maze_smoke", f"out_dir={out_dir}",
-                                         "progress=false", "logger=none"))
-    return run.train(cfg)
+    return _train_once(tmp_path_factory, "maze_smoke", "logger=none")
