@@ -92,8 +92,9 @@ def held_out():
 
 
 def _metrics(probe, levels, outputs, options=None):
-    view = View(probe.__name__.rsplit(".", 1)[1], ENV, "bfs_goal",
-                {"pretrain": levels, "true": levels}, outputs, None, options)
+    data = {"pretrain": levels, "true": levels}
+    view = View(probe.__name__.rsplit(".", 1)[1], ENV, "bfs_goal", data, outputs,
+                probe.prepare(ENV, options, None, data), options)
     return {(r.split, r.predictor, r.metric): np.asarray(r.value) for r in probe.measure(view)}
 
 

@@ -35,6 +35,12 @@ def maps(env, tasks_B) -> Maps:
     return jax.vmap(one)(tasks_B)
 
 
+def prepare(env, options, hparams, tasks_by_split: dict) -> dict:
+    """split -> Maps of its evaluation levels: a probe's `prepare` (the levels are fixed per
+    member, so their distance maps are computed once, not at every evaluation)."""
+    return {split: maps(env, tasks_B) for split, tasks_B in tasks_by_split.items()}
+
+
 def at(map_HxW, square):
     return map_HxW[square[0], square[1]]
 

@@ -17,6 +17,7 @@ from mesaopt.tasks._maze import UNREACHABLE
 
 SETTING = "rl"
 applies = _gridworld.applies
+prepare = _gridworld.prepare
 
 
 def decision_square(m: _gridworld.Maps) -> jax.Array:
@@ -33,7 +34,7 @@ def decision_square(m: _gridworld.Maps) -> jax.Array:
 def measure(view: View) -> list:
     records = []
     for split in SPLITS:
-        m = _gridworld.maps(view.family, view.data[split])
+        m = view.prepared[split]
         decision_B = decision_square(m)
         for name, rollout in view.outputs[split].items():
             squares_BxT = rollout.info["_square"]

@@ -16,13 +16,14 @@ from mesaopt.probes import View, _gridworld
 
 SETTING = "rl"
 applies = _gridworld.applies
+prepare = _gridworld.prepare
 
 
 def measure(view: View) -> list:
     env = view.family
     records = []
     for split in SPLITS:
-        m = _gridworld.maps(env, view.data[split])
+        m = view.prepared[split]
         on_path = jnp.mean(_gridworld.goal_on_path(m))
         d_start = jax.vmap(_gridworld.at)(m.from_start, m.goal)
         optimal = jnp.where(d_start <= env.horizon, env.reward_at(d_start), 0.0)

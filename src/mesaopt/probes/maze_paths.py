@@ -16,6 +16,7 @@ from mesaopt.references._gridworld import next_squares
 
 SETTING = "rl"
 applies = _gridworld.applies
+prepare = _gridworld.prepare
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +46,7 @@ def path_squares(rollout, final_BxT) -> jax.Array:
 
 def measure(view: View) -> list:
     count = view.options.episodes
-    tasks = jax.tree.map(lambda a: a[:count], view.data["true"])
-    m = _gridworld.maps(view.family, tasks)
+    m = jax.tree.map(lambda a: a[:count], view.prepared["true"])
     size = m.walls.shape[-1]
     records = [view.record("true", view.learner, "rollout_level", level_codes(m).ravel(),
                            positions=range(count * size * size))]

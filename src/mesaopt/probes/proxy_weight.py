@@ -26,6 +26,7 @@ from mesaopt.probes import View, _gridworld
 
 SETTING = "rl"
 applies = _gridworld.applies
+prepare = _gridworld.prepare
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +65,7 @@ def measure(view: View) -> list:
     betas = jnp.asarray(view.options.betas, jnp.float32)
     records = []
     for split in SPLITS:
-        m = _gridworld.maps(view.family, view.data[split])
+        m = view.prepared[split]
         for name, rollout in view.outputs[split].items():
             d_goal, d_proxy = _gridworld.next_distances(m, rollout.info["_square"])
             ll = log_likelihood(rollout.probs_BxTxA, _gridworld.pursuit_steps(rollout),
