@@ -42,7 +42,8 @@ def plot(df: pd.DataFrame):
         ax.scatter([step] * len(members), ys, marker="x", color="red", zorder=3,
                    label=f"died at step {step}: member{'s' * (len(members) > 1)} "
                          f"{', '.join(map(str, members))} (lr {', '.join(rates)})")
-    ax.set_yscale("log")
+    # Policy-gradient losses (A2C, PPO) go negative: symmetric log scale there.
+    ax.set_yscale("log" if (loss.value[np.isfinite(loss.value)] > 0).all() else "symlog")
     ax.set_xlabel("training step")
     ax.set_ylabel(f"{learner} training loss (per chunk)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=6, frameon=False)
