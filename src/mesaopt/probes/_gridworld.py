@@ -7,7 +7,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mesaopt.references._gridworld import next_squares
 from mesaopt.tasks import _maze
 
 
@@ -83,7 +82,7 @@ def next_distances(m: Maps, squares_BxT):
 
     def one(walls, to_goal, to_proxy, moves, flat_T):
         def at_square(flat):
-            nxt = next_squares(walls, jnp.stack([flat // size, flat % size]), moves)
+            nxt = _maze.next_squares(walls, jnp.stack([flat // size, flat % size]), moves)
             return to_goal[nxt[:, 0], nxt[:, 1]], to_proxy[nxt[:, 0], nxt[:, 1]]
         return jax.vmap(at_square)(flat_T)
     return jax.vmap(one)(m.walls, m.to_goal, m.to_proxy, m.moves, squares_BxT)

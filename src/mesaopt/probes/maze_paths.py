@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from mesaopt.config import positive
 from mesaopt.probes import View, _gridworld
-from mesaopt.references._gridworld import next_squares
+from mesaopt.tasks import _maze
 
 SETTING = "rl"
 applies = _gridworld.applies
@@ -64,6 +64,6 @@ def _final_square(m: _gridworld.Maps, rollout, size):
     last = jnp.sum(rollout.alive_BxT, axis=1) - 1
     square = jnp.take_along_axis(rollout.info["_square"], last[:, None], 1)[:, 0]
     action = jnp.take_along_axis(rollout.action_BxT, last[:, None], 1)[:, 0]
-    nxt = jax.vmap(lambda w, s, a, mv: next_squares(w, jnp.stack([s // size, s % size]), mv)[a])(
+    nxt = jax.vmap(lambda w, s, a, mv: _maze.next_squares(w, jnp.stack([s // size, s % size]), mv)[a])(
         m.walls, square, action, m.moves)
     return nxt[:, 0] * size + nxt[:, 1]

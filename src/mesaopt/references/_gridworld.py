@@ -11,13 +11,6 @@ from mesaopt.predictor import Policy
 from mesaopt.tasks import _maze
 
 
-def next_squares(walls, square, moves):
-    """(A, 2) the square each action leads to (a move into a wall stays put)."""
-    targets = square[None, :] + moves
-    blocked = walls[targets[:, 0], targets[:, 1]]
-    return jnp.where(blocked[:, None], square[None, :], targets)
-
-
 def square_of(channel) -> jax.Array:
     """(2,) the (first) True square of a (H, W) boolean channel."""
     flat = jnp.argmax(channel.ravel())
@@ -26,7 +19,7 @@ def square_of(channel) -> jax.Array:
 
 def greedy_logits(distance_HxW, walls, square, moves):
     """Uniform over the actions whose next square is closest to the target; -inf elsewhere."""
-    nxt = next_squares(walls, square, moves)
+    nxt = _maze.next_squares(walls, square, moves)
     d_A = distance_HxW[nxt[:, 0], nxt[:, 1]]
     return jnp.where(d_A <= jnp.min(d_A), 0.0, -jnp.inf)
 

@@ -80,6 +80,14 @@ def distances(walls: jax.Array, source: jax.Array) -> jax.Array:
     return jax.lax.while_loop(lambda carry: carry[1], relax, (start, jnp.asarray(True)))[0]
 
 
+def next_squares(walls: jax.Array, square: jax.Array, moves: jax.Array) -> jax.Array:
+    """(A, 2) the square each move (A, 2) leads to from `square`; a move into a wall stays put
+    (the maze's dynamics, shared by the environment, the planning references and the probes)."""
+    targets = square[None, :] + moves
+    blocked = walls[targets[:, 0], targets[:, 1]]
+    return jnp.where(blocked[:, None], square[None, :], targets)
+
+
 def start_square(cells: int) -> jax.Array:
     """The bottom-left cell's grid square."""
     return jnp.asarray([2 * cells - 1, 1], jnp.int32)

@@ -89,8 +89,7 @@ def build(cfg: Config) -> Env:
         return observe(level, start), State(start, jnp.int32(0), jnp.bool_(False))
 
     def step(key, state: State, action, level: Level):
-        target = state.square + moves[action]
-        square = jnp.where(level.walls[target[0], target[1]], state.square, target)
+        square = _maze.next_squares(level.walls, state.square, moves)[action]
         time = state.time + 1
         at_goal = jnp.all(square == level.goal)
         at_corner = jnp.all(square == corner)
