@@ -119,31 +119,65 @@ def test_a_full_output_directory_is_an_error_before_training(monkeypatch, tmp_pa
                            f"needs at least 100 MiB")
 
 
-@pytest.mark.parametrize("api_key", [True, False], ids=["unreachable-server", "no-api-key"])
-def test_wandb_online_without_a_server_falls_back_to_offline_quickly(
-        api_key, monkeypatch, tmp_path, capsys):
-    import time
-
+def _online_logger(monkeypatch, tmp_path, api_key):
     from mesaopt import loggers
     from mesaopt.loggers import wandb as wandb_logger
     monkeypatch.setattr(wandb_logger, "ONLINE_TIMEOUT_S", 3)  # the default 15 s, shortened
     monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("WANDB_MODE", "online")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no stored credentials
-    if api_key:
-        monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
-    else:
+    if api_key is None:
         monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("WANDB_API_KEY", api_key)
+    return wandb_logger.Logger(loggers.Config(mode="online"), tmp_path / "run", "0123456789ab",
+                               {}, [{"seed": 0}, {"seed": 1}])
+
+
+@pytest.mark.parametrize("api_key", ["a" * 40, None, "bad-key"],
+                         ids=["unreachable-server", "no-api-key", "bad-api-key"])
+def test_wandb_online_that_fails_falls_back_to_offline_quickly(
+        api_key, monkeypatch, tmp_path, capsys):
+    import time
+    monkeypatch.setenv("WANDB_MODE", "online")
     start = time.perf_counter()
-    logger = wandb_logger.Logger(loggers.Config(mode="online"), tmp_path / "run", "0123456789ab",
-                                 {}, [{"seed": 0}, {"seed": 1}])
+    logger = _online_logger(monkeypatch, tmp_path, api_key)
     elapsed = time.perf_counter() - start
     logger.log(0, [{"loss": 1.0}, {"loss": 2.0}])
     logger.finish({})
     err = capsys.readouterr().err
     assert elapsed < 3 + 10  # one timeout for the population, not one per member
-    assert logger.mode == "offline" and err.count("wandb online unreachable") == 1
+    assert logger.mode == "offline" and err.count("mesaopt: wandb online failed") == 1
+    assert "logging offline in" in err
     assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 2
+
+
+def test_wandb_settings_that_fail_offline_too_switch_logging_off(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WANDB_MODE", "")  # invalid for wandb's settings, online and offline alike
+    logger = _online_logger(monkeypatch, tmp_path, "a" * 40)
+    logger.log(0, [{"loss": 1.0}, {"loss": 2.0}])
+    logger.finish({})
+    err = capsys.readouterr().err.strip().splitlines()
+    assert logger.mode == "none" and len(err) == 1
+    assert err[0].startswith("mesaopt: wandb online failed (")
+    assert err[0].endswith("logging switched off for this run")
+
+
+def test_a_logging_failure_mid_run_switches_logging_off_and_the_run_finishes(
+        monkeypatch, compose_cfg, tmp_path, capsys):
+    import wandb
+    from wandb.sdk.wandb_run import Run
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk quota exceeded")
+    monkeypatch.setattr(Run, "log", broken)
+    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+                                      "sweep.seeds=1", "sweep.num_tasks=[null]", "train.steps=8"))
+    run_dir = run.train(cfg)
+    assert results.is_finished(run_dir) and len(results.load(run_dir)) > 0
+    err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("mesaopt: wandb")]
+    assert err == ["mesaopt: wandb logging failed (disk quota exceeded); logging switched off "
+                   "for this run"]
+    wandb.teardown()
 
 
 def test_a_diverging_member_dies_alone(compose_cfg):
