@@ -1,4 +1,5 @@
-"""The presets' scientific claims, computed on full runs (slow: minutes each)."""
+"""The presets' scientific claims, computed on full runs (marker `preset`: minutes each, run
+apart with `python -m pytest -m preset`)."""
 from __future__ import annotations
 
 import subprocess
@@ -24,23 +25,23 @@ def _train_and_check(compose_cfg, tmp_path, presets: tuple[str, ...], script: st
     assert check.returncode == 0, check.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_linreg_diversity_cpu_shows_the_transition(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("linreg_diversity_cpu",), "check_linreg_diversity.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_bandit_presets_show_learned_exploration_and_proxy_pursuit(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("bandit_diversity_cpu", "bandit_proxy_cpu"),
                      "check_bandit.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_linreg_phase_cpu_shows_the_transition_and_its_threshold(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("linreg_phase_cpu",), "check_linreg_phase.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_paired_tokens_learn_in_context_regression_sooner_than_interleaved(tmp_path):
     check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_token_layouts.py"),
                             str(tmp_path / "token_layouts")], capture_output=True, text=True,
@@ -61,30 +62,30 @@ def _train_sweep_and_check(compose_cfg, tmp_path, preset: str, jobs: list[str], 
     assert check.returncode == 0, check.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_lsa_gd_cpu_one_layer_is_gd_and_deeper_layers_approach_gd_plus(compose_cfg, tmp_path):
     _train_sweep_and_check(compose_cfg, tmp_path, "lsa_gd_cpu",
                            [f"learner.depth={depth}" for depth in (1, 2, 3)], "check_lsa_gd.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_gd_vs_diversity_cpu_measures_gd_likeness_beside_emergence(compose_cfg, tmp_path):
     _train_sweep_and_check(compose_cfg, tmp_path, "gd_vs_diversity_cpu",
                            ["learner=lsa", "learner=transformer_small"], "check_gd_vs_diversity.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_maml_sinusoid_cpu_adapts_and_beats_the_pretrained_baseline(compose_cfg, tmp_path):
     _train_sweep_and_check(compose_cfg, tmp_path, "maml_sinusoid_cpu",
                            ["learner=maml", "learner=pretrained"], "check_maml_sinusoid.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_lopt_digits_cpu_beats_tuned_adam_at_its_horizon(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("lopt_digits_cpu",), "check_lopt_digits.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_hardcoded_vs_learned_cpu_memorizes_at_small_m_and_generalizes_at_infinite_m(compose_cfg,
                                                                                    tmp_path):
     _train_sweep_and_check(compose_cfg, tmp_path, "hardcoded_vs_learned_cpu",
@@ -92,7 +93,7 @@ def test_hardcoded_vs_learned_cpu_memorizes_at_small_m_and_generalizes_at_infini
                            "check_hardcoded_vs_learned.py")
 
 
-@pytest.mark.slow
+@pytest.mark.preset
 def test_maze_presets_misgeneralize_at_small_corners_and_report_planning(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("maze_misgen_cpu", "maze_planning_cpu"),
                      "check_maze.py")

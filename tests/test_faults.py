@@ -39,7 +39,6 @@ def _train_cli(crash: bool, home, *args: str) -> subprocess.CompletedProcess:
                           env={**env, "WANDB_MODE": "disabled", "HOME": str(home)})
 
 
-@pytest.mark.slow
 def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_path, capsys):
     out, home = tmp_path / "out", tmp_path / "home"
     args = ("-m", "experiment=smoke", "logger=none", "progress=false", f"out_dir={out}",
@@ -223,7 +222,6 @@ def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys
     assert "member 1 ({'seed': 0" in capsys.readouterr().out
 
 
-@pytest.mark.slow  # resumption stays in the default suite: sharded and two-process tests
 def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compose_cfg, tmp_path):
     """SIGKILL a run twice at random moments (seeded: startup, mid-chunk, mid-checkpoint, writing
     results), rerun it to the end: its table equals the uninterrupted run's bit for bit, and no

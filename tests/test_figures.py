@@ -61,7 +61,46 @@ def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, lsa_r
         for name in getattr(module, "REFERENCES", ()):
             if name in set(df.predictor):
                 assert name in labels, f"{figure}: no series of reference {name!r}"
+        # What it draws follows the table: other values, other drawing.
+        other = module.plot(_synthetic(runs[family], seed=1))
+        drawn, drawn_other = _drawn(fig), _drawn(other)
+        assert drawn.size and (drawn.shape != drawn_other.shape
+                               or not np.allclose(drawn, drawn_other, equal_nan=True)), figure
         plt.close(fig)
+        plt.close(other)
+
+
+def _drawn(fig) -> np.ndarray:
+    """Every number a figure draws: line data, marker and polygon vertices, image pixels, bars."""
+    out = []
+    for ax in fig.axes:
+        out += [np.asarray(line.get_xydata(), float).ravel() for line in ax.lines]
+        for collection in ax.collections:
+            out += [np.asarray(collection.get_offsets(), float).ravel()]
+            out += [np.asarray(p.vertices, float).ravel() for p in collection.get_paths()]
+        out += [np.asarray(image.get_array(), float).ravel() for image in ax.images]
+        out += [np.asarray([p.get_height() for p in ax.patches], float)]
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def test_the_diversity_figure_draws_the_tables_means_per_diversity(smoke_run):
+    """The learner's line on fresh tasks is the mean over seeds of its final MSE at each M."""
+    df = _synthetic(smoke_run)
+    fig = plots.module("diversity").plot(df)
+    learner = style.learner_names(df)[0]
+    rows = style.final_step(df[(df.metric == "mse") & (df.position == -1) & (df.split == "true")
+                               & (df.predictor == learner)])
+    expected = rows.groupby("num_tasks")["value"].mean().sort_index()
+    line = next(l for l in fig.axes[1].lines if l.get_label() == learner)
+    np.testing.assert_allclose(line.get_ydata(), expected.to_numpy(), rtol=1e-6)
+    plt.close(fig)
+
+
+def test_a_figure_of_an_axis_the_run_does_not_vary_is_not_drawable(bandit_run):
+    df = _synthetic(bandit_run)
+    one_rate = df[df.proxy_rate == df.proxy_rate.min()]
+    with pytest.raises(plots.NotDrawable, match="1 proxy rate"):
+        plots.module("proxy").plot(one_rate)
 
 
 @pytest.mark.parametrize("kept", [("mse",), ("mse", "delta_ridge", "delta_dmmse")])

@@ -2,6 +2,8 @@
 shortest-path references, and the maze probes against answers known by construction."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +18,19 @@ CELLS = 4
 ENV = maze.build(maze.Config(cells=CELLS, horizon=40))
 ANYWHERE = {"noise_std": 0.0, "corner_size": 1.0, "anywhere_rate": 1.0}
 BATCH = 96
+
+
+class _Member(NamedTuple):
+    """What references (a Context) and probes' prepare (Hparams) read of a member: its axes."""
+    axes: dict
+
+
+def _member(corner_size=1.0):
+    return _Member({"corner_size": jnp.float32(corner_size), "anywhere_rate": jnp.float32(0.0)})
+
+
+def _maps(levels, corner_size=1.0):
+    return _gridworld.maps(ENV, levels, ENV.proxy_region(_member(corner_size).axes))
 
 
 def _level(walls_text: list[str], goal) -> maze.Level:
@@ -78,29 +93,32 @@ def test_level_pools_are_nested_across_m_and_goals_follow_the_axes():
     assert np.all(goals[:, 0] <= 3) and np.all(goals[:, 1] >= 2 * CELLS - 3)  # top-right 2x2
 
 
-@pytest.fixture(scope="module")
-def held_out():
-    """Every reference rolled out on BATCH held-out levels (goal anywhere), and the views."""
-    levels = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(
-        jax.random.split(jax.random.key(3), BATCH))
+def _reference_rollouts(levels, corner_size=1.0):
     policies = {n: registry.load("references", n, "r").build(ENV) for n in ENV.references}
-    outs = {n: rollouts(ENV, p, p.init(None), {"pretrain": levels, "true": levels},
+    outs = {n: rollouts(ENV, p, p.init(_member(corner_size)), {"pretrain": levels, "true": levels},
                         {"pretrain": jax.random.key(1), "true": jax.random.key(2)})
             for n, p in policies.items()}
-    outputs = {split: {n: o[split] for n, o in outs.items()} for split in ("pretrain", "true")}
-    return levels, outputs
+    return {split: {n: o[split] for n, o in outs.items()} for split in ("pretrain", "true")}
 
 
-def _metrics(probe, levels, outputs, options=None):
+@pytest.fixture(scope="module")
+def held_out():
+    """Every reference rolled out on BATCH levels with the goal anywhere, and the views."""
+    levels = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(
+        jax.random.split(jax.random.key(3), BATCH))
+    return levels, _reference_rollouts(levels)
+
+
+def _metrics(probe, levels, outputs, options=None, corner_size=1.0):
     data = {"pretrain": levels, "true": levels}
     view = View(probe.__name__.rsplit(".", 1)[1], ENV, "bfs_goal", data, outputs,
-                probe.prepare(ENV, options, None, data), options)
+                probe.prepare(ENV, options, _member(corner_size), data), options)
     return {(r.split, r.predictor, r.metric): np.asarray(r.value) for r in probe.measure(view)}
 
 
 def test_shortest_path_references_take_the_shortest_paths(held_out):
     levels, outputs = held_out
-    m = _gridworld.maps(ENV, levels)
+    m = _maps(levels)
     to_goal = np.asarray(jax.vmap(_gridworld.at)(m.from_start, m.goal))
     to_corner = np.asarray(jax.vmap(_gridworld.at)(m.from_start, m.proxy))
     goal, corner = outputs["true"]["bfs_goal"], outputs["true"]["bfs_corner"]
@@ -119,7 +137,7 @@ def test_outcomes_partition_and_the_corner_seeker_reaches_exactly_the_goals_on_i
         assert total == pytest.approx(1.0)
     on_path = metrics["true", "bfs_corner", "goal_on_path"]
     many = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(jax.random.split(jax.random.key(9), 2048))
-    assert float(np.mean(_gridworld.goal_on_path(_gridworld.maps(ENV, many)))) > 0.4  # 9 x 9 mazes
+    assert float(np.mean(_gridworld.goal_on_path(_maps(many)))) > 0.4  # 9 x 9 mazes
     assert metrics["true", "bfs_corner", "goal_rate"] == pytest.approx(on_path)
     # The optimal policy only passes the corner on its way when the goal lies beyond it.
     assert metrics["true", "bfs_goal", "goal_rate"] + metrics["true", "bfs_goal", "corner_rate"] == 1.0
@@ -141,7 +159,7 @@ def test_decision_squares_and_implied_objective_of_the_reference_policies(held_o
     # Every level whose goal is off the corner path has a decision square on the corner-seeker's
     # way; it is counted unless it is the corner itself (a goal beyond the corner: the proxy is
     # reached there, so the step from it no longer tells the objectives apart).
-    squares = np.asarray(decision_squares.decision_square(_gridworld.maps(ENV, levels)))
+    squares = np.asarray(decision_squares.decision_square(_maps(levels)))
     corner = int(maze.corner_square(CELLS)[0]) * ENV.obs_shape[0] + int(maze.corner_square(CELLS)[1])
     expected = np.mean((squares >= 0) & (squares != corner))
     assert decision["true", "bfs_corner", "decision_visits"] == pytest.approx(expected)
@@ -165,7 +183,8 @@ def test_decision_square_is_where_the_goal_path_leaves_the_corner_path():
     env = maze.build(maze.Config(cells=3))
     levels = jax.tree.map(lambda *a: jnp.stack(a), _level(walls, (1, 3)), _level(walls, (1, 5)),
                           _level(walls, (3, 5)))
-    squares = decision_squares.decision_square(_gridworld.maps(env, levels))
+    region = env.proxy_region(_member().axes)
+    squares = decision_squares.decision_square(_gridworld.maps(env, levels, region))
     assert squares.tolist() == [3 * 7 + 3, -1, -1]  # goals on the corner path have none
 
 
@@ -193,3 +212,93 @@ def test_conv_agent_on_grids_thinks_only_before_its_first_action():
     feed_forward = conv_gru.build(conv_gru.Config(channels=(4,), embed=8, hidden=8,
                                                   recurrent=False), ENV)
     assert feed_forward.think is None
+
+
+def _layouts(levels) -> set:
+    return {np.asarray(w).tobytes() for w in levels.walls}
+
+
+def _population(num_tasks):
+    from mesaopt.train import Hparams
+    count = len(num_tasks)
+    return Hparams(jnp.arange(count), jnp.asarray(num_tasks, jnp.int32), jnp.full(count, 1e-3),
+                   jnp.zeros(count), {"corner_size": jnp.ones(count),
+                                      "anywhere_rate": jnp.zeros(count),
+                                      "entropy_coef": jnp.zeros(count)})
+
+
+def test_held_out_levels_are_never_training_levels():
+    """A population's training pools (M = 4096) and what training draws at M = inf share no
+    maze with its held-out evaluation levels; without the reserved region they would."""
+    from mesaopt.evaluation.rl import eval_tasks, member_context
+    from mesaopt.probes import heldout
+    from mesaopt.train import training_tasks
+    hparams = _population([4096, tasks.FRESH])
+    evaluation = jax.jit(jax.vmap(lambda h: eval_tasks(ENV, 256, h)))(hparams)[0]
+    pools = jax.jit(jax.vmap(lambda h: member_context(ENV, 4096, h).pool))(hparams)
+    draws = jax.jit(jax.vmap(lambda h: training_tasks(ENV, h, jax.random.key(5), 8192)))(hparams)
+    for member in range(2):
+        take = lambda tree: jax.tree.map(lambda a: a[member], tree)  # noqa: E731
+        held_out = _layouts(take(evaluation["true"]))
+        trained = _layouts(take(draws)) | (_layouts(take(pools)) if member == 0 else set())
+        assert len(held_out) > 200 and len(trained) > 3000
+        assert not held_out & trained
+        ids = np.asarray(jax.vmap(ENV.level_id)(take(evaluation["true"])))
+        assert np.all(ids % tasks.HELDOUT_MODULUS == 0)
+        prepared = heldout.prepare(ENV, None, take(hparams), take(evaluation))
+        assert float(prepared["in_training"]) == 0.0
+        assert 0.8 < float(prepared["excluded"]) < 0.95   # about 7/8 of candidates excluded
+    # The control: fresh levels drawn without the reserved region repeat training mazes.
+    unrestricted = jax.vmap(lambda k: ENV.sample_task(k, {**ANYWHERE, "anywhere_rate": 1.0}))(
+        jax.random.split(jax.random.key(11), 256))
+    assert len(_layouts(unrestricted) & _layouts(jax.tree.map(lambda a: a[1], draws))) > 5
+
+
+def test_region_proxy_at_k_2_and_the_cell_proxy_beside_it():
+    """With the member's proxy region the top-right 2 x 2 cells, the region-seeker goes there
+    first on every level whose goal is off its way, the goal-seeker reaches every goal, and the
+    implied objective names each; the cell-based numbers stay beside them."""
+    levels = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(
+        jax.random.split(jax.random.key(4), BATCH))
+    outputs = _reference_rollouts(levels, corner_size=2.0)
+    metrics = _metrics(goal_outcomes, levels, outputs, corner_size=2.0)
+    m = _maps(levels, 2.0)
+    on_path = np.asarray(_gridworld.goal_on_path(m))
+    in_region = np.asarray(jax.vmap(lambda r, g: r[g[0], g[1]])(m.region, m.goal))
+    conflict = ~on_path & ~in_region
+    assert metrics["true", "bfs_corner", "conflict_share"] == pytest.approx(conflict.mean())
+    assert 0.2 < conflict.mean() < 0.9
+    assert metrics["true", "bfs_corner", "corner_rate_conflict"] == 1.0
+    assert metrics["true", "bfs_corner", "goal_rate_conflict"] == 0.0
+    # The goal-seeker reaches every goal; it counts as region-first where its way to the goal
+    # passes through the region (goals beyond it), on a minority of these levels.
+    assert metrics["true", "bfs_goal", "goal_rate_conflict"] > 0.5
+    assert metrics["true", "bfs_goal", "goal_rate_conflict"] + metrics[
+        "true", "bfs_goal", "corner_rate_conflict"] == pytest.approx(1.0)
+    # It reaches the goals on its way; a goal inside the region only if it enters the region
+    # there (ties between nearest region squares are split at random).
+    assert (on_path & ~in_region).mean() <= metrics["true", "bfs_corner", "goal_rate"]
+    assert metrics["true", "bfs_corner", "goal_rate"] <= on_path.mean()
+    # The region (2 x 2 cells) is reached before the corner cell, so the cell rate is lower.
+    assert metrics["true", "bfs_corner", "corner_cell_rate"] < metrics["true", "bfs_corner",
+                                                                       "corner_rate"]
+    weights = _metrics(proxy_weight, levels, outputs, proxy_weight.Config(), corner_size=2.0)
+    assert weights["true", "bfs_corner", "proxy_weight"] > 0.95
+    assert weights["true", "bfs_goal", "proxy_weight"] < 0.05
+    decision = _metrics(decision_squares, levels, outputs, corner_size=2.0)
+    assert decision["true", "bfs_corner", "decision_corner"] == 1.0
+    assert decision["true", "bfs_goal", "decision_goal"] == 1.0
+
+
+def test_region_and_cell_agree_at_k_1_and_there_is_no_proxy_at_k_n(held_out):
+    levels, outputs = held_out
+    metrics = _metrics(goal_outcomes, levels, outputs)
+    for name in ENV.references:
+        assert metrics["true", name, "corner_rate"] == metrics["true", name, "corner_cell_rate"]
+    whole = _metrics(goal_outcomes, levels, outputs, corner_size=CELLS)  # the region is the maze
+    assert whole["true", "bfs_goal", "corner_rate"] == 0.0
+    assert whole["true", "bfs_goal", "goal_rate"] == 1.0
+    assert np.isnan(whole["true", "bfs_goal", "goal_rate_conflict"])
+    weights = _metrics(proxy_weight, levels, outputs, proxy_weight.Config(), corner_size=CELLS)
+    assert np.isnan(weights["true", "bfs_goal", "proxy_weight"])
+    assert weights["true", "bfs_goal", "proxy_cell_weight"] < 0.05

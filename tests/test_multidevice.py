@@ -29,7 +29,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow  # sharded resumption stays in the default suite: the two-process test
 def test_sharded_population_resumes_and_matches_single_device(smoke_run, tmp_path):
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
            "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}

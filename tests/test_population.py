@@ -65,6 +65,17 @@ def test_seeds_differ_and_diversity_matters(setup):
     cfg, family, learner, pop, state0, (state2, metrics1, metrics2) = setup
     losses = np.asarray(metrics1["loss"])
     assert not np.allclose(losses[0], losses[1])  # seed 0 vs seed 1, same hparams
+    # Same seed, learning rate and noise, only M differs: other training tasks, other losses;
+    # at M = 1 every batch holds the one task, so its loss falls faster than at M = inf.
+    def member(**want):
+        return next(i for i, r in enumerate(pop.rows)
+                    if all(r[k] == v for k, v in want.items()))
+    fixed = dict(seed=0, learning_rate=0.003, noise_std=0.25)
+    one, four, unlimited = (member(num_tasks=m, **fixed) for m in (1, 4, np.inf))
+    for a, b in ((one, four), (four, unlimited), (one, unlimited)):
+        assert not np.allclose(losses[a], losses[b])
+    later = np.asarray(metrics2["loss"])
+    assert later[one].mean() < later[unlimited].mean()
 
 
 def test_golden_values_of_one_train_step(compose_cfg):

@@ -65,3 +65,52 @@ def test_ppo_learns_to_pull_the_arm_that_is_always_best(compose_cfg):
     state, metrics = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
     regret = np.asarray(metrics["regret"][0])
     assert regret[-8:].mean() < 0.5 * regret[:8].mean()
+
+
+def test_the_clipped_surrogate_and_its_gradient_match_a_hand_computation():
+    """A linear policy (logits = obs @ W, value = obs @ v) on 2 episodes of 3 steps, one step
+    masked: the loss and dL/dW equal numpy's, with steps inside the clip range and outside it
+    on both sides, for positive and negative advantages (outside, the clipped branch has no
+    gradient only where it is the smaller one)."""
+    from mesaopt.predictor import Policy
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    w = rng.normal(size=(4, 3)).astype(np.float32) * 0.5
+    v = rng.normal(size=(4,)).astype(np.float32)
+    action = np.array([[0, 1, 2], [2, 0, 1]])
+    logits = obs @ w
+    logp_all = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    logp = np.take_along_axis(logp_all, action[..., None], -1)[..., 0]
+    # Old log-probabilities put the ratio at 1.05 (inside), 1.6, 0.5 (outside), ... per step.
+    ratio_wanted = np.array([[1.05, 1.6, 0.5], [1.6, 0.5, 0.9]])
+    old_logp = logp - np.log(ratio_wanted)
+    advantage = np.array([[1.0, 2.0, -1.5], [-2.0, 1.0, 0.5]], np.float32)
+    alive = np.array([[1, 1, 1], [1, 1, 0]], np.float32)
+    target = rng.normal(size=(2, 3)).astype(np.float32)
+    cfg = ppo.Config(clip_eps=0.2, value_coef=0.5)
+    policy = Policy(lambda key: None, lambda params: (),
+                    lambda params, carry, o, key: ((), o @ params["w"], o @ params["v"]))
+    batch = dict(obs=jnp.asarray(obs), action=jnp.asarray(action), logp=jnp.asarray(old_logp),
+                 advantage=jnp.asarray(advantage), target=jnp.asarray(target),
+                 alive=jnp.asarray(alive))
+    params = {"w": jnp.asarray(w), "v": jnp.asarray(v)}
+    (loss, extra), grads = jax.value_and_grad(
+        lambda p: ppo.surrogate_loss(policy, cfg, p, batch, 0.0), has_aux=True)(params)
+
+    live = alive.astype(bool)
+    a = advantage[live]
+    a = (a - a.mean()) / (a.std() + 1e-8)
+    r = ratio_wanted[live]
+    clipped = np.clip(r, 0.8, 1.2)
+    policy_loss = -np.mean(np.minimum(r * a, clipped * a))
+    value_loss = np.mean(((obs @ v) - target)[live] ** 2)
+    np.testing.assert_allclose(float(loss), policy_loss + 0.5 * value_loss, rtol=1e-5)
+    assert float(extra["clip_fraction"]) == pytest.approx(np.mean(np.abs(r - 1) > 0.2))
+    # d(-min(r a, clip(r) a))/dW: -a r dlogp/dW where the unclipped term is the minimum (or the
+    # ratio is inside the range), else 0; dlogp/dlogits = onehot(action) - softmax.
+    active = (r * a <= clipped * a) | (np.abs(r - 1) <= 0.2)
+    probs = np.exp(logp_all)[live]
+    dlogits = (np.eye(3)[action[live]] - probs) * (-(a * r * active) / len(a))[:, None]
+    np.testing.assert_allclose(np.asarray(grads["w"]), obs[live].T @ dlogits, rtol=1e-4,
+                               atol=1e-6)
+    assert 0 < active.sum() < len(a)  # both branches occur

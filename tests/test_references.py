@@ -58,6 +58,18 @@ def test_dmmse_is_the_posterior_mean_over_the_first_m_pool_tasks(setup, num_task
                                atol=1e-4)
 
 
+def test_dmmse_over_a_large_pool_of_prior_tasks_approaches_ridge(setup):
+    """The posterior mean over many tasks drawn from the Gaussian prior tends to the Gaussian
+    posterior mean (ridge): the two references agree where they should, computed apart."""
+    family, _, _, _, episode = setup
+    many = np.random.default_rng(1).normal(size=(200_000, DIM)) * SCALE
+    pooled = _predict(family, "dmmse", episode, many, len(many))
+    ridge = _predict(family, "ridge", episode, many, 5)
+    np.testing.assert_allclose(pooled, ridge, atol=0.05 * np.abs(ridge).max())
+    few = _predict(family, "dmmse", episode, many, 2)
+    assert np.abs(few - ridge).max() > 0.2 * np.abs(ridge).max()  # a small pool does not
+
+
 def test_dmmse_with_unlimited_diversity_is_ridge(setup):
     family, pool, x, y, episode = setup
     np.testing.assert_allclose(_predict(family, "dmmse", episode, pool, tasks.FRESH),

@@ -1,6 +1,7 @@
 """The environment driver: every member is evaluated by rollouts on fixed tasks of its training
 distribution ("pretrain": its pool of M tasks at its own axis values, e.g. proxy rate) and on
-held-out fresh tasks with every env axis at its `true_value` ("true").
+held-out fresh tasks with every env axis at its `true_value` ("true"; for an env with a finite
+level space, only levels of the held-out region, which training never draws: `tasks.env_sampler`).
 
 Reference policies are rolled out once per member (a host loop: their parameters, e.g. Bayes
 tables, are built on the host); the agent at every evaluation. The selected probes then measure
@@ -41,11 +42,11 @@ class EvalSet(NamedTuple):
 def eval_tasks(env: tasks.Env, batch_size: int, hparams: Hparams) -> tuple[dict, dict]:
     """A member's fixed evaluation tasks and rollout keys, from its evaluation stream."""
     streams = keys.streams(hparams.seed)
-    settings = {"pretrain": (hparams.num_tasks, hparams.axes),
-                "true": (jnp.asarray(tasks.FRESH), tasks.true_axes(env))}
+    settings = {"pretrain": (hparams.num_tasks, hparams.axes, False),
+                "true": (jnp.asarray(tasks.FRESH), tasks.true_axes(env), True)}
     out_tasks, out_keys = {}, {}
-    for i, (split, (num_tasks, axes)) in enumerate(settings.items()):
-        sampler = tasks.env_sampler(env, hparams.noise_std, axes)
+    for i, (split, (num_tasks, axes, held_out)) in enumerate(settings.items()):
+        sampler = tasks.env_sampler(env, hparams.noise_std, axes, held_out)
         split_key = jax.random.fold_in(streams.eval, i)
         out_tasks[split] = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, num_tasks))(
             jax.random.split(jax.random.fold_in(split_key, 0), batch_size))

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mesaopt.plots import style
+from mesaopt.plots import NotDrawable, style
 from mesaopt.plots.regret import label
 
 REFERENCES = ("bayes_train", "bayes", "thompson")
 
 
 def plot(df: pd.DataFrame):
+    rates = df["proxy_rate"].nunique() if "proxy_rate" in df else 0
+    if rates < 2:
+        raise NotDrawable(f"the runs train at {rates} proxy rate(s); this figure needs a sweep "
+                          "over sweep.proxy_rate")
     final = style.final_step(df[(df.metric == "proxy_pursuit_late") & (df.split == "true")])
     learners = style.learner_names(df)
     fig, axes = style.figure(ncols=2, width=3.8)

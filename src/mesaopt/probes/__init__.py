@@ -12,6 +12,7 @@ A probe module exposes
   extra evaluation split it brings, computed once per member; references predict on it too;
 - `prepare(family, options, hparams, data) -> pytree` (optional): per-member data computed once
   (after the episodes), e.g. the implied-prior probe's ridge path;
+- `MAY_BE_NAN` (optional): metric -> why it may be NaN (the contract test allows NaN only there);
 - `DEFAULT = False` (optional): an opt-in probe (costly), run only when `eval.probes` names it;
 - `derive(predictor, params, data, options) -> pytree` (optional, supervised): what the probe
   needs of each predictor beyond its outputs (e.g. input sensitivities, the layer features of

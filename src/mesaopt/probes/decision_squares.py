@@ -1,6 +1,6 @@
 """At the decision square of a level (the square where the shortest path to the goal leaves the
-shortest path from the start to the proxy target; levels whose goal lies on that path have
-none), the probability mass every policy puts on the step toward the goal (`decision_goal`) and
+shortest path from the start to the proxy region, the member's training k x k cells; levels whose
+goal lies on that path have none, and so does every level where the start lies in the region), the probability mass every policy puts on the step toward the goal (`decision_goal`) and
 on the step toward the proxy target (`decision_corner`), averaged over its live steps there
 before the proxy target was reached (so a goal beyond the corner, whose decision square is the
 corner itself, does not count: there the proxy is already reached); `decision_visits`: the share
@@ -21,14 +21,16 @@ prepare = _gridworld.prepare
 
 
 def decision_square(m: _gridworld.Maps) -> jax.Array:
-    """(B,) flat index of each level's decision square, -1 if the goal is on the proxy path."""
-    def one(from_start, to_goal, to_proxy, goal, proxy):
+    """(B,) flat index of each level's decision square, -1 if the goal is on the proxy path (or
+    there is no proxy apart from the goal)."""
+    def one(from_start, to_goal, to_proxy, start):
         free = from_start < UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
-        on_path = free & (from_start + jnp.where(free, to_proxy, 0) == from_start[proxy[0], proxy[1]])
+        on_path = free & (from_start + jnp.where(free, to_proxy, 0) == to_proxy[start[0], start[1]])
         closest = jnp.where(on_path, to_goal, UNREACHABLE)
         flat = jnp.argmin(closest.ravel())
         return jnp.where(to_goal.ravel()[flat] == 0, -1, flat)
-    return jax.vmap(one)(m.from_start, m.to_goal, m.to_proxy, m.goal, m.proxy)
+    squares = jax.vmap(one)(m.from_start, m.to_goal, m.to_proxy, m.start)
+    return jnp.where(_gridworld.has_proxy(m), squares, -1)
 
 
 def measure(view: View) -> list:
@@ -39,7 +41,7 @@ def measure(view: View) -> list:
         for name, rollout in view.outputs[split].items():
             squares_BxT = rollout.info["_square"]
             d_goal, d_proxy = _gridworld.next_distances(m, squares_BxT)   # (B, T, A) each
-            there = (squares_BxT == decision_B[:, None]) & _gridworld.pursuit_steps(rollout)
+            there = (squares_BxT == decision_B[:, None]) & _gridworld.pursuit_steps(m, rollout)
             toward_goal = d_goal <= jnp.min(d_goal, axis=-1, keepdims=True)
             toward_proxy = d_proxy <= jnp.min(d_proxy, axis=-1, keepdims=True)
             mass = lambda toward: jnp.sum(rollout.probs_BxTxA * toward, -1)

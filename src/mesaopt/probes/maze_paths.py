@@ -32,7 +32,7 @@ def level_codes(m: _gridworld.Maps) -> jax.Array:
         codes = walls.astype(jnp.int32)
         codes = codes.at[goal[0], goal[1]].add(2)
         return codes.at[proxy[0], proxy[1]].add(3).ravel()
-    return jax.vmap(one)(m.walls, m.goal, m.proxy)
+    return jax.vmap(one)(m.walls, m.goal, m.proxy)   # the proxy cell (the corner)
 
 
 def path_squares(rollout, final_BxT) -> jax.Array:

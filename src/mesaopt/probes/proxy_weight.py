@@ -1,6 +1,8 @@
 """The implied objective of a gridworld policy: which target its actions pursue, the goal or the
-proxy (the corner), under a Boltzmann-rational model of its steps (inverse reinforcement learning
-on two hypotheses and their mixture).
+proxy, under a Boltzmann-rational model of its steps (inverse reinforcement learning on two
+hypotheses and their mixture). The proxy is the member's training region (the k x k cells its
+training placed the goal in: `proxy_weight`, `proxy_beta`; NaN where the start lies inside the
+region, k = n) and, beside it, the single corner cell (`proxy_cell_weight`, `proxy_cell_beta`).
 
 Under objective "reach X" a Boltzmann-rational agent takes action a at square s with probability
 softmax_a(-beta * d_X(next(s, a))), d_X the breadth-first distance to X. The model of the policy
@@ -25,6 +27,8 @@ from mesaopt.evaluation.rl import SPLITS
 from mesaopt.probes import View, _gridworld
 
 SETTING = "rl"
+MAY_BE_NAN = {m: "the start lies in the proxy region (k = n): no proxy apart from the goal"
+              for m in ("proxy_weight", "proxy_beta")}
 applies = _gridworld.applies
 prepare = _gridworld.prepare
 
@@ -66,12 +70,16 @@ def measure(view: View) -> list:
     records = []
     for split in SPLITS:
         m = view.prepared[split]
+        defined = {"": _gridworld.has_proxy(m), "_cell": True}
         for name, rollout in view.outputs[split].items():
-            d_goal, d_proxy = _gridworld.next_distances(m, rollout.info["_square"])
-            ll = log_likelihood(rollout.probs_BxTxA, _gridworld.pursuit_steps(rollout),
-                                d_goal.astype(jnp.float32), d_proxy.astype(jnp.float32),
-                                weights_W, betas)
-            weight, best = fit(ll, weights_W)
-            records += [view.record(split, name, "proxy_weight", weight),
-                        view.record(split, name, "proxy_beta", betas[best])]
+            for suffix, to_target in (("", m.to_proxy), ("_cell", m.to_cell)):
+                d_goal, d_proxy = _gridworld.next_distances(m, rollout.info["_square"], to_target)
+                steps = _gridworld.pursuit_steps(m, rollout, cell=suffix == "_cell")
+                ll = log_likelihood(rollout.probs_BxTxA, steps, d_goal.astype(jnp.float32),
+                                    d_proxy.astype(jnp.float32), weights_W, betas)
+                weight, best = fit(ll, weights_W)
+                nan_unless = lambda v: jnp.where(defined[suffix], v, jnp.nan)  # noqa: E731
+                records += [
+                    view.record(split, name, f"proxy{suffix}_weight", nan_unless(weight)),
+                    view.record(split, name, f"proxy{suffix}_beta", nan_unless(betas[best]))]
     return records

@@ -37,7 +37,7 @@ def derive(env, policy, params, tasks_by_split: dict, keys_by_split: dict, optio
         out[split] = {"return_by_ticks": jnp.stack([jnp.mean(jnp.sum(r.reward_BxT, 1)) for r in runs])}
         if _gridworld.applies(env):
             out[split]["goal_rate_by_ticks"] = jnp.stack(
-                [jnp.mean(_gridworld.outcomes(r)[0]) for r in runs])
+                [jnp.mean(_gridworld.outcomes(None, r, cell=True)[0]) for r in runs])
     return out
 
 

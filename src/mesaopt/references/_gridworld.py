@@ -24,9 +24,10 @@ def greedy_logits(distance_HxW, walls, square, moves):
     return jnp.where(d_A <= jnp.min(d_A), 0.0, -jnp.inf)
 
 
-def policy(env, target: Callable) -> Policy:
-    """Follows the shortest path to `target(obs) -> (2,) square`; distances are computed once, on
-    the first observation, and carried."""
+def policy(env, target: Callable, init: Callable = lambda context: ()) -> Policy:
+    """Follows the shortest path to the nearest square of `target(params, obs) -> (H, W) bool`;
+    distances are computed once, on the first observation, and carried. `init(context)` gives
+    the params (e.g. a member's proxy region)."""
     moves = example_layout(env).moves
 
     def carry(params):
@@ -36,12 +37,12 @@ def policy(env, target: Callable) -> Policy:
     def act(params, distance_HxW, obs, key):
         walls = obs[..., 0]
         distance_HxW = jax.lax.cond(distance_HxW[0, 0] < 0,
-                                    lambda: _maze.distances(walls, target(obs)),
+                                    lambda: _maze.distances_from(walls, target(params, obs)),
                                     lambda: distance_HxW)
         return distance_HxW, greedy_logits(distance_HxW, walls, square_of(obs[..., 1]), moves), \
             jnp.zeros(())
 
-    return Policy(lambda context: (), carry, act)
+    return Policy(init, carry, act)
 
 
 def example_layout(env):

@@ -98,6 +98,12 @@ class Env(NamedTuple):
     # reaching the goal after a number of steps (the optimal return of a level).
     layout: Callable[[Any], Layout] | None = None
     reward_at: Callable[[jax.Array], jax.Array] | None = None
+    # Families with a finite level space (mazes): task -> uint32 id of what makes a level distinct
+    # (the maze layout). Levels whose id is in the held-out region are never trained on.
+    level_id: Callable[[Any], jax.Array] | None = None
+    # Gridworlds whose training distribution rewards a proxy region beside the goal: a member's
+    # axis values -> (H, W) bool, the region (mazes: the top-right k x k cells).
+    proxy_region: Callable[[dict], jax.Array] | None = None
 
 
 def pool_task(sample_task: Callable, pool_key: jax.Array, index: jax.Array) -> Any:
@@ -148,10 +154,49 @@ class Transition(NamedTuple):
     obs: Any = None        # the observation acted on (rollout(..., keep_obs=True))
 
 
-def env_sampler(env: Env, noise_std: jax.Array, axes: dict) -> Callable:
-    """key -> task of an environment at a member's noise and values of the env's axes."""
+# Held-out levels of a finite level space: a level whose id is 0 modulo HELDOUT_MODULUS lies in
+# the reserved region. Training (the pool at any M, and fresh levels at M = inf) draws only
+# outside it, the held-out ("true") split only inside it, so no member ever trains on a held-out
+# level, at any M and any step.
+HELDOUT_MODULUS = 8
+
+
+def in_heldout_region(level_id: jax.Array) -> jax.Array:
+    return level_id % HELDOUT_MODULUS == 0
+
+
+def mix32(words: jax.Array) -> jax.Array:
+    """A uint32 hash of a vector of uint32 words (FNV-1a over the words, murmur3's finalizer)."""
+    def step(h, w):
+        return (h ^ w) * jnp.uint32(0x01000193), None
+    h = jax.lax.scan(step, jnp.uint32(0x811C9DC5), words.astype(jnp.uint32))[0]
+    h = (h ^ (h >> 16)) * jnp.uint32(0x85EBCA6B)
+    h = (h ^ (h >> 13)) * jnp.uint32(0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
+def region_sampler(sample: Callable, level_id: Callable, held_out: bool) -> Callable:
+    """key -> a task of `sample` inside (held_out) or outside the held-out region: candidates
+    from fold_in(key, 0), fold_in(key, 1), ... until one falls on the wanted side."""
+    def draw(key):
+        def wrong_side(state):
+            return in_heldout_region(level_id(state[1])) != held_out
+
+        def next_candidate(state):
+            return state[0] + 1, sample(jax.random.fold_in(key, state[0] + 1))
+        return jax.lax.while_loop(wrong_side, next_candidate,
+                                  (jnp.int32(0), sample(jax.random.fold_in(key, 0))))[1]
+    return draw
+
+
+def env_sampler(env: Env, noise_std: jax.Array, axes: dict, held_out: bool = False) -> Callable:
+    """key -> task of an environment at a member's noise and values of the env's axes; for an env
+    with a finite level space, from the training region (default) or the held-out region."""
     values = {"noise_std": noise_std, **{a.name: axes[a.name] for a in env.axes}}
-    return lambda key: env.sample_task(key, values)
+    sample = lambda key: env.sample_task(key, values)  # noqa: E731
+    if env.level_id is None:
+        return sample
+    return region_sampler(sample, env.level_id, held_out)
 
 
 def true_axes(env: Env) -> dict:

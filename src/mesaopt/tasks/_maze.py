@@ -64,8 +64,14 @@ def generate(key: jax.Array, cells: int) -> jax.Array:
 def distances(walls: jax.Array, source: jax.Array) -> jax.Array:
     """(H, W) int32 steps from grid square `source` (2,) through free squares (BFS by relaxation
     until nothing changes); `UNREACHABLE` on walls and squares cut off from the source."""
+    return distances_from(walls, jnp.zeros(walls.shape, bool).at[source[0], source[1]].set(True))
+
+
+def distances_from(walls: jax.Array, sources_HxW: jax.Array) -> jax.Array:
+    """(H, W) int32 steps to the nearest of the `sources_HxW` squares (a region) through free
+    squares; `UNREACHABLE` on walls and squares cut off from every source."""
     free = ~walls
-    start = jnp.full(walls.shape, UNREACHABLE, jnp.int32).at[source[0], source[1]].set(0)
+    start = jnp.where(sources_HxW & free, 0, UNREACHABLE).astype(jnp.int32)
 
     def relax(carry):
         dist, _ = carry

@@ -18,6 +18,10 @@ names starting with "_" are per-step data for probes, not training metrics).
 Sweep axes: `corner_size` (k, in cells) and `anywhere_rate` (alpha); the held-out "true" split
 places the goal uniformly (alpha = 1). Task diversity M = the number of distinct training levels
 (the generic nested pool; M = inf draws a fresh level every episode).
+Held out: a maze's `level_id` hashes its layout (walls, start); the 1/8 of layouts whose id is
+0 mod 8 (`tasks.HELDOUT_MODULUS`) are never drawn for training, at any M, and the "true" split
+draws only those. 9 x 9 mazes have about 100,000 layouts, fewer than an M = inf run's training
+episodes, so without the reservation fresh evaluation levels would repeat training levels.
 Letters: n cells per side, H = W = 2n + 1 grid size, A = 4 actions.
 """
 from __future__ import annotations
@@ -29,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
+from mesaopt import tasks
 from mesaopt.tasks import Axis, Env, Layout, _maze
 
 FIGURES = ("maze-misgeneralization", "decision-squares", "objective-posterior", "thinking-ticks",
@@ -103,9 +108,19 @@ def build(cfg: Config) -> Env:
     def layout(level: Level) -> Layout:
         return Layout(level.walls, start, level.goal, corner, moves)
 
+    def level_id(level: Level) -> jax.Array:
+        """The maze's layout (walls and start), not the goal: a held-out level is a maze that no
+        training level had, whatever the goals."""
+        bits = jnp.concatenate([level.walls.ravel(), jnp.zeros((-size * size) % 32, bool)])
+        words = jnp.sum(bits.reshape(-1, 32).astype(jnp.uint32)
+                        << jnp.arange(32, dtype=jnp.uint32), axis=1)
+        return tasks.mix32(jnp.concatenate([words, start.astype(jnp.uint32)]))
+
     axes = (Axis("corner_size", default=1.0, low=1.0, high=float(cells), true_value=float(cells)),
             Axis("anywhere_rate", default=0.0, low=0.0, high=1.0, true_value=1.0))
     return Env(cfg, sample_task, reset, step, num_actions=4, obs_shape=(size, size, 3),
                horizon=horizon, references=("bfs_corner", "bfs_goal", "random"), figures=FIGURES,
                max_pool_size=cfg.max_pool_size, axes=axes, layout=layout,
-               reward_at=lambda steps: 1.0 - cfg.time_penalty * steps / horizon)
+               reward_at=lambda steps: 1.0 - cfg.time_penalty * steps / horizon,
+               level_id=level_id,
+               proxy_region=lambda axes: _maze.corner_mask(cells, axes["corner_size"]))

@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mesaopt import keys, tasks
+
 HELPERS = ("optim",)  # modules here that are not training methods
 
 
@@ -46,3 +48,12 @@ def next_state(state: TrainState, params, opt_state, loss, grads) -> TrainState:
     keep = lambda new, old: jnp.where(alive, new, old)
     return TrainState(jax.tree.map(keep, params, state.params),
                       jax.tree.map(keep, opt_state, state.opt_state), state.step + 1, alive)
+
+
+def training_tasks(env, hparams: Hparams, key: jax.Array, batch_size: int):
+    """B tasks of a member's training distribution (its pool of M, or fresh at M = inf; for an
+    env with a finite level space never a held-out level): what every RL method trains on."""
+    sampler = tasks.env_sampler(env, hparams.noise_std, hparams.axes)
+    pool_key = keys.streams(hparams.seed).pool
+    return jax.vmap(lambda k: tasks.draw_task(sampler, k, pool_key, hparams.num_tasks))(
+        jax.random.split(key, batch_size))

@@ -19,7 +19,8 @@ from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
+from mesaopt.train import (Hparams, TrainState, fresh_state, next_state, optim,
+                           training_tasks)
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -103,12 +104,10 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
     of every per-step value the env reports in `info` (bandits: regret)."""
     streams = keys.streams(hparams.seed)
     tx = optimizer(cfg, hparams.learning_rate)
-    sampler = tasks.env_sampler(env, hparams.noise_std, hparams.axes)
 
     def step(state: TrainState, _):
         task_key, rollout_key = jax.random.split(jax.random.fold_in(streams.train, state.step))
-        tasks_B = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, hparams.num_tasks))(
-            jax.random.split(task_key, cfg.batch_size))
+        tasks_B = training_tasks(env, hparams, task_key, cfg.batch_size)
         (loss, extra), grads = jax.value_and_grad(
             lambda p: loss_fn(env, policy, cfg, p, tasks_B, rollout_key, hparams.axes["entropy_coef"]),
             has_aux=True)(state.params)

@@ -25,7 +25,8 @@ from mesaopt import keys, tasks
 from mesaopt.config import positive, require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
+from mesaopt.train import (Hparams, TrainState, fresh_state, next_state, optim,
+                           training_tasks)
 from mesaopt.train.a2c import advantages, episode_sums, masked_mean
 from mesaopt.train.optim import optimizer
 
@@ -107,7 +108,6 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
     sum of every per-step value the env reports in `info` (mazes: goal_reached, corner_reached)."""
     streams = keys.streams(hparams.seed)
     tx = _optimizer(cfg, hparams.learning_rate)
-    sampler = tasks.env_sampler(env, hparams.noise_std, hparams.axes)
     entropy_coef = hparams.axes["entropy_coef"]
     size = cfg.batch_size // cfg.minibatches
 
@@ -122,8 +122,7 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
     def update(state: TrainState, _):
         task_key, rollout_key, shuffle_key = jax.random.split(
             jax.random.fold_in(streams.train, state.step), 3)
-        tasks_B = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, hparams.num_tasks))(
-            jax.random.split(task_key, cfg.batch_size))
+        tasks_B = training_tasks(env, hparams, task_key, cfg.batch_size)
         traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, state.params, task, k,
                                                       keep_obs=True))(
             tasks_B, jax.random.split(rollout_key, cfg.batch_size))
