@@ -81,7 +81,7 @@ def test_maml_sinusoid_cpu_adapts_and_beats_the_pretrained_baseline(compose_cfg,
 
 
 @pytest.mark.preset
-def test_lopt_digits_cpu_beats_tuned_adam_at_its_horizon(compose_cfg, tmp_path):
+def test_lopt_digits_cpu_compares_with_adam_and_sgd_tuned_on_its_protocol(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("lopt_digits_cpu",), "check_lopt_digits.py")
 
 

@@ -175,6 +175,33 @@ def test_digits_episodes_discriminate_the_task_classes(compose_cfg):
     assert not interpolation.applies(family)  # a mixture of two class pairs is not a task
 
 
+def test_digits_held_out_images_never_appear_in_training(compose_cfg):
+    """The true split's episodes use only the held-out fifth of the images; the pool, fresh
+    training tasks and the pretrain split never use one of them."""
+    from mesaopt.evaluation.supervised import eval_episodes
+    from mesaopt.tasks import digits
+    cfg = run.load_config(compose_cfg("task=digits", "learner=lopt", "logger=none",
+                                      "sweep.noise_std=0.01", "sweep.num_tasks=[4,null]"))
+    family, _, pop = run.build(cfg)
+    images, labels = digits_data()
+    held = digits.heldout_images(labels)
+    assert held.sum() == 355 and all(held[labels == c].sum() >= 34 for c in range(10))
+    heldout_rows = {row.tobytes() for row in images[held]}
+    training_rows = {row.tobytes() for row in images[~held]}
+
+    def rows(x):
+        return {row.tobytes() for row in np.asarray(x).reshape(-1, 64)}
+    for member in range(pop.size):
+        hparams = pop.member(member)
+        episodes, _ = eval_episodes(family, [], 256, hparams)
+        trained = tasks.sample_batch(family, jax.random.key(member), keys.streams(hparams.seed).pool,
+                                     hparams.num_tasks, hparams.noise_std, 512)
+        assert rows(episodes["true"].x_KxD) <= heldout_rows
+        assert len(rows(episodes["true"].x_KxD)) > 300
+        for seen in (trained.x_KxD, episodes["pretrain"].x_KxD):
+            assert rows(seen) <= training_rows and not rows(seen) & heldout_rows
+
+
 def test_lopt_horizon_and_hardcoded_vs_learned_figures_from_a_run(maml_run, tmp_path):
     for name in ("lopt-horizon", "hardcoded-vs-learned"):
         paths = plots.render(name, maml_run, tmp_path)

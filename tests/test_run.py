@@ -42,7 +42,7 @@ def test_each_reference_is_best_where_its_prior_is_true(smoke_run):
     one = df[(df.num_tasks == 1) & (df.metric == "mse")].member.unique()
     for member in one:
         final = df[df.member == member].step.max()
-        assert mse[member, final, "pretrain", "dmmse"] < 0.2 * mse[member, final, "pretrain", "ridge"]
+        assert mse[member, final, "pretrain", "dmmse"] < 0.5 * mse[member, final, "pretrain", "ridge"]
         assert mse[member, final, "true", "dmmse"] > mse[member, final, "true", "ridge"]
 
 

@@ -1,5 +1,6 @@
 """The supervised driver: every member is evaluated on fixed episodes of its pretraining pool
-("pretrain") and of fresh tasks ("true"), plus any split a selected probe brings.
+("pretrain") and of fresh tasks ("true": for a family with finite data, `Family.heldout_task`,
+data training never uses), plus any split a selected probe brings.
 
 Episodes, reference predictions and probe preparations depend only on the member, not on
 training, so they are computed once (`make_eval_set`); each evaluation runs the learner and the
@@ -44,7 +45,7 @@ def eval_episodes(family: tasks.Family, probes: list, batch_size: int,
     diversity = {"pretrain": hparams.num_tasks, "true": jnp.asarray(tasks.FRESH)}
     labeled = {split: tasks.sample_labeled_batch(
         family, jax.random.fold_in(streams.eval, i), streams.pool, diversity[split],
-        hparams.noise_std, batch_size) for i, split in enumerate(SPLITS)}
+        hparams.noise_std, batch_size, held_out=split == "true") for i, split in enumerate(SPLITS)}
     out = {split: episodes for split, (_, episodes) in labeled.items()}
     own = [p for p in probes if hasattr(p.module, "SPLIT")]
     for i, probe in enumerate(own, start=len(SPLITS)):

@@ -4,9 +4,13 @@ The MLP of `learners/maml.py` from a fixed random initialization (the same for e
 task), trained at each position by `steps` steps of the optimizer on the pairs before it, predicts
 the position's target; `Predictor.inner` exposes the same loop to the `adapt_mse` probe (its
 readings past `steps` are 10x past the horizon the step size was tuned for). The step size is
-tuned per member by a grid search: every learning rate of `learning_rates` scores the mean MSE of
-this predictor on 128 episodes of the member's training distribution (the loss the learners train
-on); the best finite one wins.
+tuned per member by a grid search (8 points per decade, 1e-4 .. 1) on 128 episodes of the
+member's training distribution only; the best finite score wins. The score is the protocol the
+learner it is compared with trains on:
+- `support: null` (in-context protocol): the mean MSE over positions, each predicted after `steps`
+  steps on the pairs before it (what supervised learners train on);
+- `support: U` (support/query protocol, as `train=pes` and the adapt_mse probe): `steps` steps on
+  the first U pairs, the MSE on the remaining pairs (the queries) after the last step.
 """
 from __future__ import annotations
 
@@ -28,16 +32,22 @@ class Config:
     """Options of the sgd and adam references: eval.options={adam: {steps: 10}}."""
     steps: int = 5                                     # the inner steps its step size is tuned for
     hidden: tuple[int, ...] = (40, 40)                 # the MLP (as learner=maml's)
-    learning_rates: tuple[float, ...] = tuple(float(10 ** (e / 4)) for e in range(-16, 1))
+    support: int | None = None                         # U: tune on the support/query protocol
+    learning_rates: tuple[float, ...] = tuple(float(10 ** (e / 8)) for e in range(-32, 1))
 
     def validate(self, path: str) -> None:
         positive(self, path, "steps")
+        require(self.support is None or self.support > 0, f"{path}.support",
+                f"must be > 0, got {self.support}")
         require(bool(self.learning_rates) and min(self.learning_rates) > 0,
                 f"{path}.learning_rates", f"must be positive, got {list(self.learning_rates)}")
 
 
 def tuned(family: Family, options: Config, make_tx) -> Predictor:
     """The reference optimizing with `make_tx(learning_rate)` (an optax transformation)."""
+    require(options.support is None or options.support < family.context_len,
+            "eval.options.<sgd|adam>.support",
+            f"must leave queries in an episode of {family.context_len} pairs, got {options.support}")
     net_cfg = maml.Config(hidden=options.hidden, inner_steps=options.steps)
     inner = maml.build_inner(net_cfg, family, lambda key, adapted: {},
                              lambda params: make_tx(jnp.exp(params["log_lr"])))
@@ -47,9 +57,15 @@ def tuned(family: Family, options: Config, make_tx) -> Predictor:
         episodes = training_episodes(family, context, jax.random.PRNGKey(FIT_KEY), FIT_EPISODES)
 
         def score(log_lr):
-            preds_BxK = jax.vmap(inner.apply, in_axes=(None, 0))(dict(net=net, log_lr=log_lr),
-                                                                episodes)
-            value = jnp.mean((preds_BxK - episodes.y_K) ** 2)
+            params = dict(net=net, log_lr=log_lr)
+            if options.support is None:
+                preds_BxK = jax.vmap(inner.apply, in_axes=(None, 0))(params, episodes)
+                value = jnp.mean((preds_BxK - episodes.y_K) ** 2)
+            else:
+                u = options.support
+                preds_BxQ = jax.vmap(lambda x_KxD, y_K: inner.adapt(
+                    params, x_KxD[:u], y_K[:u], x_KxD[u:], options.steps)[-1])(*episodes)
+                value = jnp.mean((preds_BxQ - episodes.y_K[:, u:]) ** 2)
             return jnp.where(jnp.isfinite(value), value, jnp.inf)
 
         log_lrs = jnp.log(jnp.asarray(options.learning_rates))

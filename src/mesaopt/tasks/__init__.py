@@ -58,6 +58,9 @@ class Family(NamedTuple):
     # False for a finite set of discrete tasks (digits' class pairs): fresh draws repeat, and a
     # mixture of two tasks is not a task (no interpolation probe).
     continuous_tasks: bool = True
+    # Families whose data is finite (digits' images): key -> a task of the held-out ("true")
+    # split, whose episodes use only data that training episodes never do.
+    heldout_task: Callable[[jax.Array], Any] | None = None
 
 
 class Layout(NamedTuple):
@@ -127,11 +130,17 @@ def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
 
 
 def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
-                         num_tasks: jax.Array, noise_std: jax.Array, batch_size: int) -> tuple:
-    """(tasks, episodes): B episodes, each on its own task drawn by `draw_task`, and the tasks."""
+                         num_tasks: jax.Array, noise_std: jax.Array, batch_size: int,
+                         held_out: bool = False) -> tuple:
+    """(tasks, episodes): B episodes, each on its own task drawn by `draw_task` (with
+    `held_out`, fresh tasks of the family's held-out split where it declares one), and the
+    tasks."""
+    sample = (family.heldout_task if held_out and family.heldout_task is not None
+              else family.sample_task)
+
     def one(k):
         task_key, episode_key = jax.random.split(k)
-        task = draw_task(family.sample_task, task_key, pool_key, num_tasks)
+        task = draw_task(sample, task_key, pool_key, num_tasks)
         return task, family.sample_episode(episode_key, task, noise_std)
     return jax.vmap(one)(jax.random.split(key, batch_size))
 
