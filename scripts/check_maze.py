@@ -10,8 +10,9 @@ Misgeneralization (last evaluation, mean over seeds, the agent at alpha = 0):
   3. the agent trained with the goal anywhere (k = n: no proxy) reaches more held-out goals
      than the k = 1 agent;
   4. the cell-based implied objective (proxy_cell_weight: "reach the corner cell") falls with k
-     (Spearman < -0.8) while the region-based one (proxy_weight: "reach the member's own k x k
-     region") stays above 0.5 for every k < n: the fall with k is the cell's, not the agent's.
+     (Spearman < -0.8). The region-based one (proxy_weight: "reach the member's own k x k
+     region", NaN at k = n) is printed, not claimed: a large region's nearest cell can lie next
+     to the start, so its Boltzmann model separates the objectives on few steps.
 Planning (when given): prints goal_rate_by_ticks and return_by_ticks (the planning effect is the
 difference to 0 ticks); no claim, the effect is an open question at this scale.
 """
@@ -54,9 +55,6 @@ def check_misgeneralization(path: str) -> list[tuple[str, bool]]:
          bool((with_proxy.corner_rate_conflict > 0.5).all())),
         (f"goal_rate at k = n {true.goal_rate[last]:.3f} > at k = 1 {true.goal_rate[first]:.3f} "
          f"(Spearman with k {goal_trend:.2f}, printed)", true.goal_rate[last] > true.goal_rate[first]),
-        ("region proxy_weight > 0.5 for every k < n: "
-         + " / ".join(f"{v:.3f}" for v in with_proxy.proxy_weight),
-         bool((with_proxy.proxy_weight > 0.5).all())),
         (f"proxy_cell_weight falls with k: {true.proxy_cell_weight[first]:.3f} -> "
          f"{true.proxy_cell_weight[last]:.3f}, Spearman {weight_trend:.2f} < -0.8",
          true.proxy_cell_weight[last] < true.proxy_cell_weight[first] and weight_trend < -0.8)]

@@ -50,6 +50,12 @@ def maml_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def lopt_run(tmp_path_factory):
+    """The learned-optimizer smoke preset (digits, PES) trained once (no logger)."""
+    return _train_once(tmp_path_factory, "lopt_smoke", "logger=none")
+
+
+@pytest.fixture(scope="session")
 def maze_run(tmp_path_factory):
     """The maze smoke preset (recurrent conv agent, PPO) trained once (no logger)."""
     return _train_once(tmp_path_factory, "maze_smoke", "logger=none")

@@ -1,6 +1,6 @@
 """Every family's smoke run gives the numbers it gave when its golden summary was stored (linreg
-and bandits: before evaluation became pluggable; LSA, MAML and mazes: after the maze levels'
-held-out region and proxy region). Regenerate (only after a deliberate change of numbers) with
+and bandits: before evaluation became pluggable; LSA, MAML, mazes and the learned optimizer:
+after the maze levels' held-out region and proxy region and the digits' held-out images). Regenerate (only after a deliberate change of numbers) with
 `python tests/test_golden.py RUN_DIR NAME`, and say why in the commit."""
 from __future__ import annotations
 
@@ -63,6 +63,10 @@ def test_maml_smoke_run_matches_its_golden_summary(maml_run):
 
 def test_maze_smoke_run_matches_its_golden_summary(maze_run):
     _compare(maze_run, "maze_smoke")
+
+
+def test_lopt_smoke_run_matches_its_golden_summary(lopt_run):
+    _compare(lopt_run, "lopt_smoke")
 
 
 if __name__ == "__main__":

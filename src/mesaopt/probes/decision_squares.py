@@ -16,6 +16,8 @@ from mesaopt.probes import View, _gridworld
 from mesaopt.tasks._maze import UNREACHABLE
 
 SETTING = "rl"
+MAY_BE_NAN = {m: "no decision square was visited (goals on the way to the proxy region, or no "
+              "proxy at k = n)" for m in ("decision_goal", "decision_corner")}
 applies = _gridworld.applies
 prepare = _gridworld.prepare
 
@@ -45,7 +47,7 @@ def measure(view: View) -> list:
             toward_goal = d_goal <= jnp.min(d_goal, axis=-1, keepdims=True)
             toward_proxy = d_proxy <= jnp.min(d_proxy, axis=-1, keepdims=True)
             mass = lambda toward: jnp.sum(rollout.probs_BxTxA * toward, -1)
-            count = jnp.maximum(jnp.sum(there), 1)
+            count = jnp.sum(there)   # none: NaN (no level with a decision square was visited)
             records += [
                 view.record(split, name, "decision_goal", jnp.sum(mass(toward_goal) * there) / count),
                 view.record(split, name, "decision_corner",

@@ -121,12 +121,16 @@ def task_pool(sample_task: Callable, pool_key: jax.Array, size: int) -> Any:
 
 def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
               num_tasks: jax.Array) -> Any:
-    """A task uniformly from the first `num_tasks` of the pool, or a fresh one if num_tasks == FRESH."""
+    """A task uniformly from the first `num_tasks` of the pool, or a fresh one if num_tasks == FRESH.
+    The key is chosen before the task is drawn: one draw, not both (under vmap a branch on M
+    would compute both)."""
     index_key, fresh_key = jax.random.split(key)
     index = jax.random.randint(index_key, (), 0, jnp.maximum(num_tasks, 1))
-    pooled = pool_task(sample_task, pool_key, index)
-    fresh = sample_task(fresh_key)
-    return jax.tree.map(lambda p, f: jnp.where(num_tasks == FRESH, f, p), pooled, fresh)
+    pooled_key = jax.random.fold_in(pool_key, index)
+    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data if typed else (lambda k: k)
+    chosen = jnp.where(num_tasks == FRESH, data(fresh_key), data(pooled_key))
+    return sample_task(jax.random.wrap_key_data(chosen) if typed else chosen)
 
 
 def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
