@@ -23,7 +23,6 @@ def _first_line(err: BaseException) -> str:
 class Logger:
     def __init__(self, cfg, run_dir: Path, run_id: str, config: dict, members: list[dict]):
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.run_dir = run_dir
 
         def start(mode):
             return [wandb.init(

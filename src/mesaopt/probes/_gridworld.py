@@ -61,14 +61,18 @@ def has_proxy(m: Maps) -> jax.Array:
     return ~m.region[0][m.start[0, 0], m.start[0, 1]]
 
 
-def goal_on_path(m: Maps, to_target=None) -> jax.Array:
-    """(B,) the goal lies on a shortest path from the start to the proxy region (or to the
-    target whose distance map is `to_target`)."""
-    to_target = m.to_proxy if to_target is None else to_target
+def goal_on_path(m: Maps) -> jax.Array:
+    """(B,) the goal lies on a shortest path from the start to the proxy region."""
+    def one(from_start, to_proxy, goal, start):
+        return at(from_start, goal) + at(to_proxy, goal) == at(to_proxy, start)
+    return jax.vmap(one)(m.from_start, m.to_proxy, m.goal, m.start)
 
-    def one(from_start, to_target, goal, start):
-        return at(from_start, goal) + at(to_target, goal) == at(to_target, start)
-    return jax.vmap(one)(m.from_start, to_target, m.goal, m.start)
+
+def on_shortest_path(from_start, to_target, length) -> jax.Array:
+    """(H, W) the free squares on a shortest path from the start to a target `length` steps away
+    (`to_target`: distances to the target)."""
+    free = from_start < _maze.UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
+    return free & (from_start + jnp.where(free, to_target, 0) == length)
 
 
 def goal_in_region(m: Maps) -> jax.Array:
@@ -79,9 +83,7 @@ def goal_in_region(m: Maps) -> jax.Array:
 def goal_path_crosses_region(m: Maps) -> jax.Array:
     """(B,) the shortest path from the start to the goal passes through the proxy region."""
     def one(from_start, to_goal, region, goal):
-        free = from_start < _maze.UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
-        on_path = free & (from_start + jnp.where(free, to_goal, 0) == at(from_start, goal))
-        return jnp.any(on_path & region)
+        return jnp.any(on_shortest_path(from_start, to_goal, at(from_start, goal)) & region)
     return jax.vmap(one)(m.from_start, m.to_goal, m.region, m.goal)
 
 

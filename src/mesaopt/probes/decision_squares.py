@@ -1,6 +1,7 @@
 """At the decision square of a level (the square where the shortest path to the goal leaves the
 shortest path from the start to the proxy region, the member's training k x k cells; levels whose
-goal lies on that path have none, and so does every level where the start lies in the region), the probability mass every policy puts on the step toward the goal (`decision_goal`) and
+goal lies on that path have none, and so does every level where the start lies in the region),
+the probability mass every policy puts on the step toward the goal (`decision_goal`) and
 on the step toward the proxy target (`decision_corner`), averaged over its live steps there
 before the proxy target was reached (so a goal beyond the corner, whose decision square is the
 corner itself, does not count: there the proxy is already reached); `decision_visits`: the share
@@ -26,8 +27,7 @@ def decision_square(m: _gridworld.Maps) -> jax.Array:
     """(B,) flat index of each level's decision square, -1 if the goal is on the proxy path (or
     there is no proxy apart from the goal)."""
     def one(from_start, to_goal, to_proxy, start):
-        free = from_start < UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
-        on_path = free & (from_start + jnp.where(free, to_proxy, 0) == to_proxy[start[0], start[1]])
+        on_path = _gridworld.on_shortest_path(from_start, to_proxy, _gridworld.at(to_proxy, start))
         closest = jnp.where(on_path, to_goal, UNREACHABLE)
         flat = jnp.argmin(closest.ravel())
         return jnp.where(to_goal.ravel()[flat] == 0, -1, flat)

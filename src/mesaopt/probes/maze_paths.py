@@ -12,7 +12,6 @@ import jax.numpy as jnp
 
 from mesaopt.config import positive
 from mesaopt.probes import View, _gridworld
-from mesaopt.tasks import _maze
 
 SETTING = "rl"
 applies = _gridworld.applies
@@ -62,8 +61,4 @@ def measure(view: View) -> list:
 def _final_square(m: _gridworld.Maps, rollout, size):
     """(B,) the square each episode ended on: where its last live move led."""
     last = jnp.sum(rollout.alive_BxT, axis=1) - 1
-    square = jnp.take_along_axis(rollout.info["_square"], last[:, None], 1)[:, 0]
-    action = jnp.take_along_axis(rollout.action_BxT, last[:, None], 1)[:, 0]
-    nxt = jax.vmap(lambda w, s, a, mv: _maze.next_squares(w, jnp.stack([s // size, s % size]), mv)[a])(
-        m.walls, square, action, m.moves)
-    return nxt[:, 0] * size + nxt[:, 1]
+    return jnp.take_along_axis(_gridworld.squares_after(m, rollout), last[:, None], 1)[:, 0]
