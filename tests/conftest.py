@@ -1,16 +1,34 @@
-"""Shared fixtures: tiny shapes, and one smoke run whose compiled programs and results every
-end-to-end test reuses (compile time dominates small tests on CPU)."""
+"""Shared fixtures: tiny shapes, and one smoke run per family whose compiled programs and results
+every end-to-end test reuses (compile time dominates small tests on CPU).
+
+`SMOKE` is the one table of families the tests read: family -> its smoke preset. The probe,
+figure and golden tests take every family from it, and a registered family without an entry
+fails `test_every_family_has_a_smoke_preset`. Adding a family: its module, its smoke preset, one
+line here, and its golden summary (`python tests/test_golden.py RUN_DIR PRESET`)."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
+# One persistent compilation cache for the session: tests that rebuild the same program (a new
+# population of the same shapes, a run in a subprocess: kill/resume, failed jobs, notebooks) load
+# it instead of compiling it again. Fresh per session, so nothing carries over between runs.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="mesaopt-test-jax-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import pytest  # noqa: E402
 
 from mesaopt import run  # noqa: E402
 from mesaopt.run import compose_config  # noqa: E402
+
+SMOKE = {"linreg": "smoke", "bandit": "bandit_smoke", "sinusoid": "maml_smoke",
+         "digits": "lopt_smoke", "maze": "maze_smoke"}
+# Smoke presets beyond one per family: linear self-attention with the opt-in probes (linreg).
+EXTRA_SMOKE = {"lsa_smoke": "linreg"}
+# The runs of the smoke presets that log to wandb (offline); the others run without a logger.
+LOGGED = ("smoke", "bandit_smoke")
 
 
 @pytest.fixture(scope="session")
@@ -25,37 +43,55 @@ def _train_once(tmp_path_factory, preset: str, *overrides: str):
                                                     "progress=false", *overrides)))
 
 
+class SmokeRuns:
+    """preset -> its run directory, each smoke preset trained once, when first asked for."""
+
+    def __init__(self, tmp_path_factory):
+        self._factory, self._dirs = tmp_path_factory, {}
+
+    def __getitem__(self, preset: str):
+        if preset not in self._dirs:
+            logger = () if preset in LOGGED else ("logger=none",)
+            self._dirs[preset] = _train_once(self._factory, preset, *logger)
+        return self._dirs[preset]
+
+
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
+def smoke_runs(tmp_path_factory):
+    return SmokeRuns(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_runs):
     """The smoke preset trained once with the wandb logger (offline); returns its run directory."""
-    return _train_once(tmp_path_factory, "smoke")
+    return smoke_runs["smoke"]
 
 
 @pytest.fixture(scope="session")
-def lsa_run(tmp_path_factory):
+def lsa_run(smoke_runs):
     """Linear self-attention with the GD references and opt-in probes, trained once (no logger)."""
-    return _train_once(tmp_path_factory, "lsa_smoke", "logger=none")
+    return smoke_runs["lsa_smoke"]
 
 
 @pytest.fixture(scope="session")
-def bandit_run(tmp_path_factory):
+def bandit_run(smoke_runs):
     """The bandit smoke preset trained once with the wandb logger (offline)."""
-    return _train_once(tmp_path_factory, "bandit_smoke")
+    return smoke_runs["bandit_smoke"]
 
 
 @pytest.fixture(scope="session")
-def maml_run(tmp_path_factory):
+def maml_run(smoke_runs):
     """MAML on sinusoids (the maml smoke preset) trained once (no logger)."""
-    return _train_once(tmp_path_factory, "maml_smoke", "logger=none")
+    return smoke_runs["maml_smoke"]
 
 
 @pytest.fixture(scope="session")
-def lopt_run(tmp_path_factory):
+def lopt_run(smoke_runs):
     """The learned-optimizer smoke preset (digits, PES) trained once (no logger)."""
-    return _train_once(tmp_path_factory, "lopt_smoke", "logger=none")
+    return smoke_runs["lopt_smoke"]
 
 
 @pytest.fixture(scope="session")
-def maze_run(tmp_path_factory):
+def maze_run(smoke_runs):
     """The maze smoke preset (recurrent conv agent, PPO) trained once (no logger)."""
-    return _train_once(tmp_path_factory, "maze_smoke", "logger=none")
+    return smoke_runs["maze_smoke"]

@@ -1,14 +1,16 @@
 """Bad input fails before compilation with one line naming the field; presets compose."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from mesaopt import run
+from mesaopt import config, evaluation, loggers, registry, run
 from mesaopt.config import ConfigError
+from mesaopt.sweep import SweepConfig
 
 PRESETS = sorted(p.stem for p in (run.CONFIG_DIR / "experiment").glob("*.yaml"))
 
@@ -102,3 +104,55 @@ def test_cli_rejects_bad_input_before_any_work(tmp_path, args, expected):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert not (tmp_path / "out").exists()  # nothing written, let alone as if complete
+
+
+# ---- one source of defaults -----------------------------------------------------------------
+
+GROUP_OPTIONS = [(group, name) for group, kind in run.SELECTED.items()
+                 for name in registry.available(kind)]
+
+
+@pytest.mark.parametrize("group, name", GROUP_OPTIONS)
+def test_a_selected_option_runs_with_its_dataclass_defaults(compose_cfg, group, name):
+    """Selecting an option (task=, learner=, train=) gives exactly its module's `Config()`."""
+    module = registry.load(run.SELECTED[group], name, group)
+    composed = compose_cfg(f"{group}={name}")[group]
+    assert config.parse(module.Config, composed, group) == module.Config()
+
+
+def test_eval_sweep_and_logger_run_with_their_dataclass_defaults(compose_cfg):
+    composed = compose_cfg()
+    assert config.parse(evaluation.Config, composed["eval"], "eval") == evaluation.Config()
+    assert config.parse(loggers.Config, composed["logger"], "logger") == loggers.Config()
+    generic = {k: v for k, v in composed["sweep"].items() if k in SweepConfig().as_dict()}
+    assert generic == SweepConfig().as_dict()
+
+
+def _set_here(path: Path) -> dict[str, str]:
+    """key -> its line, for the values a YAML file sets (not its defaults list)."""
+    lines = [line for line in path.read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith(("#", "-"))]
+    return {line.split(":")[0].strip(): line for line in lines
+            if not line.split(":")[0].strip() in ("defaults", "name")}
+
+
+@pytest.mark.parametrize("path", sorted(p for p in run.CONFIG_DIR.glob("*/*.yaml")
+                                        if p.parent.name != "experiment"), ids=lambda p: p.name)
+def test_group_files_set_only_what_differs_and_say_why(path):
+    for key, line in _set_here(path).items():
+        assert "#" in line, f"{path.name}: {key} is set without a comment saying why"
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_value_a_preset_changes_is_written_in_the_preset(compose_cfg, preset):
+    """A composed preset differs from the dataclass defaults of what it selects only where its
+    own file says so: no group file or stale YAML changes a default behind its back."""
+    text = (run.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text()
+    composed = compose_cfg(f"experiment={preset}")
+    for group, kind in run.SELECTED.items():
+        module = registry.load(kind, composed[group]["name"], group)
+        defaults = config.to_dict(module.Config())
+        for key, value in composed[group].items():
+            if config.plain(value) != defaults[key]:
+                assert re.search(rf"(^|\s|\.){key}\s*[:=]", text, re.M), \
+                    f"{preset}: {group}.{key} = {value!r} is not the default and not set in the preset"

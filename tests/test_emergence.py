@@ -109,8 +109,8 @@ def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
 @pytest.mark.parametrize("relative", [1.0, 4.0, 3.0, 0.2])
 def test_implied_prior_of_a_ridge_learner_is_its_penalty(relative):
     """A ridge learner with lambda' = relative x the true lambda must come out as lambda'."""
+    from mesaopt.algorithms.least_squares import prefix_ridge
     from mesaopt.probes import implied_prior
-    from mesaopt.references.ridge import prefix_ridge
     family = linreg.build(linreg.Config(dim=4, context_len=12))
     episodes = tasks.sample_batch(family, jax.random.key(1), jax.random.key(2), jnp.int32(tasks.FRESH),
                                   jnp.float32(0.5), 128)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import EXTRA_SMOKE, SMOKE
 
 from mesaopt import plots, registry, results
 from mesaopt.plots import style
@@ -42,17 +43,18 @@ def _labels(fig):
                       for text in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())]
 
 
+def _run_for(family: str, optional: bool, smoke_runs):
+    """The family's smoke run; for a figure of opt-in probes, a smoke run that selects them."""
+    extra = [p for p, f in EXTRA_SMOKE.items() if f == family]
+    return smoke_runs[extra[0] if optional and extra else SMOKE[family]]
+
+
 @pytest.mark.parametrize("figure", plots.available())
-def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, lsa_run, bandit_run,
-                                                       maml_run, maze_run):
+def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_runs):
     module = plots.module(figure)
-    runs = {"linreg": lsa_run if getattr(module, "OPTIONAL", False) else smoke_run,
-            "bandit": bandit_run, "sinusoid": maml_run,
-            # Figures read only tables: a digits run's (an inner-loop learner beside the sgd and
-            # adam references) has the shape of the sinusoid MAML run's.
-            "digits": maml_run, "maze": maze_run}
+    optional = getattr(module, "OPTIONAL", False)
     for family in DECLARED[figure]:
-        df = _synthetic(runs[family])
+        df = _synthetic(_run_for(family, optional, smoke_runs))
         fig = module.plot(df)
         labels = " ".join(_labels(fig))
         assert any(ax.lines or ax.collections for ax in fig.axes), f"{figure}: nothing drawn"
@@ -62,7 +64,7 @@ def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_run, lsa_r
             if name in set(df.predictor):
                 assert name in labels, f"{figure}: no series of reference {name!r}"
         # What it draws follows the table: other values, other drawing.
-        other = module.plot(_synthetic(runs[family], seed=1))
+        other = module.plot(_synthetic(_run_for(family, optional, smoke_runs), seed=1))
         drawn, drawn_other = _drawn(fig), _drawn(other)
         assert drawn.size and (drawn.shape != drawn_other.shape
                                or not np.allclose(drawn, drawn_other, equal_nan=True)), figure

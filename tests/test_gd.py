@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from mesaopt import tasks
+from mesaopt.algorithms import least_squares as _gd
+from mesaopt.algorithms.least_squares import prefix_ridge
 from mesaopt.learners import lsa
 from mesaopt.probes import View, gd_equivalence, layer_probes
-from mesaopt.references import Context, _gd, gd, gd_plus
-from mesaopt.references.ridge import prefix_ridge
+from mesaopt.references import Context, gd, gd_plus
 from mesaopt.tasks import linreg
 
 DIM, CONTEXT = 4, 9

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from conftest import EXTRA_SMOKE, SMOKE
 
-from mesaopt import results
+from mesaopt import registry, results
 
 GOLDEN = Path(__file__).parent / "golden"
 KEYS = ["step", "split", "predictor", "metric"]
@@ -45,28 +47,14 @@ def _compare(run_dir: Path, name: str) -> None:
         df.loc[df.metric == "loss", "predictor"].iloc[0]}
 
 
-def test_smoke_run_matches_its_golden_summary(smoke_run):
-    _compare(smoke_run, "smoke")
+@pytest.mark.parametrize("preset", [*SMOKE.values(), *EXTRA_SMOKE])
+def test_smoke_run_matches_its_golden_summary(smoke_runs, preset):
+    _compare(smoke_runs[preset], preset)
 
 
-def test_bandit_smoke_run_matches_its_golden_summary(bandit_run):
-    _compare(bandit_run, "bandit_smoke")
-
-
-def test_lsa_smoke_run_matches_its_golden_summary(lsa_run):
-    _compare(lsa_run, "lsa_smoke")
-
-
-def test_maml_smoke_run_matches_its_golden_summary(maml_run):
-    _compare(maml_run, "maml_smoke")
-
-
-def test_maze_smoke_run_matches_its_golden_summary(maze_run):
-    _compare(maze_run, "maze_smoke")
-
-
-def test_lopt_smoke_run_matches_its_golden_summary(lopt_run):
-    _compare(lopt_run, "lopt_smoke")
+def test_every_family_has_a_smoke_preset_and_a_golden_summary():
+    assert set(SMOKE) == set(registry.available("tasks"))
+    assert {p.stem for p in GOLDEN.glob("*.csv")} == {*SMOKE.values(), *EXTRA_SMOKE}
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mesaopt.lopt import estimators, optimizer
+from mesaopt.algorithms import learned_optimizer as optimizer
+from mesaopt.algorithms import meta_gradients as estimators
 
 
 def _linreg_problem(key, dim=5, count=32):

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from mesaopt import keys, plots, registry, run, tasks
+from mesaopt.algorithms import meta_gradients as estimators
 from mesaopt.config import ConfigError
-from mesaopt.lopt import estimators
-from mesaopt.lopt.problems import digits_data
 from mesaopt.probes import interpolation
 from mesaopt.references import Context, adam, sgd
 from mesaopt.references._optimizer import Config as OptimizerReference
+from mesaopt.tasks.digits import digits_data
 from mesaopt.train import pes
 
 

@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from mesaopt import registry, tasks
-from mesaopt.evaluation.rl import rollouts
-from mesaopt.probes import View, _gridworld, decision_squares, goal_outcomes, proxy_weight
+from mesaopt.probes import (
+    View,
+    _gridworld,
+    decision_squares,
+    goal_outcomes,
+    proxy_weight,
+    rollouts,
+)
 from mesaopt.tasks import maze
 
 CELLS = 4
@@ -30,7 +36,7 @@ def _member(corner_size=1.0):
 
 
 def _maps(levels, corner_size=1.0):
-    return _gridworld.maps(ENV, levels, ENV.proxy_region(_member(corner_size).axes))
+    return _gridworld.maps(ENV, levels, ENV.gridworld.proxy_region(_member(corner_size).axes))
 
 
 def _level(walls_text: list[str], goal) -> maze.Level:
@@ -59,9 +65,9 @@ def test_moves_walls_reward_and_info():
     assert int(info["_square"]) == 3 * 5 + 1
     for action in (right, right, up, up):
         obs, state, reward, done, info = step(None, state, jnp.int32(action), level)
-    assert state.square.tolist() == [1, 3] and float(info["corner_reached"]) == 1.0
+    assert state.square.tolist() == [1, 3] and float(info["proxy_reached"]) == 1.0
     _, state, _, _, info = step(None, state, jnp.int32(up), level)  # bump: still in the corner
-    assert float(info["corner_reached"]) == 0.0  # only the first arrival counts
+    assert float(info["proxy_reached"]) == 0.0  # only the first arrival counts
     for action in (left,):
         obs, state, reward, done, info = step(None, state, jnp.int32(action), level)
     assert not bool(done)
@@ -124,7 +130,7 @@ def test_shortest_path_references_take_the_shortest_paths(held_out):
     goal, corner = outputs["true"]["bfs_goal"], outputs["true"]["bfs_corner"]
     np.testing.assert_array_equal(goal.alive_BxT.sum(1), to_goal)  # ends on arrival
     np.testing.assert_allclose(goal.reward_BxT.sum(1), 1 - 0.9 * to_goal / ENV.horizon, rtol=1e-6)
-    first_corner = _gridworld.first_step(corner.info["corner_reached"], corner.alive_BxT)
+    first_corner = _gridworld.first_step(corner.info["proxy_reached"], corner.alive_BxT)
     on_path = np.asarray(_gridworld.goal_on_path(m))
     np.testing.assert_array_equal(np.asarray(first_corner)[~on_path] + 1, to_corner[~on_path])
 
@@ -183,7 +189,7 @@ def test_decision_square_is_where_the_goal_path_leaves_the_corner_path():
     env = maze.build(maze.Config(cells=3))
     levels = jax.tree.map(lambda *a: jnp.stack(a), _level(walls, (1, 3)), _level(walls, (1, 5)),
                           _level(walls, (3, 5)))
-    region = env.proxy_region(_member().axes)
+    region = env.gridworld.proxy_region(_member().axes)
     squares = decision_squares.decision_square(_gridworld.maps(env, levels, region))
     assert squares.tolist() == [3 * 7 + 3, -1, -1]  # goals on the corner path have none
 

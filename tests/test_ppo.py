@@ -30,7 +30,7 @@ def test_member_equals_the_single_run_with_the_same_key(maze_setup, member):
     state, metrics = jax.jit(partial(ppo.train_chunk, env, agent, cfg.train, pop.chunk_steps))(
         state, hparams)
     assert {"loss", "approx_kl", "clip_fraction", "episode_return", "goal_reached",
-            "corner_reached"} <= set(metrics) and "_square" not in metrics
+            "proxy_reached"} <= set(metrics) and "_square" not in metrics
     for name in metrics:
         np.testing.assert_allclose(metrics[name], metrics1[name][member], rtol=1e-4, atol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5),

@@ -11,8 +11,7 @@ import pytest
 
 from mesaopt import registry, run, tasks
 from mesaopt.population import state_of
-from mesaopt.evaluation.rl import Rollout, rollouts
-from mesaopt.probes import View, icl_score, proxy_pursuit, regret
+from mesaopt.probes import Rollout, View, icl_score, proxy_pursuit, regret, rollouts
 from mesaopt.tasks import bandit
 from mesaopt.train import a2c
 

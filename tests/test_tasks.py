@@ -9,6 +9,7 @@ import pytest
 
 from mesaopt import registry, tasks
 
+
 def _family(name):
     module = registry.load("tasks", name, "task")
     return module.build(module.Config())
@@ -70,13 +71,66 @@ def test_draws_stay_in_the_pool_and_fresh_draws_leave_it(name):
     assert len(np.unique(fresh.round(5), axis=0)) == len(fresh)
 
 
-def test_linreg_targets_follow_the_linear_model():
-    family = _family("linreg")
+@pytest.mark.parametrize("name", [n for n in FAMILIES if _family(n).linear_targets])
+def test_declared_linear_targets_are_linear_in_the_inputs(name):
+    family = _family(name)
     w = family.sample_task(jax.random.key(0))
     noiseless = family.sample_episode(jax.random.key(1), w, jnp.float32(0.0))
     np.testing.assert_allclose(noiseless.y_K, noiseless.x_KxD @ w, rtol=1e-5, atol=1e-5)
+    if family.task_mean is not None:
+        np.testing.assert_allclose(family.task_mean(w, noiseless.x_KxD), noiseless.y_K, atol=1e-5)
     noisy = family.sample_episode(jax.random.key(1), w, jnp.float32(0.5))
     assert 0.1 < float(jnp.std(noisy.y_K - noisy.x_KxD @ w)) < 1.0
+
+
+def test_families_declare_their_name_and_carry_no_config():
+    for name in ALL_FAMILIES:
+        family = _family(name)
+        assert family.name == name and "cfg" not in family._fields
+
+
+@pytest.mark.parametrize("name", [n for n in ENVS if _family(n).gridworld is not None])
+def test_declared_gridworld_channels_info_and_moves_match_the_levels(name):
+    env = _family(name)
+    world = env.gridworld
+    sample = tasks.env_sampler(env, jnp.float32(0.0), tasks.true_axes(env))
+    for i in range(4):
+        task = sample(jax.random.key(i))
+        lay = world.layout(task)
+        obs, state = env.reset(jax.random.key(0), task)
+        np.testing.assert_array_equal(obs[..., world.channels.walls], lay.walls)
+        for channel, square in ((world.channels.agent, lay.start), (world.channels.goal, lay.goal)):
+            expected = np.zeros(lay.walls.shape, bool)
+            expected[tuple(np.asarray(square))] = True
+            np.testing.assert_array_equal(obs[..., channel], expected)
+        np.testing.assert_array_equal(lay.moves, world.moves)
+        for action in range(env.num_actions):
+            obs2, _, _, _, info = env.step(jax.random.key(1), state, action, task)
+            assert set(world.info) <= set(info)
+            moved = np.argwhere(np.asarray(obs2[..., world.channels.agent]))[0]
+            target = np.asarray(lay.start) + np.asarray(world.moves[action])
+            free = (0 <= target).all() and (target < lay.walls.shape).all() \
+                and not bool(lay.walls[tuple(target)])
+            np.testing.assert_array_equal(moved, target if free else lay.start)
+            assert float(info[tasks.GOAL_REACHED]) == float((moved == np.asarray(lay.goal)).all())
+            assert float(info[tasks.PROXY_REACHED]) == float((moved == np.asarray(lay.proxy)).all())
+            assert int(info[tasks.SQUARE]) == int(lay.start[0]) * lay.walls.shape[1] + int(lay.start[1])
+    region = world.proxy_region({a.name: a.default for a in env.axes})
+    assert region.shape == lay.walls.shape and region.dtype == bool and bool(region[tuple(lay.proxy)])
+
+
+@pytest.mark.parametrize("name", [n for n in ENVS if _family(n).bandit is not None])
+def test_declared_bandit_observations_carry_the_last_pull(name):
+    env = _family(name)
+    task = tasks.env_sampler(env, jnp.float32(0.5), tasks.true_axes(env))(jax.random.key(0))
+    obs, state = env.reset(jax.random.key(0), task)
+    one_hot, _ = env.bandit.last_pull(obs)
+    np.testing.assert_array_equal(one_hot, np.zeros(env.num_actions))
+    for action in range(env.num_actions):
+        obs, state, reward, _, _ = env.step(jax.random.key(action), state, action, task)
+        one_hot, last_reward = env.bandit.last_pull(obs)
+        np.testing.assert_array_equal(one_hot, np.eye(env.num_actions)[action])
+        assert float(last_reward) == float(reward)
 
 
 def _episode(env, task, key):

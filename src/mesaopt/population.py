@@ -35,6 +35,7 @@ class Population:
         self.hparams, self.rows = members(sweep, train_cfg.learning_rate, family.axes,
                                           method.axes(train_cfg))
         check_pool_limit(sweep, family, "sweep")
+        self.learner_name = learner_name  # the learner's predictor name in the tables
         self.chunk_steps = eval_cfg.every
         # States laid out like the members from the start (parameters that do not depend on the
         # hparams would otherwise come out replicated, and the first chunk compile twice).

@@ -6,6 +6,7 @@ line on stderr naming the field, and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import re
@@ -21,13 +22,21 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import (checkpoint, devices, distributed, evaluation, loggers, provenance, registry,
-                     results)
+from mesaopt import (
+    checkpoint,
+    devices,
+    distributed,
+    evaluation,
+    loggers,
+    provenance,
+    registry,
+    results,
+)
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population
 from mesaopt.probes import Record
-from mesaopt.sweep import check_pool_limit, members, parse_sweep
+from mesaopt.sweep import SweepConfig, check_pool_limit, members, parse_sweep
 
 CONFIG_DIR = next(p for p in (Path(__file__).resolve().parents[2] / "configs",
                               Path(__file__).resolve().parent / "configs") if p.is_dir())
@@ -96,8 +105,16 @@ def build(cfg: RunConfig):
     """(family, learner, population) of a validated config: the parts every entry point needs."""
     family = build_family(cfg)
     learner = registry.load("learners", cfg.learner.name, "learner.name").build(cfg.learner, family)
-    return family, learner, Population(family, learner, cfg.learner.name, cfg.train, cfg.eval,
+    return family, learner, Population(family, learner, predictor_name(cfg), cfg.train, cfg.eval,
                                        cfg.sweep)
+
+
+def predictor_name(cfg: RunConfig) -> str:
+    """The learner's name in tables, figures and legends: what its module says it is for this
+    configuration (`predictor_name(cfg)`, e.g. `mlp` for the gridworld agent without convolution
+    or recurrence), else the learner's name."""
+    module = registry.load("learners", cfg.learner.name, "learner.name")
+    return getattr(module, "predictor_name", lambda c: c.name)(cfg.learner)
 
 
 def population_size(cfg: RunConfig) -> int:
@@ -107,10 +124,36 @@ def population_size(cfg: RunConfig) -> int:
                        method.axes(cfg.train))[1])
 
 
+@functools.cache
+def store_defaults() -> None:
+    """Every group option into Hydra's ConfigStore, its values the defaults of the dataclass that
+    owns them (the selected module's `Config`; `evaluation.Config`, `SweepConfig`,
+    `loggers.Config`): the one source of defaults. YAML files only select and override (presets;
+    a group file that sets a value says why in a comment). An option that declares sweep axes
+    (a family, a training method) is a `_global_` node that also adds `sweep.<axis>: null`."""
+    from hydra.core.config_store import ConfigStore
+    store = ConfigStore.instance()
+    for group, kind in SELECTED.items():
+        for name in registry.available(kind):
+            module = registry.load(kind, name, group)
+            defaults = to_dict(module.Config())
+            axes = {"tasks": lambda: module.build(module.Config()).axes,
+                    "train": lambda: module.axes(module.Config())}.get(kind, lambda: ())()
+            if axes:
+                store.store(group=group, name=name, package="_global_",
+                            node={group: defaults, "sweep": {a.name: None for a in axes}})
+            else:
+                store.store(group=group, name=name, node=defaults)
+    store.store(group="eval", name="default", node=to_dict(evaluation.Config()))
+    store.store(group="sweep", name="default", node=SweepConfig().as_dict())
+    store.store(group="logger", name="wandb", node=to_dict(loggers.Config()))
+
+
 def compose_config(*overrides: str) -> dict:
     """The resolved config mapping that `mesaopt-train <overrides>` would run (one job)."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
+    store_defaults()
     with initialize_config_dir(str(CONFIG_DIR), version_base=None):
         return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
 
@@ -171,7 +214,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         state, chunk_metrics = pop.train_chunk(state, hparams)
         step = (chunk + 1) * pop.chunk_steps
         record(step, [*pop.evaluate(state.params, eval_set),
-                      *[Record("train", cfg.learner.name, name, values.mean(axis=1), "learner",
+                      *[Record("train", pop.learner_name, name, values.mean(axis=1), "learner",
                                "train")
                         for name, values in chunk_metrics.items()]])
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
@@ -244,8 +287,13 @@ def _fail(message: str) -> None:
 
 
 def _groups() -> dict[str, list[str]]:
-    return {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in CONFIG_DIR.iterdir()
-            if d.is_dir()}
+    """group -> its options: YAML files and the stored defaults (`store_defaults`)."""
+    from hydra.core.config_store import ConfigStore
+    store_defaults()
+    stored = {group: [n.removesuffix(".yaml") for n in node if n.endswith(".yaml")]
+              for group, node in ConfigStore.instance().repo.items() if isinstance(node, dict)}
+    files = {d.name: [p.stem for p in d.glob("*.yaml")] for d in CONFIG_DIR.iterdir() if d.is_dir()}
+    return {g: sorted(set(stored.get(g, [])) | set(files.get(g, []))) for g in {*stored, *files}}
 
 
 MIN_FREE_BYTES = 100 * 2**20  # a run writes checkpoints and tables; less than this: refuse
@@ -322,6 +370,7 @@ def main() -> None:
         largest = precheck([a for a in args if not a.startswith("-")])
 
     failures = []
+    store_defaults()
 
     @hydra.main(version_base=None, config_path=str(CONFIG_DIR), config_name="config")
     def app(composed) -> None:

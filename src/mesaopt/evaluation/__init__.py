@@ -59,7 +59,7 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
         names = sorted(set(eval_cfg.probes))
         for name in names:
             require(name in fitting, f"{path}.probes", f"unknown option {name!r} for task "
-                    f"{family.cfg.name!r} (allowed: {', '.join(fitting)})")
+                    f"{family.name!r} (allowed: {', '.join(fitting)})")
             missing = sorted(set(getattr(_module(name), "NEEDS", ())) - references)
             require(not missing, f"{path}.probes",
                     f"{name} needs references {', '.join(missing)} ({path}.references)")

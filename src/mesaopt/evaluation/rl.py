@@ -17,19 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from mesaopt import distributed, evaluation, keys, tasks
+from mesaopt.probes import SPLITS, rollouts
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
-
-SPLITS = ("pretrain", "true")
-
-
-class Rollout(NamedTuple):
-    """What probes see of a policy's episodes on one split."""
-    probs_BxTxA: jax.Array   # the policy's action probabilities at every step
-    action_BxT: jax.Array
-    reward_BxT: jax.Array    # 0 after the episode ended
-    alive_BxT: jax.Array     # the episode had not ended before the step
-    info: dict               # per-step values the env reports, (B, T) each
 
 
 class EvalSet(NamedTuple):
@@ -52,18 +42,6 @@ def eval_tasks(env: tasks.Env, batch_size: int, hparams: Hparams) -> tuple[dict,
             jax.random.split(jax.random.fold_in(split_key, 0), batch_size))
         out_keys[split] = jax.random.fold_in(split_key, 1)
     return out_tasks, out_keys
-
-
-def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split: dict) -> dict:
-    """split -> Rollout of `policy` on every evaluation task of the split."""
-    out = {}
-    for split, tasks_B in tasks_by_split.items():
-        batch = jax.tree.leaves(tasks_B)[0].shape[0]
-        traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k))(
-            tasks_B, jax.random.split(keys_by_split[split], batch))
-        out[split] = Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive,
-                             traj.info)
-    return out
 
 
 def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,

@@ -17,10 +17,9 @@ import jax.numpy as jnp
 
 from mesaopt import distributed, evaluation, keys, tasks
 from mesaopt.predictor import Predictor
+from mesaopt.probes import SPLITS
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
-
-SPLITS = ("pretrain", "true")  # the member's training pool, and fresh tasks from the true prior
 
 
 class EvalSet(NamedTuple):

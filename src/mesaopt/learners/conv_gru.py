@@ -5,6 +5,9 @@ false`, the feed-forward agent), then policy logits and a value.
 `thinking_ticks = N` runs the GRU N extra times on the first observation before the first action
 (Guez et al. 2019; Taufeeque et al. 2024): whatever the agent computes in those ticks is planning
 before acting. `Policy.think(n)` is the same agent with n ticks (the thinking-ticks probe).
+Its name in tables says what it is (`predictor_name`): encoder `conv` (with convolutions) or
+`mlp` (a dense layer on the flattened grid), then `_gru` when recurrent: `conv_gru`, `conv`,
+`mlp_gru`, `mlp`.
 Dimension letters (docs/architecture.md): A actions, C carry (hidden) units, H x W grid.
 """
 from __future__ import annotations
@@ -38,6 +41,10 @@ class Config:
                 f"must be >= 0, got {self.thinking_ticks}")
         require(self.recurrent or self.thinking_ticks == 0, f"{path}.thinking_ticks",
                 "needs recurrent: true (a feed-forward agent has nothing to think with)")
+
+
+def predictor_name(cfg: Config) -> str:
+    return ("conv" if cfg.channels else "mlp") + ("_gru" if cfg.recurrent else "")
 
 
 class Agent(nn.Module):

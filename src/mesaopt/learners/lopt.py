@@ -1,5 +1,5 @@
-"""A learned optimizer as the inner loop: the MLP of `learners/maml.py` adapted on each position's
-support set by the per-parameter learned optimizer of `mesaopt.lopt.optimizer` (gradient,
+"""A learned optimizer as the inner loop: the MLP of `algorithms/mlp.py` adapted on each position's
+support set by the per-parameter learned optimizer of `algorithms/learned_optimizer.py` (gradient,
 parameter, momenta, second moment and step-count features), whose meta-parameters are learned by
 the outer loop, with the network's initialization (or, `learn_init: false`, from a fixed random
 initialization, the one the `sgd` and `adam` references start from: a pure learned optimizer,
@@ -15,11 +15,12 @@ import dataclasses
 
 import jax
 
+from mesaopt.algorithms import learned_optimizer as optimizer
+from mesaopt.algorithms.least_squares import FIT_KEY
+from mesaopt.algorithms.mlp import inner_loop_predictor
 from mesaopt.config import require
 from mesaopt.learners import maml
-from mesaopt.lopt import optimizer
 from mesaopt.predictor import Predictor
-from mesaopt.references._gd import FIT_KEY
 from mesaopt.tasks import Family
 
 SETTING = "supervised"
@@ -41,7 +42,8 @@ class Config(maml.Config):
 
 def build(cfg: Config, family: Family) -> Predictor:
     opt_cfg = dataclasses.replace(cfg.optimizer, init_lr=cfg.inner_lr)
-    return maml.build_inner(
-        cfg, family, lambda key, adapted: dict(opt=optimizer.init(opt_cfg, key)),
-        lambda params: optimizer.transformation(opt_cfg, params["opt"]),
-        fixed_init_key=None if cfg.learn_init else jax.random.PRNGKey(FIT_KEY))
+    return inner_loop_predictor(
+        family.input_dim, cfg.hidden, cfg.inner_steps,
+        lambda key, adapted: dict(opt=optimizer.init(opt_cfg, key)),
+        lambda params: optimizer.transformation(opt_cfg, params["opt"]), cfg.adapt,
+        cfg.first_order, fixed_init_key=None if cfg.learn_init else jax.random.PRNGKey(FIT_KEY))

@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-NOT_FIGURES = ("cli", "style")
+NOT_FIGURES = ("cli", "style")  # and private modules (`_name`): helpers shared by figures
 
 
 class NotDrawable(ValueError):
@@ -19,11 +19,20 @@ class NotDrawable(ValueError):
 
 def available() -> list[str]:
     return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(__path__)
-                  if m.name not in NOT_FIGURES)
+                  if m.name not in NOT_FIGURES and not m.name.startswith("_"))
 
 
 def module(name: str):
     return importlib.import_module(f"mesaopt.plots.{name.replace('-', '_')}")
+
+
+def draw(name: str, df):
+    """Figure `name` drawn from the table `df` in the shared look (`style.RC`)."""
+    import matplotlib
+
+    from mesaopt.plots import style
+    with matplotlib.rc_context(style.RC):
+        return module(name).plot(df)
 
 
 def render(name: str, directory: Path, out_dir: Path | None = None) -> dict[str, Path]:
@@ -35,7 +44,7 @@ def render(name: str, directory: Path, out_dir: Path | None = None) -> dict[str,
     figure = module(name)
     df = results.load(directory)
     out_dir = out_dir or Path(directory) / "figures"
-    paths = style.save(figure.plot(df), out_dir, name)
+    paths = style.save(draw(name, df), out_dir, name)
     for table_name, table in getattr(figure, "tables", lambda _: {})(df).items():
         paths[f"{table_name}.csv"] = out_dir / f"{table_name}.csv"
         table.to_csv(paths[f"{table_name}.csv"], index=False)

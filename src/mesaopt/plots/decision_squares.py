@@ -8,7 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import style
-from mesaopt.plots.maze_misgeneralization import final_rows, learner_curves, reference_lines
+from mesaopt.plots._maze import final_rows, learner_curves, reference_lines
+
+REFERENCES = ("bfs_goal", "bfs_corner")
 
 
 def plot(df: pd.DataFrame):
@@ -17,7 +19,7 @@ def plot(df: pd.DataFrame):
     for ax, metric, title in zip(axes[0], ("decision_goal", "decision_corner"),
                                  ("P(step toward the goal)", "P(step toward the corner)")):
         learner_curves(ax, final, metric)
-        reference_lines(ax, final, metric, ("bfs_goal", "bfs_corner"))
+        reference_lines(ax, final, metric, REFERENCES)
         ax.set_title(f"{title} at decision squares")
         ax.set_xlabel("corner size k in training")
         ax.set_ylim(-0.03, 1.03)

@@ -3,7 +3,6 @@ t* = the step at which it is smallest vs M on log-log axes with a fitted power l
 below the threshold the model passes close to ridge early and then drifts to memorization."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
@@ -19,7 +18,7 @@ def plot(df: pd.DataFrame):
     curve_ax, star_ax = axes[0]
     stars = []
     groups = list(frame.groupby("num_tasks"))
-    colors = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))  # M ordered dark -> light
+    colors = style.colormap("viridis")(np.linspace(0, 0.9, len(groups)))  # M ordered dark -> light
     for color, (m, part) in zip(colors, groups):
         stats = style.mean_std(part.rename(columns={"delta_gen": "value"}), "step")
         label = "M=∞" if np.isinf(m) else f"M={m:g}"

@@ -5,7 +5,6 @@ runs vary M, the same at the last evaluation vs M beside the emergence score of 
 (bottom; references drawn for comparison; no score at M = inf, where dMMSE is ridge)."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -30,7 +29,7 @@ def plot(df: pd.DataFrame):
     diversities = sorted(rows.num_tasks.unique())
     several_m = len(diversities) > 1
     fig, axes = style.figure(ncols=3, nrows=2 if several_m else 1, width=3.3)
-    colors = dict(zip(diversities, plt.cm.viridis(np.linspace(0, 0.9, len(diversities)))))
+    colors = dict(zip(diversities, style.colormap("viridis")(np.linspace(0, 0.9, len(diversities)))))
     markers = dict(zip(learners, "os^vD"))
     for ax, (metric, label) in zip(axes[0], METRICS):
         for name in learners:

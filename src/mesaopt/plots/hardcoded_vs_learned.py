@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mesaopt import registry
 from mesaopt.plots import NotDrawable, style
 
 MARKERS = {"hard-coded": "s", "learned optimizer": "^", "in-context": "o"}
 
 
-def kind(learner: str) -> str:
-    if learner == "lopt":
-        return "learned optimizer"
-    module = registry.load("learners", learner, "learner")
-    return "hard-coded" if getattr(module, "INNER_LOOP", False) else "in-context"
+def kinds(df: pd.DataFrame) -> dict[str, str]:
+    """learner -> its kind, from the table: a learner whose runs carry `learner.optimizer.*`
+    columns adapts with a learned optimizer, one with `learner.inner_steps` by hand-written SGD
+    (the MAML family), any other learns in context."""
+    out = {}
+    for name, rows in df[df.role == "learner"].groupby("predictor"):
+        def has(column):
+            return column in rows and rows[column].notna().any()
+        learned = any(has(c) for c in rows.columns if c.startswith("learner.optimizer."))
+        out[name] = ("learned optimizer" if learned else
+                     "hard-coded" if has("learner.inner_steps") else "in-context")
+    return out
 
 
 def _final(df: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +41,7 @@ def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     learners = final[(final.role == "learner") & final.split.isin(["pretrain", "true"])]
     table = learners.pivot_table(index=["predictor", "num_tasks"], columns="split",
                                  values="value", aggfunc="mean").reset_index()
-    table.insert(1, "kind", table.predictor.map(kind))
+    table.insert(1, "kind", table.predictor.map(kinds(learners)))
     return {"hardcoded_vs_learned": table}
 
 
@@ -44,14 +50,15 @@ def plot(df: pd.DataFrame):
     learners = style.learner_names(final)
     x_all, ticks, labels = style.log2_diversity_axis(final.num_tasks)
     final = final.assign(x=x_all)
+    kind = kinds(final)
     fig, axes = style.figure(ncols=2, width=3.8, height=3.0)
     for ax, split, title in zip(axes[0], ("pretrain", "true"),
                                 ("pretraining tasks (memorization)", "fresh tasks (generalization)")):
         rows = final[final.split == split]
         for i, name in enumerate(learners):
             part = rows[(rows.predictor == name) & (rows.role == "learner")]
-            style.band(ax, style.mean_std(part, "x"), f"{name} ({kind(name)})",
-                       marker=MARKERS[kind(name)], color=style.LEARNER_COLORS[
+            style.band(ax, style.mean_std(part, "x"), f"{name} ({kind[name]})",
+                       marker=MARKERS[kind[name]], color=style.LEARNER_COLORS[
                            i % len(style.LEARNER_COLORS)])
         references = rows[rows.role == "reference"]
         first_run = references.run_id.iloc[0] if len(references) else None

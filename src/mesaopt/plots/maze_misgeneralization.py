@@ -8,59 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mesaopt.plots import NotDrawable, style
+from mesaopt.plots import style
+from mesaopt.plots._maze import final_rows, learner_curves, reference_lines, summary
 
-GROUPS = ("anywhere_rate", "num_tasks")
-NAMES = {"anywhere_rate": "α", "num_tasks": "M", "corner_size": "k"}
-
-
-def final_rows(df: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
-    rows = df[df.metric.isin(metrics)]
-    if rows.empty or "corner_size" not in rows:
-        raise NotDrawable(f"no {', '.join(metrics)} rows with a corner_size column (a maze run)")
-    return style.final_step(rows)
-
-
-def groups(df: pd.DataFrame) -> list[str]:
-    """The dynamic axes besides k that tell the agent's curves apart (those that vary)."""
-    return [c for c in GROUPS if c in df and df[c].nunique() > 1]
-
-
-def label(keys, columns) -> str:
-    keys = keys if isinstance(keys, tuple) else (keys,)
-    return ", ".join(f"{NAMES[c]}={'∞' if v == float('inf') else f'{v:g}'}"
-                     for c, v in zip(columns, keys))
-
-
-def curves(rows: pd.DataFrame, columns: list[str]):
-    """(label, rows) per combination of the grouping columns (one curve each)."""
-    if not columns:
-        return [("", rows)]
-    return [(label(k, columns), g) for k, g in rows.groupby(columns)]
-
-
-def learner_curves(ax, final: pd.DataFrame, metric: str, split: str = "true", suffix: str = "",
-                   **kw) -> None:
-    columns = groups(final)
-    color = 0
-    for name in style.learner_names(final):
-        rows = final[(final.predictor == name) & (final.metric == metric) & (final.split == split)]
-        for text, g in curves(rows, columns):
-            style.band(ax, style.mean_std(g, "corner_size"), f"{name} {text}{suffix}".strip(),
-                       marker="o", color=style.LEARNER_COLORS[color % len(style.LEARNER_COLORS)],
-                       **kw)
-            color += 1
-
-
-def reference_lines(ax, final: pd.DataFrame, metric: str, names: tuple[str, ...],
-                    split: str = "true") -> None:
-    """References do not learn: one horizontal line each (their mean over members)."""
-    for name in names:
-        rows = final[(final.predictor == name) & (final.metric == metric) & (final.split == split)]
-        if len(rows):
-            ax.axhline(rows.value.mean(), label=name, **style.reference_style(name))
-
-
+REFERENCES = ("bfs_goal", "bfs_corner", "random")
 def plot(df: pd.DataFrame):
     final = final_rows(df, ("goal_rate", "corner_rate", "neither_rate", "goal_on_path",
                             "goal_rate_by_distance"))
@@ -69,7 +20,7 @@ def plot(df: pd.DataFrame):
               "neither_rate": "reached neither"}
     for ax, (metric, title) in zip(axes[0], titles.items()):
         learner_curves(ax, final, metric)
-        reference_lines(ax, final, metric, ("bfs_goal", "bfs_corner", "random"))
+        reference_lines(ax, final, metric, REFERENCES)
         ax.set_title(f"{title} (goal anywhere)")
         ax.set_xlabel("corner size k in training")
         ax.set_ylim(-0.03, 1.03)
@@ -95,14 +46,6 @@ def plot(df: pd.DataFrame):
         ax.legend(loc="best", fontsize=6)
     fig.tight_layout()
     return fig
-
-
-def summary(final: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """Mean over seeds of `metrics` on both splits per predictor, k and the varying groups."""
-    columns = ["predictor", "split", *groups(final), "corner_size"]
-    rows = final[final.metric.isin(metrics) & (final.position == -1)]
-    table = rows.pivot_table(index=columns, columns="metric", values="value", aggfunc="mean")
-    return table.reset_index().sort_values(columns)
 
 
 SUMMARY = ("goal_rate", "corner_rate", "neither_rate", "goal_on_path", "relative_return",

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots.maze_misgeneralization import NAMES
+from mesaopt.plots._maze import NAMES
 
 MAX_ROWS = 6
 

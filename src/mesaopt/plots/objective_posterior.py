@@ -8,7 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import style
-from mesaopt.plots.maze_misgeneralization import final_rows, learner_curves, reference_lines
+from mesaopt.plots._maze import final_rows, learner_curves, reference_lines
+
+REFERENCES = ("bfs_goal", "bfs_corner", "random")
 
 
 def plot(df: pd.DataFrame):
@@ -17,7 +19,7 @@ def plot(df: pd.DataFrame):
     weight_ax, beta_ax = axes[0]
     for ax, metric in ((weight_ax, "proxy_weight"), (beta_ax, "proxy_beta")):
         learner_curves(ax, final, metric)
-        reference_lines(ax, final, metric, ("bfs_goal", "bfs_corner", "random"))
+        reference_lines(ax, final, metric, REFERENCES)
         ax.set_xlabel("corner size k in training")
         ax.legend(loc="best", fontsize=6)
     weight_ax.set_ylim(-0.03, 1.03)

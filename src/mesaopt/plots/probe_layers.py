@@ -4,7 +4,6 @@ the ridge solution on the context, GD iterates), per layer, at the last evaluati
 three: the smallest, a middle and the largest M), mean +- std over seeds."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -31,7 +30,7 @@ def plot(df: pd.DataFrame):
             part = rows[(rows.predictor == name) & (rows.num_tasks == m)]
             for i, metric in enumerate(targets):
                 style.band(ax, style.mean_std(part[part.metric == metric], "position"),
-                           metric.removeprefix(PREFIX), marker="o", color=plt.cm.tab10(i % 10))
+                           metric.removeprefix(PREFIX), marker="o", color=style.colormap("tab10")(i % 10))
             ax.set_title(f"{name}, M={'∞' if np.isinf(m) else f'{m:g}'}")
             ax.set_xlabel("layer (0 = embedding)")
             ax.set_ylabel("held-out R²")

@@ -1,4 +1,6 @@
-"""One shared look for every figure, and helpers every figure uses."""
+"""One shared look for every figure, and helpers every figure uses. Figures are built with
+matplotlib's object API (`matplotlib.figure.Figure`), never pyplot: importing a figure sets no
+backend and keeps no global figure registry; `plots.draw` applies the look (`RC`) while drawing."""
 from __future__ import annotations
 
 import functools
@@ -7,16 +9,14 @@ import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from mesaopt import registry  # noqa: E402
-from mesaopt.analysis import emergence  # noqa: E402
-from mesaopt.config import ConfigError  # noqa: E402
-from mesaopt.plots import NotDrawable  # noqa: E402
+from mesaopt import registry
+from mesaopt.analysis import emergence
+from mesaopt.config import ConfigError
+from mesaopt.plots import NotDrawable
 
 RC = {
     "figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
@@ -29,8 +29,13 @@ INF_LABEL = "∞"
 
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2.8):
-    plt.rcParams.update(RC)
-    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    """(fig, axes[nrows, ncols]) of a new figure outside pyplot."""
+    fig = Figure(figsize=(width * ncols, height * nrows))
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def colormap(name: str):
+    return matplotlib.colormaps[name]
 
 
 def learner_names(df: pd.DataFrame) -> list[str]:
@@ -46,7 +51,7 @@ def reference_style(name: str) -> dict:
         return dict(registry.load("references", name, "reference").STYLE)
     except (ConfigError, AttributeError):
         index = int(hashlib.sha1(name.encode()).hexdigest(), 16) % 20
-        return dict(color=matplotlib.colors.to_hex(plt.get_cmap("tab20")(index)), linestyle=":")
+        return dict(color=matplotlib.colors.to_hex(colormap("tab20")(index)), linestyle=":")
 
 
 def scores(df: pd.DataFrame, learner: str) -> pd.DataFrame:
@@ -104,5 +109,4 @@ def save(fig, out_dir: Path, name: str) -> dict[str, Path]:
     paths = {ext: out_dir / f"{name}.{ext}" for ext in ("png", "pdf")}
     for path in paths.values():
         fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
     return paths

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots.maze_misgeneralization import NAMES, curves
+from mesaopt.plots._maze import NAMES, curves
 
 OPTIONAL = True  # feed-forward agents cannot think: no records, no figure
 

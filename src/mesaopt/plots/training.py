@@ -3,7 +3,6 @@ cross where a member died (its first non-finite loss or gradient; frozen since, 
 `train.next_state`), labelled with the member, its seed and learning rate, and the step."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -19,7 +18,7 @@ def plot(df: pd.DataFrame):
     fig, axes = style.figure(width=6.0)
     ax = axes[0][0]
     diversities = sorted(loss.num_tasks.unique())
-    colors = dict(zip(diversities, plt.cm.viridis(np.linspace(0, 0.9, len(diversities)))))
+    colors = dict(zip(diversities, style.colormap("viridis")(np.linspace(0, 0.9, len(diversities)))))
     labelled = set()
     for member, part in loss.sort_values("step").groupby("member"):
         m = part.num_tasks.iloc[0]

@@ -13,6 +13,8 @@ A probe module exposes
 - `prepare(family, options, hparams, data) -> pytree` (optional): per-member data computed once
   (after the episodes), e.g. the implied-prior probe's ridge path;
 - `MAY_BE_NAN` (optional): metric -> why it may be NaN (the contract test allows NaN only there);
+- `PREDICTOR_NEEDS` (optional): attributes a predictor must have (not None), e.g. `inner`, for
+  the probe to measure it; predictors without them get no records;
 - `DEFAULT = False` (optional): an opt-in probe (costly), run only when `eval.probes` names it;
 - `derive(predictor, params, data, options) -> pytree` (optional, supervised): what the probe
   needs of each predictor beyond its outputs (e.g. input sensitivities, the layer features of
@@ -22,6 +24,9 @@ A probe module exposes
 - `measure(view) -> list[Record]`: pure and vmappable over members; `view.outputs[split][name]`
   holds every predictor's outputs (learner first, then references by name), `view.derived[name]`
   its derived values, `view.tasks[split]` (supervised) the tasks of the pretrain and true episodes.
+
+This module is the contract between the evaluation drivers and the probes: `View`, `Record`,
+`SPLITS`, and for environments `Rollout` and `rollouts` (the drivers import them from here).
 """
 from __future__ import annotations
 
@@ -31,7 +36,33 @@ from typing import Any, NamedTuple
 
 import jax
 
+from mesaopt import tasks
+
 ROLES = ("learner", "reference")
+# Every setting evaluates on the member's training distribution (its pool of M tasks at its own
+# axis values) and on held-out tasks of the true distribution.
+SPLITS = ("pretrain", "true")
+
+
+class Rollout(NamedTuple):
+    """What probes see of a policy's episodes on one split."""
+    probs_BxTxA: jax.Array   # the policy's action probabilities at every step
+    action_BxT: jax.Array
+    reward_BxT: jax.Array    # 0 after the episode ended
+    alive_BxT: jax.Array     # the episode had not ended before the step
+    info: dict               # per-step values the env reports, (B, T) each
+
+
+def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split: dict) -> dict:
+    """split -> Rollout of `policy` on every evaluation task of the split (tasks with leading B)."""
+    out = {}
+    for split, tasks_B in tasks_by_split.items():
+        batch = jax.tree.leaves(tasks_B)[0].shape[0]
+        traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k))(
+            tasks_B, jax.random.split(keys_by_split[split], batch))
+        out[split] = Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive,
+                             traj.info)
+    return out
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["value"],

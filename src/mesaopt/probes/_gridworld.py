@@ -1,5 +1,5 @@
-"""Shared measurements of gridworld rollouts (environments that declare a `layout` and a
-`proxy_region`): breadth-first distance maps of each level, and when each episode first reached
+"""Shared measurements of gridworld rollouts (environments that declare `Env.gridworld`):
+breadth-first distance maps of each level, and when each episode first reached
 the goal, the proxy region (the k x k block of cells the member's training placed the goal in)
 and the proxy cell (the single corner cell).
 
@@ -13,7 +13,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mesaopt.tasks import _maze
+from mesaopt import tasks
+from mesaopt.algorithms import gridworld
 
 
 class Maps(NamedTuple):
@@ -32,15 +33,15 @@ class Maps(NamedTuple):
 
 
 def applies(env) -> bool:
-    return env.layout is not None and env.proxy_region is not None
+    return env.gridworld is not None
 
 
 def maps(env, tasks_B, region_HxW) -> Maps:
     def one(task):
-        lay = env.layout(task)
-        return Maps(_maze.distances(lay.walls, lay.start), _maze.distances(lay.walls, lay.goal),
-                    _maze.distances_from(lay.walls, region_HxW),
-                    _maze.distances(lay.walls, lay.proxy), lay.goal, lay.proxy, region_HxW,
+        lay = env.gridworld.layout(task)
+        return Maps(gridworld.distances(lay.walls, lay.start), gridworld.distances(lay.walls, lay.goal),
+                    gridworld.distances_from(lay.walls, region_HxW),
+                    gridworld.distances(lay.walls, lay.proxy), lay.goal, lay.proxy, region_HxW,
                     lay.start, lay.walls, lay.moves)
     return jax.vmap(one)(tasks_B)
 
@@ -48,7 +49,7 @@ def maps(env, tasks_B, region_HxW) -> Maps:
 def prepare(env, options, hparams, tasks_by_split: dict) -> dict:
     """split -> Maps of its evaluation levels: a probe's `prepare` (the levels are fixed per
     member, so their distance maps are computed once, not at every evaluation)."""
-    region = env.proxy_region(hparams.axes)
+    region = env.gridworld.proxy_region(hparams.axes)
     return {split: maps(env, tasks_B, region) for split, tasks_B in tasks_by_split.items()}
 
 
@@ -71,7 +72,7 @@ def goal_on_path(m: Maps) -> jax.Array:
 def on_shortest_path(from_start, to_target, length) -> jax.Array:
     """(H, W) the free squares on a shortest path from the start to a target `length` steps away
     (`to_target`: distances to the target)."""
-    free = from_start < _maze.UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
+    free = from_start < gridworld.UNREACHABLE  # (walls: UNREACHABLE + UNREACHABLE would overflow)
     return free & (from_start + jnp.where(free, to_target, 0) == length)
 
 
@@ -108,10 +109,10 @@ def squares_after(m: Maps, rollout) -> jax.Array:
 
     def one(walls, moves, squares_T, actions_T):
         def after(flat, action):
-            nxt = _maze.next_squares(walls, jnp.stack([flat // size, flat % size]), moves)[action]
+            nxt = gridworld.next_squares(walls, jnp.stack([flat // size, flat % size]), moves)[action]
             return nxt[0] * size + nxt[1]
         return jax.vmap(after)(squares_T, actions_T)
-    return jax.vmap(one)(m.walls, m.moves, rollout.info["_square"], rollout.action_BxT)
+    return jax.vmap(one)(m.walls, m.moves, rollout.info[tasks.SQUARE], rollout.action_BxT)
 
 
 def proxy_step(m: Maps, rollout, cell: bool = False) -> jax.Array:
@@ -119,7 +120,7 @@ def proxy_step(m: Maps, rollout, cell: bool = False) -> jax.Array:
     none, and always T where the start lies inside the region (there is no proxy to reach) or
     the goal does (the goal is reached only through the region: entering it is no evidence)."""
     if cell:  # (needs no maps)
-        return first_step(rollout.info["corner_reached"], rollout.alive_BxT)
+        return first_step(rollout.info[tasks.PROXY_REACHED], rollout.alive_BxT)
     after_BxT = squares_after(m, rollout)
     entered = jax.vmap(lambda region, after_T: region.ravel()[after_T])(m.region, after_BxT)
     steps = rollout.alive_BxT.shape[1]
@@ -131,7 +132,7 @@ def outcomes(m: Maps, rollout, cell: bool = False):
     """(goal first, proxy first, neither), each (B,) bool: an episode that reaches the goal at or
     before its first entry into the proxy region (cell) counts as goal (the goal may be in it)."""
     steps = rollout.alive_BxT.shape[1]
-    t_goal = first_step(rollout.info["goal_reached"], rollout.alive_BxT)
+    t_goal = first_step(rollout.info[tasks.GOAL_REACHED], rollout.alive_BxT)
     t_proxy = proxy_step(m, rollout, cell)
     goal = (t_goal < steps) & (t_goal <= t_proxy)
     proxy = (t_proxy < steps) & (t_proxy < t_goal)
@@ -154,7 +155,7 @@ def next_distances(m: Maps, squares_BxT, to_target=None):
 
     def one(walls, to_goal, to_proxy, moves, flat_T):
         def at_square(flat):
-            nxt = _maze.next_squares(walls, jnp.stack([flat // size, flat % size]), moves)
+            nxt = gridworld.next_squares(walls, jnp.stack([flat // size, flat % size]), moves)
             return to_goal[nxt[:, 0], nxt[:, 1]], to_proxy[nxt[:, 0], nxt[:, 1]]
         return jax.vmap(at_square)(flat_T)
     return jax.vmap(one)(m.walls, m.to_goal, to_target, m.moves, squares_BxT)

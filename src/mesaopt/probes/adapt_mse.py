@@ -24,6 +24,7 @@ from mesaopt.config import positive, require
 from mesaopt.predictor import Predictor
 from mesaopt.probes import View, first
 
+PREDICTOR_NEEDS = ("inner",)  # predictors without an inner loop have no records
 MAY_BE_NAN = {"update_cosine": "no update before the first inner step (position 0)"}
 SETTING = "supervised"
 

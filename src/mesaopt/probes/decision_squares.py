@@ -12,9 +12,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from mesaopt.evaluation.rl import SPLITS
-from mesaopt.probes import View, _gridworld
-from mesaopt.tasks._maze import UNREACHABLE
+from mesaopt import tasks
+from mesaopt.algorithms.gridworld import UNREACHABLE
+from mesaopt.probes import SPLITS, View, _gridworld
 
 SETTING = "rl"
 MAY_BE_NAN = {m: "no decision square was visited (goals on the way to the proxy region, or no "
@@ -41,7 +41,7 @@ def measure(view: View) -> list:
         m = view.prepared[split]
         decision_B = decision_square(m)
         for name, rollout in view.outputs[split].items():
-            squares_BxT = rollout.info["_square"]
+            squares_BxT = rollout.info[tasks.SQUARE]
             d_goal, d_proxy = _gridworld.next_distances(m, squares_BxT)   # (B, T, A) each
             there = (squares_BxT == decision_B[:, None]) & _gridworld.pursuit_steps(m, rollout)
             toward_goal = d_goal <= jnp.min(d_goal, axis=-1, keepdims=True)

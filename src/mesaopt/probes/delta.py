@@ -7,8 +7,7 @@ import itertools
 
 import jax.numpy as jnp
 
-from mesaopt.evaluation.supervised import SPLITS
-from mesaopt.probes import View
+from mesaopt.probes import SPLITS, View
 
 SETTING = "supervised"
 

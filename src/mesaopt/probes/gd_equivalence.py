@@ -1,5 +1,5 @@
 """Is the learner gradient descent? GD-equivalence as von Oswald et al. (2023) define it, with GD
-fitted to each predictor: GD from w = 0 on the context's least-squares loss (references/_gd.py),
+fitted to each predictor: GD from w = 0 on the context's least-squares loss (algorithms/least_squares.py),
 its step count t and step size eta chosen on a grid to best match the predictor's predictions on
 fresh tasks, eta then refined by golden-section search in log eta between its grid neighbours.
 Then, per context position k, on split `true`:
@@ -24,10 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mesaopt.algorithms import least_squares
 from mesaopt.config import positive
 from mesaopt.predictor import Predictor
 from mesaopt.probes import View, first
-from mesaopt.references import _gd
 from mesaopt.tasks import Episode
 
 SETTING = "supervised"
@@ -45,7 +45,7 @@ class Config:
 
 
 def applies(family) -> bool:
-    return family.prior_std is not None  # linear regression: GD on least squares is defined
+    return family.linear_targets  # GD on the context's least squares is the comparison
 
 
 def sensitivity(predictor: Predictor, params, episode: Episode) -> jax.Array:
@@ -84,9 +84,9 @@ def derive_reference(predictor: Predictor, params, data: dict, options: Config) 
 def prepare(family, options: Config, hparams, data: dict):
     """GD's moments and its predictions for every (step count, step size) on the grid."""
     episodes = first(data["true"], options.episodes)
-    gram_BxKxDxD, moment_BxKxD = jax.vmap(_gd.moments)(episodes)
+    gram_BxKxDxD, moment_BxKxD = jax.vmap(least_squares.moments)(episodes)
     etas_R = jnp.asarray(ETAS, jnp.float32)
-    w_BxRxTxKxD = jax.vmap(lambda g, b: jax.vmap(lambda eta: _gd.iterates(
+    w_BxRxTxKxD = jax.vmap(lambda g, b: jax.vmap(lambda eta: least_squares.iterates(
         eta, options.max_steps, g, b))(etas_R))(gram_BxKxDxD, moment_BxKxD)
     preds_BxRxTxK = jnp.einsum("brtkd,bkd->brtk", w_BxRxTxKxD, episodes.x_KxD)
     return gram_BxKxDxD, moment_BxKxD, preds_BxRxTxK
@@ -124,7 +124,7 @@ def fit_gd(preds_BxK, gram_BxKxDxD, moment_BxKxD, grid_BxRxTxK, x_BxKxD, max_ste
     best_r, steps = jnp.unravel_index(jnp.argmin(distances_RxT), distances_RxT.shape)
 
     def weights(log_eta):
-        w_BxTxKxD = jax.vmap(lambda g, b: _gd.iterates(jnp.exp(log_eta), max_steps, g, b))(
+        w_BxTxKxD = jax.vmap(lambda g, b: least_squares.iterates(jnp.exp(log_eta), max_steps, g, b))(
             gram_BxKxDxD, moment_BxKxD)
         return jnp.take(w_BxTxKxD, steps, axis=1)
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from mesaopt.evaluation.rl import SPLITS
-from mesaopt.probes import View, _gridworld
+from mesaopt.probes import SPLITS, View, _gridworld
 
 SETTING = "rl"
 MAY_BE_NAN = {
@@ -49,7 +48,7 @@ def measure(view: View) -> list:
         on_path = jnp.mean(_gridworld.goal_on_path(m))
         conflict = _gridworld.conflict(m)
         d_start = jax.vmap(_gridworld.at)(m.from_start, m.goal)
-        optimal = jnp.where(d_start <= env.horizon, env.reward_at(d_start), 0.0)
+        optimal = jnp.where(d_start <= env.horizon, env.gridworld.reward_at(d_start), 0.0)
         cells_apart = jax.vmap(_gridworld.at)(m.to_proxy, m.goal) // 2
         bins = (m.walls.shape[-1] // 2) ** 2   # a tree path visits at most n^2 cells
         in_bin_BxN = cells_apart[:, None] == jnp.arange(bins)[None, :]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from mesaopt.evaluation.rl import SPLITS
-from mesaopt.probes import View, regret
+from mesaopt.probes import SPLITS, View, regret
 
 SETTING = "rl"
 NEEDS = ("fixed", "thompson")

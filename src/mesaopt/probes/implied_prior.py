@@ -56,7 +56,8 @@ def implied_lambda(lams_R: jnp.ndarray, distances_R: jnp.ndarray) -> tuple[jnp.n
 
 
 def applies(family) -> bool:
-    return family.prior_std is not None
+    """Linear targets with a Gaussian prior (the ridge path around its penalty)."""
+    return family.linear_targets and family.prior_std is not None
 
 
 def prepare(family, options, hparams, episodes: dict):

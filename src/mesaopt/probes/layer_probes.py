@@ -9,7 +9,7 @@ scored by R^2 on the other half:
 - `probe_r2_ridge`: the ridge solution on the pairs before k (the posterior mean, lambda =
   sigma^2 / tau^2, at least 1e-4);
 - `probe_r2_gd<t>`, t = 1..gd_steps: the iterates of GD on the context's least-squares loss
-  (references/_gd.py), its step size fitted for gd_steps steps on the same episodes.
+  (algorithms/least_squares.py), its step size fitted for gd_steps steps on the same episodes.
 
 Metric `probe_r2_<target>` on split `true`, position = layer. The regression is solved by
 Newton-Schulz iteration (matmuls only: no LAPACK call in the member-sharded evaluation program).
@@ -23,11 +23,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from mesaopt.algorithms import least_squares
 from mesaopt.config import positive
 from mesaopt.predictor import Predictor
 from mesaopt.probes import View, first
-from mesaopt.references import _gd
-from mesaopt.references.ridge import prefix_ridge_weights
 
 SETTING = "supervised"
 DEFAULT = False
@@ -44,7 +43,8 @@ class Config:
 
 
 def applies(family) -> bool:
-    return family.prior_std is not None
+    """Linear targets with a Gaussian prior (the ridge solution's penalty)."""
+    return family.linear_targets and family.prior_std is not None
 
 
 def derive(predictor: Predictor, params, data: dict, options: Config):
@@ -58,10 +58,10 @@ def prepare(family, options: Config, hparams, data: dict):
     """Targets that depend on the episodes only: ridge solutions and GD iterates, (B, K, D) each."""
     episodes = first(data["true"], options.episodes)
     lam = jnp.maximum((hparams.noise_std / family.prior_std) ** 2, 1e-4)
-    eta = jnp.exp(_gd.gd_params(options.gd_steps, episodes)["log_eta"])
-    iterates_BxTxKxD = jax.vmap(lambda e: _gd.iterates(eta, options.gd_steps,
-                                                       *_gd.moments(e)))(episodes)
-    return dict(ridge=jax.vmap(lambda e: prefix_ridge_weights(lam, e))(episodes),
+    eta = jnp.exp(least_squares.gd_params(options.gd_steps, episodes)["log_eta"])
+    iterates_BxTxKxD = jax.vmap(lambda e: least_squares.iterates(eta, options.gd_steps,
+                                                       *least_squares.moments(e)))(episodes)
+    return dict(ridge=jax.vmap(lambda e: least_squares.prefix_ridge_weights(lam, e))(episodes),
                 **{f"gd{t + 1}": iterates_BxTxKxD[:, t] for t in range(options.gd_steps)})
 
 

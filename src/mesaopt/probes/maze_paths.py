@@ -10,6 +10,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from mesaopt import tasks
 from mesaopt.config import positive
 from mesaopt.probes import View, _gridworld
 
@@ -36,7 +37,7 @@ def level_codes(m: _gridworld.Maps) -> jax.Array:
 
 def path_squares(rollout, final_BxT) -> jax.Array:
     """(B, T + 1) squares: where each live step acted from, then where the episode ended."""
-    squares = rollout.info["_square"]
+    squares = rollout.info[tasks.SQUARE]
     acted = jnp.where(rollout.alive_BxT, squares, -1)
     last = jnp.sum(rollout.alive_BxT, axis=1)
     return jnp.concatenate([acted, jnp.full_like(acted[:, :1], -1)], axis=1).at[

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from mesaopt.evaluation.supervised import SPLITS
-from mesaopt.probes import View
+from mesaopt.probes import SPLITS, View
 
 SETTING = "supervised"
 NEEDS = ("dmmse", "ridge")

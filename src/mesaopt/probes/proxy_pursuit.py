@@ -9,8 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import require
-from mesaopt.evaluation.rl import SPLITS
-from mesaopt.probes import View
+from mesaopt.probes import SPLITS, View
 
 SETTING = "rl"
 

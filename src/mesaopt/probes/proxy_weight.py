@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mesaopt import tasks
 from mesaopt.config import require
-from mesaopt.evaluation.rl import SPLITS
-from mesaopt.probes import View, _gridworld
+from mesaopt.probes import SPLITS, View, _gridworld
 
 SETTING = "rl"
 MAY_BE_NAN = {m: "the start lies in the proxy region (k = n): no proxy apart from the goal"
@@ -73,7 +73,7 @@ def measure(view: View) -> list:
         defined = {"": _gridworld.has_proxy(m), "_cell": True}
         for name, rollout in view.outputs[split].items():
             for suffix, to_target in (("", m.to_proxy), ("_cell", m.to_cell)):
-                d_goal, d_proxy = _gridworld.next_distances(m, rollout.info["_square"], to_target)
+                d_goal, d_proxy = _gridworld.next_distances(m, rollout.info[tasks.SQUARE], to_target)
                 steps = _gridworld.pursuit_steps(m, rollout, cell=suffix == "_cell")
                 ll = log_likelihood(rollout.probs_BxTxA, steps, d_goal.astype(jnp.float32),
                                     d_proxy.astype(jnp.float32), weights_W, betas)

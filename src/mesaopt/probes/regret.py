@@ -6,8 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from mesaopt.evaluation.rl import SPLITS, Rollout
-from mesaopt.probes import View
+from mesaopt.probes import SPLITS, Rollout, View
 
 SETTING = "rl"
 

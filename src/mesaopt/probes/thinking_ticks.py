@@ -10,10 +10,10 @@ import dataclasses
 import jax.numpy as jnp
 
 from mesaopt.config import require
-from mesaopt.evaluation.rl import SPLITS, rollouts
-from mesaopt.probes import View, _gridworld
+from mesaopt.probes import SPLITS, View, _gridworld, rollouts
 
 SETTING = "rl"
+PREDICTOR_NEEDS = ("think",)  # only policies that can think have records
 
 
 @dataclasses.dataclass(frozen=True)

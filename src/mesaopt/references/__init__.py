@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+
+from mesaopt.tasks import FRESH
 
 
 class Context(NamedTuple):
@@ -19,6 +22,19 @@ class Context(NamedTuple):
     num_tasks: jax.Array   # M, or tasks.FRESH for unlimited diversity
     noise_std: jax.Array   # sigma of the observation (or reward) noise
     axes: Any = None       # environments: name -> the member's value of each axis the env declares
+
+
+def training_episodes(family, context: Context, key, batch_size: int):
+    """Episodes of the member's training distribution: tasks from its pool (fresh when M = inf);
+    what supervised references fit or tune their parameters on."""
+    def one(k):
+        index_key, fresh_key, episode_key = jax.random.split(k, 3)
+        index = jax.random.randint(index_key, (), 0, jnp.maximum(context.num_tasks, 1))
+        pooled = jax.tree.map(lambda p: p[index], context.pool)
+        fresh = family.sample_task(fresh_key)
+        task = jax.tree.map(lambda p, f: jnp.where(context.num_tasks == FRESH, f, p), pooled, fresh)
+        return family.sample_episode(episode_key, task, context.noise_std)
+    return jax.vmap(one)(jax.random.split(key, batch_size))
 
 
 def build_selected(family, names: tuple[str, ...] | None, options: dict | None = None) -> dict:

@@ -16,9 +16,9 @@ class Stats(NamedTuple):
     reward_A: jax.Array  # sum of rewards of each arm (successes for Bernoulli arms)
 
 
-def update(stats: Stats, obs: jax.Array, num_arms: int) -> Stats:
-    """Add the previous step (one-hot action, reward) carried by the observation."""
-    one_hot_A, reward = obs[:num_arms], obs[num_arms]
+def update(stats: Stats, obs: jax.Array, env: Env) -> Stats:
+    """Add the previous step (one-hot action, reward) the observation carries (`Env.bandit`)."""
+    one_hot_A, reward = env.bandit.last_pull(obs)
     return Stats(stats.pulls_A + one_hot_A, stats.reward_A + one_hot_A * reward)
 
 
@@ -43,7 +43,7 @@ def policy(env: Env, init: Callable, probs: Callable) -> Policy:
         return Stats(jnp.zeros(env.num_actions), jnp.zeros(env.num_actions))
 
     def act(params, stats, obs, key):
-        stats = update(stats, obs, env.num_actions)
+        stats = update(stats, obs, env)
         return stats, logits(probs(params, stats, key)), jnp.zeros(())
 
     return Policy(init, carry, act)

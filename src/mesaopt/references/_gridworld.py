@@ -1,5 +1,6 @@
-"""Shortest-path policies on gridworld levels read from the full boolean view (wall, agent, goal
-channels): breadth-first distances to a target square, and the action(s) that go down them."""
+"""Shortest-path policies on gridworld levels read from the full boolean view (the channels the
+env declares in `Env.gridworld`): breadth-first distances to a target square, and the action(s)
+that go down them."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,8 +8,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from mesaopt.algorithms import gridworld
 from mesaopt.predictor import Policy
-from mesaopt.tasks import _maze
 
 
 def square_of(channel) -> jax.Array:
@@ -19,7 +20,7 @@ def square_of(channel) -> jax.Array:
 
 def greedy_logits(distance_HxW, walls, square, moves):
     """Uniform over the actions whose next square is closest to the target; -inf elsewhere."""
-    nxt = _maze.next_squares(walls, square, moves)
+    nxt = gridworld.next_squares(walls, square, moves)
     d_A = distance_HxW[nxt[:, 0], nxt[:, 1]]
     return jnp.where(d_A <= jnp.min(d_A), 0.0, -jnp.inf)
 
@@ -28,24 +29,19 @@ def policy(env, target: Callable, init: Callable = lambda context: ()) -> Policy
     """Follows the shortest path to the nearest square of `target(params, obs) -> (H, W) bool`;
     distances are computed once, on the first observation, and carried. `init(context)` gives
     the params (e.g. a member's proxy region)."""
-    moves = example_layout(env).moves
+    moves, channels = env.gridworld.moves, env.gridworld.channels
 
     def carry(params):
         size = env.obs_shape[0]
         return jnp.full((size, size), -1, jnp.int32)
 
     def act(params, distance_HxW, obs, key):
-        walls = obs[..., 0]
+        walls = obs[..., channels.walls]
         distance_HxW = jax.lax.cond(distance_HxW[0, 0] < 0,
-                                    lambda: _maze.distances_from(walls, target(params, obs)),
+                                    lambda: gridworld.distances_from(walls, target(params, obs)),
                                     lambda: distance_HxW)
-        return distance_HxW, greedy_logits(distance_HxW, walls, square_of(obs[..., 1]), moves), \
+        return distance_HxW, greedy_logits(distance_HxW, walls, square_of(obs[..., channels.agent]), moves), \
             jnp.zeros(())
 
     return Policy(init, carry, act)
 
-
-def example_layout(env):
-    """The layout of one level: its per-env constants (moves, start, proxy target)."""
-    values = {"noise_std": 0.0, **{a.name: a.default for a in env.axes}}
-    return env.layout(env.sample_task(jax.random.key(0), values))

@@ -1,6 +1,6 @@
 """A hard-coded optimizer as an explicit inner loop (shared by the `sgd` and `adam` references).
 
-The MLP of `learners/maml.py` from a fixed random initialization (the same for every member and
+The MLP of `algorithms/mlp.py` from a fixed random initialization (the same for every member and
 task), trained at each position by `steps` steps of the optimizer on the pairs before it, predicts
 the position's target; `Predictor.inner` exposes the same loop to the `adapt_mse` probe (its
 readings past `steps` are 10x past the horizon the step size was tuned for). The step size is
@@ -19,11 +19,11 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from mesaopt.algorithms.least_squares import FIT_EPISODES, FIT_KEY
+from mesaopt.algorithms.mlp import inner_loop_predictor
 from mesaopt.config import positive, require
-from mesaopt.learners import maml
 from mesaopt.predictor import Predictor
-from mesaopt.references import Context
-from mesaopt.references._gd import FIT_EPISODES, FIT_KEY, training_episodes
+from mesaopt.references import Context, training_episodes
 from mesaopt.tasks import Family
 
 
@@ -31,7 +31,7 @@ from mesaopt.tasks import Family
 class Config:
     """Options of the sgd and adam references: eval.options={adam: {steps: 10}}."""
     steps: int = 5                                     # the inner steps its step size is tuned for
-    hidden: tuple[int, ...] = (40, 40)                 # the MLP (as learner=maml's)
+    hidden: tuple[int, ...] = (40, 40)                 # the MLP's widths (as learner=maml's)
     support: int | None = None                         # U: tune on the support/query protocol
     learning_rates: tuple[float, ...] = tuple(float(10 ** (e / 8)) for e in range(-32, 1))
 
@@ -48,9 +48,9 @@ def tuned(family: Family, options: Config, make_tx) -> Predictor:
     require(options.support is None or options.support < family.context_len,
             "eval.options.<sgd|adam>.support",
             f"must leave queries in an episode of {family.context_len} pairs, got {options.support}")
-    net_cfg = maml.Config(hidden=options.hidden, inner_steps=options.steps)
-    inner = maml.build_inner(net_cfg, family, lambda key, adapted: {},
-                             lambda params: make_tx(jnp.exp(params["log_lr"])))
+    inner = inner_loop_predictor(family.input_dim, options.hidden, options.steps,
+                                 lambda key, adapted: {},
+                                 lambda params: make_tx(jnp.exp(params["log_lr"])))
     net = inner.init(jax.random.PRNGKey(FIT_KEY))["net"]
 
     def init(context: Context):

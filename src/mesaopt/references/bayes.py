@@ -28,4 +28,4 @@ def table_policy(env, init):
 
 
 def build(env):
-    return table_policy(env, lambda context: solved(env.cfg.kind, env.horizon))
+    return table_policy(env, lambda context: solved(env.bandit.reward_model, env.horizon))

@@ -59,4 +59,4 @@ def training_prior(kind: str, context: Context) -> np.ndarray:
 
 def build(env):
     return table_policy(env, lambda context: _solve(
-        env.horizon, training_prior(env.cfg.kind, context).tobytes()))
+        env.horizon, training_prior(env.bandit.reward_model, context).tobytes()))

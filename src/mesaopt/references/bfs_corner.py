@@ -10,4 +10,4 @@ STYLE = dict(color="#d62728", linestyle="--")
 
 def build(env):
     return _gridworld.policy(env, lambda region, obs: region,
-                             init=lambda context: env.proxy_region(context.axes))
+                             init=lambda context: env.gridworld.proxy_region(context.axes))

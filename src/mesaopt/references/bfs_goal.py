@@ -7,4 +7,4 @@ STYLE = dict(color="#2ca02c", linestyle="--")
 
 
 def build(env):
-    return _gridworld.policy(env, lambda params, obs: obs[..., 2])
+    return _gridworld.policy(env, lambda params, obs: obs[..., env.gridworld.channels.goal])

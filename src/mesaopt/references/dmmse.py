@@ -7,9 +7,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from mesaopt.algorithms.least_squares import prefix_ridge
 from mesaopt.predictor import Predictor
 from mesaopt.references import Context
-from mesaopt.references.ridge import prefix_ridge
 from mesaopt.tasks import FRESH, Episode, Family
 
 STYLE = dict(color="#2ca02c", linestyle="--")

@@ -12,7 +12,7 @@ STYLE = dict(color="#d62728", linestyle="--")
 
 
 def build(env):
-    kind = env.cfg.kind
+    kind = env.bandit.reward_model
 
     def init(context: Context):
         return jnp.asarray(context.noise_std, jnp.float32)

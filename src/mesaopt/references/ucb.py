@@ -12,7 +12,7 @@ STYLE = dict(color="#9467bd", linestyle=":")
 
 def build(env):
     def init(context: Context):
-        return jnp.asarray(context.noise_std if env.cfg.kind == "gaussian" else 1.0, jnp.float32)
+        return jnp.asarray(context.noise_std if env.bandit.reward_model == "gaussian" else 1.0, jnp.float32)
 
     def probs(scale, stats, key):
         time = jnp.maximum(jnp.sum(stats.pulls_A), 1)

@@ -2,8 +2,9 @@
 `Family` (supervised episodes) or an `Env` (reinforcement learning, gymnax-style reset/step).
 
 A family *declares* what generic code needs to know (shapes, the prior parameters references use,
-its dynamic sweep axes, which references and figures apply); generic code never reads a family's
-config fields.
+its dynamic sweep axes, which references and figures apply, and capabilities such as a
+`Gridworld` record or `linear_targets`); generic code never reads a family's config: `Family` and
+`Env` do not carry it.
 
 Task diversity is generic: a finite pool of M tasks is the first M of one key-determined sequence
 (task i is drawn from `fold_in(pool_key, i)`, so pools are nested across M), and M = `FRESH` (0)
@@ -38,7 +39,7 @@ class Episode(NamedTuple):
 
 class Family(NamedTuple):
     """A supervised task family: pure functions of PRNG keys, and what it declares."""
-    cfg: Any
+    name: str                    # the family's registry name (task=<name>)
     sample_task: Callable[[jax.Array], Any]                      # key -> task pytree
     sample_episode: Callable[[jax.Array, Any, jax.Array], Episode]  # key, task, noise_std -> episode
     context_len: int             # K, pairs per episode
@@ -48,6 +49,9 @@ class Family(NamedTuple):
     figures: tuple[str, ...]     # drawn (and logged) at the end of every run
     max_pool_size: int           # largest finite task diversity M
     prior_std: float | None = None  # tau of a Gaussian task prior w ~ N(0, tau^2 I), if it has one
+    # Targets linear in the inputs, y = w . x + noise, with the task w (the linear references
+    # and the probes that read the ridge path or GD iterates apply).
+    linear_targets: bool = False
     axes: tuple[Axis, ...] = ()
     optional_references: tuple[str, ...] = ()  # apply too, run only when eval.references names them
     setting: str = "supervised"
@@ -68,8 +72,43 @@ class Layout(NamedTuple):
     walls: jax.Array   # (H, W) bool
     start: jax.Array   # (2,) int32
     goal: jax.Array    # (2,) the true goal
-    proxy: jax.Array   # (2,) the proxy target that coincides with the goal in training levels
+    proxy: jax.Array   # (2,) the proxy cell that coincides with the goal in training levels
     moves: jax.Array   # (A, 2) each action's step; a move into a wall stays put
+
+
+class GridChannels(NamedTuple):
+    """Which channel of a gridworld's (H, W, C) boolean observation shows what."""
+    walls: int = 0
+    agent: int = 1
+    goal: int = 2
+
+
+# The per-step `info` of a gridworld (each a scalar per step): reaching the goal, reaching the
+# proxy cell for the first time, and the square the step started from (row * W + col; a name
+# starting with "_" is data for probes, not a training metric).
+GOAL_REACHED, PROXY_REACHED, SQUARE = "goal_reached", "proxy_reached", "_square"
+GRIDWORLD_INFO = (GOAL_REACHED, PROXY_REACHED, SQUARE)
+
+
+class Gridworld(NamedTuple):
+    """What a gridworld with a goal and a proxy target declares (mazes); probes and planning
+    references read levels through it, never the env's internals."""
+    layout: Callable[[Any], Layout]                # task -> its level
+    reward_at: Callable[[jax.Array], jax.Array]    # steps to the goal -> reward (optimal returns)
+    # a member's axis values -> (H, W) bool: the region its training rewarded beside the goal
+    # (mazes: the top-right k x k cells)
+    proxy_region: Callable[[dict], jax.Array]
+    moves: jax.Array                               # (A, 2) each action's step (row, col)
+    channels: GridChannels = GridChannels()        # what the observation's channels show
+    info: tuple[str, ...] = GRIDWORLD_INFO         # the info keys every step reports
+
+
+class Bandit(NamedTuple):
+    """What a stateless multi-armed bandit declares; its references read observations through it."""
+    reward_model: str   # "bernoulli" | "gaussian" | "dependent": the likelihood references solve
+    # obs -> ((A,) one-hot of the arm pulled at the previous step, zeros before the first; its
+    # reward)
+    last_pull: Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 
 
 class Env(NamedTuple):
@@ -81,7 +120,7 @@ class Env(NamedTuple):
     done, info)` are pure; `info` is a dict of per-step arrays (e.g. "regret" where the env knows
     it). Episodes last at most `horizon` steps; after `done` a rollout masks the remaining steps.
     """
-    cfg: Any
+    name: str                    # the family's registry name (task=<name>)
     sample_task: Callable[[jax.Array, dict], Any]
     reset: Callable
     step: Callable
@@ -97,16 +136,12 @@ class Env(NamedTuple):
     proxy_action: int | None = None  # the action a proxy knob makes best in training tasks
     optional_references: tuple[str, ...] = ()
     setting: str = "rl"
-    # Gridworlds with a goal and a proxy target (mazes): task -> Layout, and the reward for
-    # reaching the goal after a number of steps (the optimal return of a level).
-    layout: Callable[[Any], Layout] | None = None
-    reward_at: Callable[[jax.Array], jax.Array] | None = None
+    bandit: Bandit | None = None  # stateless multi-armed bandits
+    # Gridworlds with a goal and a proxy target (mazes): levels, channels and info (`Gridworld`).
+    gridworld: Gridworld | None = None
     # Families with a finite level space (mazes): task -> uint32 id of what makes a level distinct
     # (the maze layout). Levels whose id is in the held-out region are never trained on.
     level_id: Callable[[Any], jax.Array] | None = None
-    # Gridworlds whose training distribution rewards a proxy region beside the goal: a member's
-    # axis values -> (H, W) bool, the region (mazes: the top-right k x k cells).
-    proxy_region: Callable[[dict], jax.Array] | None = None
 
 
 def pool_task(sample_task: Callable, pool_key: jax.Array, index: jax.Array) -> Any:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
-from mesaopt.tasks import Axis, Env
+from mesaopt.tasks import Axis, Bandit, Env
 
 KINDS = ("bernoulli", "dependent", "gaussian")
 PROXY_ACTION = 0  # the designated arm of the proxy knob
@@ -111,7 +111,8 @@ def build(cfg: Config) -> Env:
         references += ["bayes", "bayes_train"]
     unbiased = 1.0 / arms
     proxy_axis = Axis("proxy_rate", default=unbiased, low=0.0, high=1.0, true_value=unbiased)
-    return Env(cfg, sample_task, reset, step, num_actions=arms, obs_shape=(arms + 2,),
+    return Env(cfg.name, sample_task, reset, step, num_actions=arms, obs_shape=(arms + 2,),
                horizon=horizon, references=tuple(sorted(references)), figures=FIGURES,
                max_pool_size=cfg.max_pool_size, axes=(proxy_axis,),
-               action_values=lambda task: task.means_A, proxy_action=PROXY_ACTION)
+               action_values=lambda task: task.means_A, proxy_action=PROXY_ACTION,
+               bandit=Bandit(cfg.kind, lambda obs: (obs[:arms], obs[arms])))

@@ -21,12 +21,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from mesaopt.config import positive
-from mesaopt.lopt.problems import digits_data
 from mesaopt.tasks import Episode, Family
 
 FIGURES = ("adaptation", "lopt-horizon", "icl-curve", "training")
 NUM_CLASSES = 10
 HELDOUT_EVERY = 5   # every fifth image of a class is held out
+
+
+def digits_data() -> tuple[np.ndarray, np.ndarray]:
+    """(1797, 64) float32 pixels in [0, 1] and (1797,) int32 labels, in the data's order."""
+    from sklearn.datasets import load_digits
+    data = load_digits()
+    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +85,7 @@ def build(cfg: Config) -> Family:
         y_K = jnp.where(positive_K, 1.0, -1.0)
         return Episode(x_KxD, y_K + noise_std * jax.random.normal(noise_key, y_K.shape))
 
-    return Family(cfg, lambda key: pair(key, 0), sample_episode, context_len=cfg.context_len,
+    return Family(cfg.name, lambda key: pair(key, 0), sample_episode, context_len=cfg.context_len,
                   input_dim=64, target_dim=1, references=("zero", "sgd", "adam"),
                   figures=FIGURES, max_pool_size=cfg.max_pool_size, continuous_tasks=False,
                   heldout_task=lambda key: pair(key, 1))

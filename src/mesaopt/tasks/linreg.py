@@ -38,9 +38,10 @@ def build(cfg: Config) -> Family:
         noise_K = noise_std * jax.random.normal(noise_key, (cfg.context_len,))
         return Episode(x_KxD, x_KxD @ w_D + noise_K)
 
-    return Family(cfg, sample_task, sample_episode, context_len=cfg.context_len,
+    return Family(cfg.name, sample_task, sample_episode, context_len=cfg.context_len,
                   input_dim=cfg.dim, target_dim=cfg.dim, references=("ridge", "dmmse", "ols", "zero"),
                   figures=FIGURES, max_pool_size=cfg.max_pool_size, prior_std=cfg.task_scale,
-                  optional_references=("gd", "gd_plus", "sgd", "adam"), task_mean=lambda w_D, x_KxD: x_KxD @ w_D)
+                  optional_references=("gd", "gd_plus", "sgd", "adam"), task_mean=lambda w_D, x_KxD: x_KxD @ w_D,
+                  linear_targets=True)
 
 

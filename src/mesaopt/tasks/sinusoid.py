@@ -63,6 +63,6 @@ def build(cfg: Config) -> Family:
         amp, phase = jnp.meshgrid(*centres, indexing="ij")
         return jnp.stack([amp.ravel(), phase.ravel()], axis=1)
 
-    return Family(cfg, sample_task, sample_episode, context_len=cfg.context_len, input_dim=1,
+    return Family(cfg.name, sample_task, sample_episode, context_len=cfg.context_len, input_dim=1,
                   target_dim=1, references=("dmmse", "zero", "sgd", "adam"), figures=FIGURES,
                   max_pool_size=cfg.max_pool_size, task_mean=task_mean, prior_grid=prior_grid)

@@ -19,8 +19,14 @@ from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import (Hparams, TrainState, fresh_state, next_state, optim,
-                           training_tasks)
+from mesaopt.train import (
+    Hparams,
+    TrainState,
+    fresh_state,
+    next_state,
+    optim,
+    training_tasks,
+)
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -29,6 +35,10 @@ SETTING = "rl"
 @dataclasses.dataclass(frozen=True)
 class Config(optim.Config):
     name: str = "a2c"
+    steps: int = 1024           # updates (rollouts of batch_size episodes)
+    learning_rate: float = 3e-3
+    schedule: str = "constant"
+    warmup_steps: int = 32
     gamma: float = 0.9          # discount of the training return (regret itself is undiscounted)
     gae_lambda: float = 0.9     # GAE trade-off of bias (0) and variance (1)
     entropy_coef: float = 0.05  # default of the sweep's entropy_coef axis

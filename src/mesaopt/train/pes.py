@@ -9,7 +9,7 @@ the rest are the queries the meta-loss reads (a validation loss). An outer step 
 particle `truncation` inner steps with the params perturbed by +eps or -eps, and scores the mean
 query MSE after each of those steps (clipped at `loss_cap`; NaN counts as the cap). PES weighs the
 pair's loss difference by its perturbations accumulated since its episode started
-(`mesaopt.lopt.estimators.pes`), which makes the estimate unbiased over the whole `horizon`-step
+(`algorithms/meta_gradients.py: `pes``), which makes the estimate unbiased over the whole `horizon`-step
 unroll. A pair whose inner loop reached `horizon` steps starts a fresh episode; pairs start
 staggered over the horizon, so restarts spread over outer steps. A fresh inner loop is initialized
 with the params of the particle's first truncation, so a learned initialization is estimated too.
@@ -27,10 +27,17 @@ import jax.numpy as jnp
 import optax
 
 from mesaopt import keys, tasks
+from mesaopt.algorithms import meta_gradients as estimators
 from mesaopt.config import positive, require
-from mesaopt.lopt import estimators
 from mesaopt.predictor import Predictor
-from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, supervised
+from mesaopt.train import (
+    Hparams,
+    TrainState,
+    fresh_state,
+    next_state,
+    optim,
+    supervised,
+)
 from mesaopt.train.optim import optimizer
 
 SETTING = "supervised"

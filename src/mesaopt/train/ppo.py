@@ -25,8 +25,14 @@ from mesaopt import keys, tasks
 from mesaopt.config import positive, require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import (Hparams, TrainState, fresh_state, next_state, optim,
-                           training_tasks)
+from mesaopt.train import (
+    Hparams,
+    TrainState,
+    fresh_state,
+    next_state,
+    optim,
+    training_tasks,
+)
 from mesaopt.train.a2c import advantages, episode_sums, masked_mean
 from mesaopt.train.optim import optimizer
 
@@ -36,6 +42,11 @@ SETTING = "rl"
 @dataclasses.dataclass(frozen=True)
 class Config(optim.Config):
     name: str = "ppo"
+    steps: int = 1024            # updates (rollouts of batch_size episodes)
+    learning_rate: float = 5e-4
+    schedule: str = "constant"
+    warmup_steps: int = 8
+    clip_norm: float = 0.5
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_eps: float = 0.2        # the surrogate's trust region: ratio clipped to 1 +- clip_eps
@@ -105,7 +116,7 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
     """`num_steps` PPO updates of one member (static num_steps: one compiled program per chunk);
     metrics (S,) each: loss, grad_norm (before clipping), entropy, value_loss, approx_kl and
     clip_fraction (means over the update's gradient steps), episode_return, and the per-episode
-    sum of every per-step value the env reports in `info` (mazes: goal_reached, corner_reached)."""
+    sum of every per-step value the env reports in `info` (mazes: goal_reached, proxy_reached)."""
     streams = keys.streams(hparams.seed)
     tx = _optimizer(cfg, hparams.learning_rate)
     entropy_coef = hparams.axes["entropy_coef"]

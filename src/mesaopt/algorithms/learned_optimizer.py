@@ -27,8 +27,9 @@ STEP_TIMESCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    hidden: int = 32                                 # W, the MLP's width (two hidden layers)
-    decays: tuple[float, ...] = (0.1, 0.5, 0.9, 0.99, 0.999)  # momenta of the gradient
+    hidden: int = 8                                  # W, the MLP's width (two hidden layers);
+                                                     # small: it runs on every parameter
+    decays: tuple[float, ...] = (0.5, 0.9, 0.99)     # momenta of the gradient
     second_moment_decay: float = 0.999
     step_scale: float = 1e-3                         # scale of the MLP's step and its exponent
     init_lr: float = 0.01                            # the SGD it starts as
