@@ -43,6 +43,18 @@ def _train_once(tmp_path_factory, preset: str, *overrides: str):
                                                     "progress=false", *overrides)))
 
 
+SMOKE_FIXTURES = {"smoke_runs", "smoke_run", "lsa_run", "bandit_run", "maml_run", "lopt_run",
+                  "maze_run"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that use a smoke run go to one pytest-xdist worker (each run is trained once)."""
+    for item in items:
+        if SMOKE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("smoke"))
+
+
 class SmokeRuns:
     """preset -> its run directory, each smoke preset trained once, when first asked for."""
 

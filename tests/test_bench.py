@@ -16,7 +16,6 @@ def test_flop_count_matches_a_hand_count():
     assert transformer_forward_flops_per_token(1, 1, 1, 2, 1) == 8 + 64 + 4
 
 
-@pytest.mark.slow  # two benchmark child processes: minutes on 2 cores
 def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert cli.main(["--quick", "--members", "1", "--json", str(path)]) == 0

@@ -156,3 +156,15 @@ def test_every_value_a_preset_changes_is_written_in_the_preset(compose_cfg, pres
             if config.plain(value) != defaults[key]:
                 assert re.search(rf"(^|\s|\.){key}\s*[:=]", text, re.M), \
                     f"{preset}: {group}.{key} = {value!r} is not the default and not set in the preset"
+
+
+def test_composing_and_validating_every_preset_starts_no_jax_backend():
+    """Devices are chosen after every job is validated (devices.expose_cpu, and
+    jax.distributed.initialize for several processes): building configs and families must not
+    start JAX's backend, or the choice comes too late."""
+    code = ("from jax._src import xla_bridge\nfrom mesaopt import run\n"
+            "for p in sorted(x.stem for x in (run.CONFIG_DIR / 'experiment').glob('*.yaml')):\n"
+            "    run.load_config(run.compose_config(f'experiment={p}'))\n"
+            "    assert not xla_bridge.backends_are_initialized(), p\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

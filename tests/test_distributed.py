@@ -54,7 +54,6 @@ def _two_processes(max_chunks: int, *overrides: str) -> list[subprocess.Complete
     return done
 
 
-@pytest.mark.slow  # 80 s; the default suite resumes after kill -9 and sharded (test_faults, test_multidevice)
 def test_two_processes_train_one_population_resume_and_only_process_0_writes(tmp_path):
     single, multi = tmp_path / "single", tmp_path / "multi"
     reference = subprocess.run([sys.executable, "-c", DRIVER, "0", *ARGS, f"out_dir={single}",

@@ -64,7 +64,6 @@ def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_pa
     assert not any(r["other_code"] for r in runs)
 
 
-@pytest.mark.slow
 def test_status_lists_partial_runs_and_flags_other_code(smoke_run, compose_cfg, tmp_path, capsys):
     cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none"))
@@ -250,7 +249,6 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compo
     pd.testing.assert_frame_equal(results.load(run_dir), reference, check_exact=True)
 
 
-@pytest.mark.slow
 def test_submitit_local_sweep_gives_the_basic_launchers_tables(tmp_path):
     """Two jobs through hydra/launcher=submitit_local (each in a process of its own, as on a
     cluster) give the same tables as the basic launcher."""

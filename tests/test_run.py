@@ -123,7 +123,6 @@ def test_emergence_figure_of_a_sweep_without_finite_diversities_is_a_one_line_er
     assert exit_.value.code == 2 and "finite task diversities" in err and err.count("\n") == 1
 
 
-@pytest.mark.slow  # the default suite resumes after kill -9 (test_faults) and sharded (test_multidevice)
 def test_interrupted_run_resumes_to_the_same_numbers(smoke_run, compose_cfg, tmp_path):
     cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none"))
@@ -155,7 +154,6 @@ def test_bandit_run_writes_tidy_results_wandb_runs_and_every_figure(bandit_run, 
     assert [h["_step"] for h in history if "true/gru/total_regret" in h] == [0, 4, 8]
 
 
-@pytest.mark.slow  # the checkpoint path is shared with the linreg resume test above
 def test_interrupted_bandit_run_resumes_to_the_same_numbers(bandit_run, compose_cfg, tmp_path):
     cfg = run.load_config(compose_cfg("experiment=bandit_smoke", f"out_dir={tmp_path}",
                                       "progress=false", "logger=none"))

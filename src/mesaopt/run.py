@@ -137,8 +137,9 @@ def store_defaults() -> None:
         for name in registry.available(kind):
             module = registry.load(kind, name, group)
             defaults = to_dict(module.Config())
-            axes = {"tasks": lambda: module.build(module.Config()).axes,
-                    "train": lambda: module.axes(module.Config())}.get(kind, lambda: ())()
+            # Families and methods that declare axes say which in `axes(cfg)`, pure Python:
+            # nothing here may start JAX's backend (devices are chosen after composing).
+            axes = module.axes(module.Config()) if hasattr(module, "axes") else ()
             if axes:
                 store.store(group=group, name=name, package="_global_",
                             node={group: defaults, "sweep": {a.name: None for a in axes}})

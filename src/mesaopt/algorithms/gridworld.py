@@ -94,9 +94,9 @@ def next_squares(walls: jax.Array, square: jax.Array, moves: jax.Array) -> jax.A
     return jnp.where(blocked[:, None], square[None, :], targets)
 
 
-def start_square(cells: int) -> jax.Array:
-    """The bottom-left cell's grid square."""
-    return jnp.asarray([2 * cells - 1, 1], jnp.int32)
+def start_square(cells: int) -> np.ndarray:
+    """The bottom-left cell's grid square (a constant: making it starts no JAX backend)."""
+    return np.asarray([2 * cells - 1, 1], np.int32)
 
 
 def corner_mask(cells: int, corner_size) -> jax.Array:

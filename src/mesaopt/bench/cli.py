@@ -191,13 +191,13 @@ def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
 
 
 def measure_single(quick: bool, dtype: str) -> dict:
-    repeats = 3 if quick else 5
+    repeats = 2 if quick else 5
     peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats, per_device=False)
-    sizes = ("tiny", "small") if quick else tuple(SIZES)
+    sizes = ("tiny",) if quick else tuple(SIZES)
     steps = 8 if quick else 16
     return dict(peak_matmul_flops=peak,
                 models={size: throughput(size, steps, dtype, peak, repeats) for size in sizes},
-                sequential_member_s=sequential_member_s(steps, repeats))
+                sequential_member_s=sequential_member_s(steps, repeats, 1 if quick else 3))
 
 
 def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:

@@ -71,6 +71,12 @@ def with_proxy(key, means_A, proxy_rate):
     return jnp.where(make_best, promoted, demoted)
 
 
+def axes(cfg: Config) -> tuple[Axis, ...]:
+    """The sweep axis the family declares (pure Python: composing configs starts no backend)."""
+    unbiased = 1.0 / cfg.arms
+    return (Axis("proxy_rate", default=unbiased, low=0.0, high=1.0, true_value=unbiased),)
+
+
 def build(cfg: Config) -> Env:
     arms, horizon = cfg.arms, cfg.horizon
 
@@ -109,10 +115,8 @@ def build(cfg: Config) -> Env:
     references = ["random", "greedy", "epsilon_greedy", "ucb", "thompson", "fixed"]
     if cfg.kind != "gaussian" and arms == 2:
         references += ["bayes", "bayes_train"]
-    unbiased = 1.0 / arms
-    proxy_axis = Axis("proxy_rate", default=unbiased, low=0.0, high=1.0, true_value=unbiased)
     return Env(cfg.name, sample_task, reset, step, num_actions=arms, obs_shape=(arms + 2,),
                horizon=horizon, references=tuple(sorted(references)), figures=FIGURES,
-               max_pool_size=cfg.max_pool_size, axes=(proxy_axis,),
+               max_pool_size=cfg.max_pool_size, axes=axes(cfg),
                action_values=lambda task: task.means_A, proxy_action=PROXY_ACTION,
                bandit=Bandit(cfg.kind, lambda obs: (obs[:arms], obs[arms])))

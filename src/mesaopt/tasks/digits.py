@@ -53,10 +53,11 @@ def heldout_images(y: np.ndarray) -> np.ndarray:
     return rank % HELDOUT_EVERY == HELDOUT_EVERY - 1
 
 
-def _by_class(x: np.ndarray, y: np.ndarray) -> tuple[jax.Array, jax.Array]:
-    """Images sorted by class, and where each class starts (class c: rows start[c]..start[c+1])."""
+def _by_class(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Images sorted by class, and where each class starts (class c: rows start[c]..start[c+1]).
+    Numpy arrays: building the family starts no JAX backend."""
     order = np.argsort(y, kind="stable")
-    return jnp.asarray(x[order]), jnp.asarray(np.searchsorted(y[order], np.arange(NUM_CLASSES + 1)))
+    return x[order], np.searchsorted(y[order], np.arange(NUM_CLASSES + 1)).astype(np.int32)
 
 
 def build(cfg: Config) -> Family:
@@ -71,6 +72,7 @@ def build(cfg: Config) -> Family:
         return jnp.stack([first, second, jnp.int32(split)])
 
     def draw(images, start, class_K, offset_K):
+        images, start = jnp.asarray(images), jnp.asarray(start)
         count_K = start[class_K + 1] - start[class_K]
         return images[start[class_K] + jnp.minimum((offset_K * count_K).astype(jnp.int32),
                                                    count_K - 1)]

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mesaopt import tasks
 from mesaopt.algorithms import gridworld
@@ -69,15 +70,24 @@ class State(NamedTuple):
     corner_visited: jax.Array
 
 
-def corner_square(cells: int) -> jax.Array:
+def corner_square(cells: int) -> np.ndarray:
     """The top-right cell's grid square: the proxy target."""
-    return jnp.asarray([1, 2 * cells - 1], jnp.int32)
+    return np.asarray([1, 2 * cells - 1], np.int32)
+
+
+def axes(cfg: Config) -> tuple[Axis, ...]:
+    """The sweep axes the family declares (pure Python: composing configs starts no backend)."""
+    return (Axis("corner_size", default=1.0, low=1.0, high=float(cfg.cells),
+                 true_value=float(cfg.cells)),
+            Axis("anywhere_rate", default=0.0, low=0.0, high=1.0, true_value=1.0))
 
 
 def build(cfg: Config) -> Env:
     cells, horizon = cfg.cells, cfg.horizon
     size = gridworld.grid_size(cells)
-    moves = jnp.asarray(MOVES, jnp.int32)
+    # Constants are numpy arrays: building a family starts no JAX backend (devices are chosen
+    # after every job's config is built).
+    moves = np.asarray(MOVES, np.int32)
     start, corner = gridworld.start_square(cells), corner_square(cells)
 
     def sample_task(key, values: dict):
@@ -119,11 +129,10 @@ def build(cfg: Config) -> Env:
                         << jnp.arange(32, dtype=jnp.uint32), axis=1)
         return tasks.mix32(jnp.concatenate([words, start.astype(jnp.uint32)]))
 
-    axes = (Axis("corner_size", default=1.0, low=1.0, high=float(cells), true_value=float(cells)),
-            Axis("anywhere_rate", default=0.0, low=0.0, high=1.0, true_value=1.0))
     world = Gridworld(layout, lambda steps: 1.0 - cfg.time_penalty * steps / horizon,
                       lambda axes: gridworld.corner_mask(cells, axes["corner_size"]), moves,
                       CHANNELS)
     return Env(cfg.name, sample_task, reset, step, num_actions=4, obs_shape=(size, size, 3),
                horizon=horizon, references=("bfs_corner", "bfs_goal", "random"), figures=FIGURES,
-               max_pool_size=cfg.max_pool_size, axes=axes, level_id=level_id, gridworld=world)
+               max_pool_size=cfg.max_pool_size, axes=axes(cfg), level_id=level_id,
+               gridworld=world)
