@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from mesaopt.bench import cli
 from mesaopt.bench.flops import transformer_forward_flops_per_token
 from mesaopt.devices import cpu_devices_for

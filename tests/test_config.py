@@ -133,7 +133,7 @@ def _set_here(path: Path) -> dict[str, str]:
     lines = [line for line in path.read_text().splitlines()
              if line.strip() and not line.lstrip().startswith(("#", "-"))]
     return {line.split(":")[0].strip(): line for line in lines
-            if not line.split(":")[0].strip() in ("defaults", "name")}
+            if line.split(":")[0].strip() not in ("defaults", "name")}
 
 
 @pytest.mark.parametrize("path", sorted(p for p in run.CONFIG_DIR.glob("*/*.yaml")

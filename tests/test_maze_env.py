@@ -10,14 +10,7 @@ import numpy as np
 import pytest
 
 from mesaopt import registry, tasks
-from mesaopt.probes import (
-    View,
-    _gridworld,
-    decision_squares,
-    goal_outcomes,
-    proxy_weight,
-    rollouts,
-)
+from mesaopt.probes import View, _gridworld, decision_squares, goal_outcomes, proxy_weight, rollouts
 from mesaopt.tasks import maze
 
 CELLS = 4

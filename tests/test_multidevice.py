@@ -9,7 +9,6 @@ import textwrap
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from mesaopt import results
 

@@ -22,16 +22,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import (
-    checkpoint,
-    devices,
-    distributed,
-    evaluation,
-    loggers,
-    provenance,
-    registry,
-    results,
-)
+from mesaopt import (checkpoint, devices, distributed, evaluation, loggers, provenance, registry,
+                     results)
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population

@@ -19,14 +19,7 @@ from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import (
-    Hparams,
-    TrainState,
-    fresh_state,
-    next_state,
-    optim,
-    training_tasks,
-)
+from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, training_tasks
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"

@@ -30,14 +30,7 @@ from mesaopt import keys, tasks
 from mesaopt.algorithms import meta_gradients as estimators
 from mesaopt.config import positive, require
 from mesaopt.predictor import Predictor
-from mesaopt.train import (
-    Hparams,
-    TrainState,
-    fresh_state,
-    next_state,
-    optim,
-    supervised,
-)
+from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, supervised
 from mesaopt.train.optim import optimizer
 
 SETTING = "supervised"

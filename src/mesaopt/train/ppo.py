@@ -25,14 +25,7 @@ from mesaopt import keys, tasks
 from mesaopt.config import positive, require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import (
-    Hparams,
-    TrainState,
-    fresh_state,
-    next_state,
-    optim,
-    training_tasks,
-)
+from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, training_tasks
 from mesaopt.train.a2c import advantages, episode_sums, masked_mean
 from mesaopt.train.optim import optimizer
 
