@@ -1,5 +1,5 @@
 """The benchmark runs end to end at tiny sizes (no timing assertions: numbers only must exist;
-the whole quick benchmark is a slow test)."""
+the quick benchmark leaves out the whole-run comparisons, which take minutes)."""
 from __future__ import annotations
 
 import json
@@ -26,7 +26,8 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     assert all(v > 0 for v in report["vs_minimal"].values())
     # Each part sees the CPU the way a run of its size does.
     assert report["devices"] == {"single": cpu_devices_for(1), "population": cpu_devices_for(2)}
-    assert set(report["population_speedup"]) == set(report["population_speedup_inprocess"]) == {"1"}
+    assert set(report["population_speedup_inprocess"]) == {"1"}
+    assert report["population_speedup"] == {}  # whole runs vs a multirun: not with --quick
     assert report["bandit_env_steps_per_s"] > 0
     assert "peak matmul" in capsys.readouterr().out
 

@@ -49,6 +49,8 @@ def test_every_preset_header_states_command_runtime_and_expectation(preset):
     ("task=bandit", "learner.name"),                  # a transformer cannot act in a bandit
     ("+sweep.proxy_rate=[0.9]", "sweep.proxy_rate"),  # linreg declares no proxy axis
     ("eval.probes=[nonesuch]", "eval.probes"),
+    ("eval.probes=[]", "eval.probes"),                # not "no probes": the run would fail late
+    ("eval.references=[]", "eval.references"),        # not "every reference" in disguise
     ("+eval.options.interpolation.alphas=0", "eval.options.interpolation.alphas"),
     ("+eval.options.nonesuch.x=1", "eval.options.nonesuch"),
     ("eval.references=[ridge,gd] +eval.options.gd.steps=0", "eval.options.gd.steps"),

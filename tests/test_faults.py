@@ -39,7 +39,9 @@ def _train_cli(crash: bool, home, *args: str) -> subprocess.CompletedProcess:
                           env={**env, "WANDB_MODE": "disabled", "HOME": str(home)})
 
 
-def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_path, capsys):
+def test_a_failed_job_does_not_stop_the_multirun_a_rerun_completes_it_and_submitit_agrees(
+        tmp_path, capsys):
+    import pandas as pd
     out, home = tmp_path / "out", tmp_path / "home"
     args = ("-m", "experiment=smoke", "logger=none", "progress=false", f"out_dir={out}",
             "sweep.first_seed=1,0")
@@ -62,6 +64,18 @@ def test_a_failed_job_does_not_stop_the_multirun_and_a_rerun_completes_it(tmp_pa
     runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["state"] for r in runs] == ["finished", "finished"]
     assert not any(r["other_code"] for r in runs)
+
+    # The same two jobs through hydra/launcher=submitit_local (each in a process of its own, as
+    # on a cluster) give the basic launcher's tables.
+    cluster = tmp_path / "submitit"
+    done = _train_cli(False, home, *args[:-2], f"out_dir={cluster}", "sweep.first_seed=0,1",
+                      "hydra/launcher=submitit_local")
+    assert done.returncode == 0, done.stderr[-2000:]
+    basic = {d.name: results.load(d) for d in status.run_dirs(out)}
+    submitted = {d.name: results.load(d) for d in status.run_dirs(cluster)}
+    assert len(basic) == 2 and basic.keys() == submitted.keys()
+    for run_id, table in basic.items():
+        pd.testing.assert_frame_equal(submitted[run_id], table, check_exact=True)
 
 
 def test_status_lists_partial_runs_and_flags_other_code(smoke_run, compose_cfg, tmp_path, capsys):
@@ -247,21 +261,3 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compo
     run_dir = next((tmp_path / "killed").glob("[0-9a-f]" * 12))
     assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "checkpoint").exists()
     pd.testing.assert_frame_equal(results.load(run_dir), reference, check_exact=True)
-
-
-def test_submitit_local_sweep_gives_the_basic_launchers_tables(tmp_path):
-    """Two jobs through hydra/launcher=submitit_local (each in a process of its own, as on a
-    cluster) give the same tables as the basic launcher."""
-    import pandas as pd
-    tables = {}
-    for launcher in ("basic", "submitit_local"):
-        out = tmp_path / launcher
-        command = [sys.executable, "-m", "mesaopt.run", "-m", "experiment=smoke", "logger=none",
-                   "progress=false", f"out_dir={out}", "sweep.first_seed=0,1",
-                   f"hydra/launcher={launcher}"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-2000:]
-        tables[launcher] = {d.name: results.load(d) for d in status.run_dirs(out)}
-    assert len(tables["basic"]) == 2 and tables["basic"].keys() == tables["submitit_local"].keys()
-    for run_id, table in tables["basic"].items():
-        pd.testing.assert_frame_equal(tables["submitit_local"][run_id], table, check_exact=True)

@@ -206,10 +206,10 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
     steps = 8 if quick else 16
     inprocess = {p: population_inprocess(p, steps, repeats, peak) for p in members}
     multirun = {}
-    # More one-job-per-point runs take minutes each; only the smallest (two: not --quick) are
-    # measured, the rest extrapolated from their per-job time.
-    measured = members[:1 if quick else 2]
-    for p in members:
+    # More one-job-per-point runs take minutes each; only the smallest two are measured, the rest
+    # extrapolated from their per-job time (--quick: none, whole runs are not a smoke check).
+    measured = () if quick else members[:2]
+    for p in members if measured else ():
         if p in measured:
             multirun[p] = dict(population_vs_multirun(p, steps), extrapolated=False)
         else:  # jobs are identical: scale the measured per-job time
@@ -218,9 +218,10 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
             multirun[p] = dict(population_s=population, multirun_s=per_job * p,
                                speedup=per_job * p / population, extrapolated=True)
     small = ("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()
+    short_bandits = ("task.horizon=20",) if quick else ()  # the Bayes tables solve much faster
     return dict(peak_matmul_flops=peak, steps=steps, inprocess=inprocess, multirun=multirun,
                 evaluation=evaluation_share(steps, repeats, *small),
-                bandit=bandit_throughput(2 if quick else 16, repeats, *small))
+                bandit=bandit_throughput(2 if quick else 16, repeats, *small, *short_bandits))
 
 
 def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
@@ -288,14 +289,16 @@ def table(report: dict) -> str:
                   f"{'util':>6}"]
     one = pop["inprocess"][next(iter(pop["inprocess"]))]["population_s"] / int(
         next(iter(pop["inprocess"])))
-    for p, m in pop["multirun"].items():
-        inproc = pop["inprocess"][p]["population_s"]
-        seq = pop["sequential_s"][p]
-        note = " (multirun time = jobs x measured per-job time)" if m["extrapolated"] else ""
-        lines.append(f"{p:>3} {m['population_s']:>13.2f} {m['multirun_s']:>11.2f} "
-                     f"{m['speedup']:>8.2f}x {inproc:>13.2f} {seq:>13.2f} {seq / inproc:>8.2f}x "
-                     f"{int(p) * one / inproc:>8.2f}x {pop['inprocess'][p]['utilization']:>6.1%}{note}")
-    lines.append(f"(vs multirun: whole `mesaopt-train` runs of {pop['steps']} steps, wall time; "
+    for p, inprocess in pop["inprocess"].items():
+        inproc, seq = inprocess["population_s"], pop["sequential_s"][p]
+        m = pop["multirun"].get(p)
+        whole = (f"{m['population_s']:>13.2f} {m['multirun_s']:>11.2f} {m['speedup']:>8.2f}x"
+                 if m else f"{'-':>13} {'-':>11} {'-':>9}")
+        note = " (multirun time = jobs x measured per-job time)" if m and m["extrapolated"] else ""
+        lines.append(f"{p:>3} {whole} {inproc:>13.2f} {seq:>13.2f} {seq / inproc:>8.2f}x "
+                     f"{int(p) * one / inproc:>8.2f}x {inprocess['utilization']:>6.1%}{note}")
+    lines.append(f"(vs multirun: whole `mesaopt-train` runs of {pop['steps']} steps, wall time, "
+                 f"not measured with --quick; "
                  f"in-process: the population's training program alone; vs sequential: P x one "
                  f"single-member run on one device (as mesaopt-train runs it); same dev.: P x the "
                  f"smallest population's per-member time on the population's devices; util: of the "

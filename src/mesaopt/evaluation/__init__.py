@@ -28,6 +28,9 @@ class Config:
 
     def validate(self, path: str) -> None:
         positive(self, path, "every", "batch_size")
+        for name in ("references", "probes"):  # empty would silently mean "every one" or "none"
+            require(getattr(self, name) != (), f"{path}.{name}",
+                    "empty; name at least one, or null for every one that applies")
 
 
 class Probe(NamedTuple):
