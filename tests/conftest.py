@@ -107,3 +107,36 @@ def lopt_run(smoke_runs):
 def maze_run(smoke_runs):
     """The maze smoke preset (recurrent conv agent, PPO) trained once (no logger)."""
     return smoke_runs["maze_smoke"]
+
+
+def emergence_table(thresholds: dict, seeds: int = 6, noise: float = 0.1, seed: int = 0):
+    """A long results table of several families' diversity sweeps, as the `emergence_score` probe
+    records them: family name -> log2 M* of a learner whose score is tanh(1.2 (log2 M - x0)) plus
+    noise, against a memorizer and a generalizer one unit apart."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    rows = []
+    for family, x0 in thresholds.items():
+        for m in [2.0**i for i in range(11)]:
+            for s in range(seeds):
+                score = float(np.clip(math.tanh(1.2 * (math.log2(m) - x0)) + noise * rng.normal(),
+                                      -0.999, 0.999))
+                d_gen = (1 - score) / 2  # D_mem + D_gen = 1: D(memorizer, generalizer)
+                member = dict(run_id=f"{family}-run", member=len(rows), seed=s, num_tasks=m,
+                              step=100, split="true", position=-1, **{"task.name": family,
+                                                                     "learner.name": "net"})
+                values = {"net": (score, 1 - d_gen, d_gen), "mem": (-1.0, 0.0, 1.0),
+                          "gen": (1.0, 1.0, 0.0)}
+                for predictor, (sc, d_mem, d_g) in values.items():
+                    for metric, value in (("emergence_score", sc), ("emergence_d_mem", d_mem),
+                                          ("emergence_d_gen", d_g),
+                                          ("emergence_separation", 1.0)):
+                        rows.append(dict(member, predictor=predictor, metric=metric, value=value,
+                                         role="learner" if predictor == "net" else "reference"))
+                for predictor, sign in (("mem", -1.0), ("gen", 1.0)):
+                    rows.append(dict(member, predictor=predictor, metric="emergence_role",
+                                     value=sign, role="reference"))
+    return pd.DataFrame(rows)

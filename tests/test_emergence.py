@@ -9,10 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMOKE, emergence_table
 
 from mesaopt import registry, tasks
 from mesaopt.analysis import emergence
-from mesaopt.probes import View, delta, mse
+from mesaopt.probes import View, emergence_score, mse
 from mesaopt.references import Context
 from mesaopt.tasks import linreg
 
@@ -80,9 +81,10 @@ def test_disagreeing_seeds_near_the_threshold_are_reported():
 
 
 def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
-    """Learner = dMMSE for M < 64, ridge for M >= 64; distances measured by the real probes."""
+    """Learner = dMMSE for M < 64, ridge for M >= 64; scored by the emergence_score probe (the
+family's declared memorizer and generalizer), read back by the analysis."""
     family = linreg.build(linreg.Config(dim=8, context_len=16))
-    refs = {n: registry.load("references", n, "r").build(family) for n in ("dmmse", "ridge")}
+    refs = {n: registry.load("references", n, "r").build(family) for n in family.emergence}
     pool_key = jax.random.key(0)
     pool = tasks.task_pool(family.sample_task, pool_key, max(DIVERSITIES[:10]))
     episodes = tasks.sample_batch(family, jax.random.key(1), pool_key, jnp.int32(tasks.FRESH),
@@ -96,12 +98,15 @@ def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
         outputs = {"learner": learner, **preds}
         view = View("test", family, "learner", {"pretrain": episodes, "true": episodes},
                     {"pretrain": outputs, "true": outputs}, None, None)
-        for r in mse.measure(view) + delta.measure(view):
+        for r in mse.measure(view) + emergence_score.measure(view):
             rows.append(dict(run_id="r", member=m, seed=0, num_tasks=float(m), step=1, split=r.split,
-                             predictor=r.predictor, metric=r.metric, position=-1,
+                             predictor=r.predictor, metric=r.metric, position=-1, role=r.role,
                              value=float(np.mean(r.value))))
-    frame = emergence.scores(pd.DataFrame(rows), "learner")
+    table = pd.DataFrame(rows)
+    assert emergence.roles(table) == ("dmmse", "ridge")
+    frame = emergence.scores(table, "learner")
     assert set(frame.score.round(6)) == {-1.0, 1.0}
+    np.testing.assert_allclose(frame.relative_error[frame.num_tasks >= 64], 1.0)
     x0 = emergence.sigmoid_threshold(np.log2(frame.num_tasks), frame.score)
     assert 5 <= x0 <= 6  # between M = 32 (dMMSE) and M = 64 (ridge)
 
@@ -139,3 +144,54 @@ def test_degenerate_sweeps_give_no_threshold_instead_of_an_error():
     only_unlimited = only_unlimited.assign(num_tasks=np.inf)
     table = emergence.thresholds(only_unlimited, ["step"], samples=10)
     assert math.isnan(table.m_star.iloc[0])
+
+
+def test_every_familys_threshold_is_recovered_side_by_side():
+    """One table of several families' sweeps: each family's M* is found with its own memorizer
+    and generalizer, and its interval covers the true threshold."""
+    truth = {"linreg": 3.5, "maze": 7.0}
+    table = emergence.family_thresholds(emergence_table(truth), samples=200)
+    assert list(table.family) == ["linreg", "maze"]
+    for row in table.itertuples():
+        assert (row.memorizer, row.generalizer) == ("mem", "gen")
+        assert math.log2(row.m_star) == pytest.approx(truth[row.family], abs=0.3)
+        assert row.m_star_lo <= 2 ** truth[row.family] <= row.m_star_hi
+
+
+EMERGING = sorted(f for f in SMOKE if (lambda m: m.build(m.Config()).emergence)(
+    registry.load("tasks", f, "task")) is not None)
+
+
+@pytest.mark.parametrize("family_name", EMERGING)
+def test_the_memorizer_scores_minus_one_and_the_generalizer_plus_one(family_name, smoke_runs):
+    """On every family that declares them, read back from its smoke run's table, wherever the two
+    references differ."""
+    from mesaopt import results
+    module = registry.load("tasks", family_name, "task")
+    memorizer, generalizer = module.build(module.Config()).emergence
+    df = results.load(smoke_runs[SMOKE[family_name]])
+    assert emergence.roles(df) == (memorizer, generalizer)
+    rows = df[(df.split == "true") & (df.position == -1)]
+    value = lambda predictor, metric: rows[(rows.predictor == predictor)  # noqa: E731
+                                           & (rows.metric == metric)].set_index(emergence.KEYS).value
+    apart = value(memorizer, "emergence_separation") > 0
+    assert apart.any()
+    np.testing.assert_allclose(value(memorizer, "emergence_score")[apart], -1.0)
+    np.testing.assert_allclose(value(generalizer, "emergence_score")[apart], 1.0)
+
+
+def test_the_regression_score_is_the_one_computed_from_the_delta_probe(smoke_run):
+    """The linreg numbers are unchanged by the generic probe: its score equals the score computed
+    from the delta probe's Delta(learner, dMMSE) and Delta(learner, ridge), as the analysis did."""
+    from mesaopt import results
+    df = results.load(smoke_run)
+    frame = emergence.scores(df, "transformer")
+    rows = df[(df.split == "true") & (df.position == -1)]
+    value = lambda predictor, metric: rows[(rows.predictor == predictor)  # noqa: E731
+                                           & (rows.metric == metric)].set_index(emergence.KEYS).value
+    d_mem, d_gen = value("transformer", "delta_dmmse"), value("transformer", "delta_ridge")
+    before = (d_mem - d_gen) / (d_mem + d_gen)
+    now = frame.set_index(emergence.KEYS)
+    assert len(now) == len(before) > 0
+    assert float((now.score - before).abs().max()) < 1e-5  # aligned on the member keys
+    assert float((now.delta_refs / value("dmmse", "delta_ridge") - 1).abs().max()) < 1e-6

@@ -97,3 +97,8 @@ def test_hardcoded_vs_learned_cpu_memorizes_at_small_m_and_generalizes_at_infini
 def test_maze_presets_misgeneralize_at_small_corners_and_report_planning(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("maze_misgen_cpu", "maze_planning_cpu"),
                      "check_maze.py")
+
+
+@pytest.mark.preset
+def test_maze_diversity_cpu_memorizes_at_small_m_and_generalizes_at_large_m(compose_cfg, tmp_path):
+    _train_and_check(compose_cfg, tmp_path, ("maze_diversity_cpu",), "check_maze_diversity.py")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from conftest import EXTRA_SMOKE, SMOKE
+from conftest import EXTRA_SMOKE, SMOKE, emergence_table
 
 from mesaopt import plots, registry, results
 from mesaopt.plots import style
@@ -27,7 +27,8 @@ DECLARED = _declared_by()
 
 
 def test_every_figure_is_declared_by_a_family():
-    assert set(DECLARED) == set(plots.available())
+    assert set(DECLARED) | set(plots.ACROSS_FAMILIES) == set(plots.available())
+    assert not set(DECLARED) & set(plots.ACROSS_FAMILIES)
 
 
 def _synthetic(run_dir, seed=0):
@@ -49,7 +50,7 @@ def _run_for(family: str, optional: bool, smoke_runs):
     return smoke_runs[extra[0] if optional and extra else SMOKE[family]]
 
 
-@pytest.mark.parametrize("figure", plots.available())
+@pytest.mark.parametrize("figure", sorted(DECLARED))
 def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_runs):
     module = plots.module(figure)
     optional = getattr(module, "OPTIONAL", False)
@@ -70,6 +71,17 @@ def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_runs):
                                or not np.allclose(drawn, drawn_other, equal_nan=True)), figure
         plt.close(fig)
         plt.close(other)
+
+
+def test_the_thresholds_figure_draws_each_familys_m_star_and_interval():
+    from mesaopt.analysis import emergence
+    df = emergence_table({"linreg": 3.5, "maze": 7.0, "bandit": 5.0})
+    fig = plots.draw("thresholds", df)
+    table = emergence.family_thresholds(df, samples=300)
+    x = np.concatenate([np.asarray(c.lines[0].get_xdata(), float) for c in fig.axes[0].containers])
+    np.testing.assert_allclose(np.sort(x), np.sort(np.log2(table.m_star.to_numpy(float))))
+    assert {"linreg", "maze", "bandit"} <= set(" ".join(_labels(fig)).split())
+    plt.close(fig)
 
 
 def _drawn(fig) -> np.ndarray:

@@ -92,8 +92,12 @@ def test_level_pools_are_nested_across_m_and_goals_follow_the_axes():
     assert np.all(goals[:, 0] <= 3) and np.all(goals[:, 1] >= 2 * CELLS - 3)  # top-right 2x2
 
 
+# Every reference but `lookup` (it reads a member's pool: its own test below).
+REFERENCES = tuple(n for n in ENV.references if n != "lookup")
+
+
 def _reference_rollouts(levels, corner_size=1.0):
-    policies = {n: registry.load("references", n, "r").build(ENV) for n in ENV.references}
+    policies = {n: registry.load("references", n, "r").build(ENV) for n in REFERENCES}
     outs = {n: rollouts(ENV, p, p.init(_member(corner_size)), {"pretrain": levels, "true": levels},
                         {"pretrain": jax.random.key(1), "true": jax.random.key(2)})
             for n, p in policies.items()}
@@ -131,7 +135,7 @@ def test_shortest_path_references_take_the_shortest_paths(held_out):
 def test_outcomes_partition_and_the_corner_seeker_reaches_exactly_the_goals_on_its_path(held_out):
     levels, outputs = held_out
     metrics = _metrics(goal_outcomes, levels, outputs)
-    for name in ENV.references:
+    for name in REFERENCES:
         total = sum(metrics["true", name, f"{o}_rate"] for o in ("goal", "corner", "neither"))
         assert total == pytest.approx(1.0)
     on_path = metrics["true", "bfs_corner", "goal_on_path"]
@@ -253,6 +257,34 @@ def test_held_out_levels_are_never_training_levels():
     assert len(_layouts(unrestricted) & _layouts(jax.tree.map(lambda a: a[1], draws))) > 5
 
 
+def test_lookup_takes_shortest_paths_on_its_training_levels_and_acts_at_random_elsewhere():
+    """The memorizer: on its member's first M pool levels it is bfs_goal (same actions from the
+    same keys), on pool levels past M, held-out levels and any level at M = inf it is uniform."""
+    from mesaopt.evaluation.rl import eval_tasks, member_context
+    build = lambda name: registry.load("references", name, "r").build(ENV)  # noqa: E731
+    lookup, bfs, uniform = build("lookup"), build("bfs_goal"), build("random")
+    hparams = _population([16, tasks.FRESH])
+    contexts = jax.jit(jax.vmap(lambda h: member_context(ENV, 32, h)))(hparams)
+    evaluation = jax.jit(jax.vmap(lambda h: eval_tasks(ENV, 32, h)))(hparams)[0]
+    keys = {"pretrain": jax.random.key(1), "true": jax.random.key(2)}
+    for member in range(2):
+        take = lambda tree: jax.tree.map(lambda a: a[member], tree)  # noqa: E731
+        context = take(contexts)
+        levels = {**take(evaluation), "unseen_pool": jax.tree.map(lambda a: a[16:], context.pool)}
+        run = lambda policy, params: rollouts(  # noqa: E731
+            ENV, policy, params, levels, {**keys, "unseen_pool": jax.random.key(3)})
+        mine, shortest = run(lookup, lookup.init(context)), run(bfs, ())
+        at_random = run(uniform, ())
+        for split in levels:
+            known = split == "pretrain" and member == 0
+            expected = shortest[split] if known else at_random[split]
+            np.testing.assert_array_equal(mine[split].action_BxT, expected.action_BxT, split)
+            np.testing.assert_array_equal(mine[split].reward_BxT, expected.reward_BxT, split)
+        if member == 0:
+            reached = lambda r: float((r.info["goal_reached"] * r.alive_BxT).sum(1).mean())  # noqa: E731
+            assert reached(mine["pretrain"]) == 1.0 and reached(mine["true"]) < 0.5
+
+
 def test_region_proxy_at_k_2_and_the_cell_proxy_beside_it():
     """With the member's proxy region the top-right 2 x 2 cells, the region-seeker goes there
     first on every level whose goal is off its way, the goal-seeker reaches every goal, and the
@@ -290,7 +322,7 @@ def test_region_proxy_at_k_2_and_the_cell_proxy_beside_it():
 def test_region_and_cell_agree_at_k_1_and_there_is_no_proxy_at_k_n(held_out):
     levels, outputs = held_out
     metrics = _metrics(goal_outcomes, levels, outputs)
-    for name in ENV.references:
+    for name in REFERENCES:
         assert metrics["true", name, "corner_rate"] == metrics["true", name, "corner_cell_rate"]
     whole = _metrics(goal_outcomes, levels, outputs, corner_size=CELLS)  # the region is the maze
     assert whole["true", "bfs_goal", "corner_rate"] == 0.0

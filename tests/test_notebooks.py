@@ -1,4 +1,4 @@
-"""Both notebooks execute top to bottom at tiny sizes."""
+"""The notebooks execute top to bottom at tiny sizes, on the session's smoke runs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,13 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Text a working notebook prints: the score table over the smoke run's diversities, the M* table.
 EXPECTED = {"quickstart": ["score", "delta_refs", "projection", "1.0", "4.0", "inf"],
-            "sweep_analysis": ["runs,", "compute axis: step", "| step | seeds | m_star |"]}
+            "sweep_analysis": ["runs,", "compute axis: step", "| step | seeds | m_star |"],
+            "emergence_across_families": ["runs of bandit, linreg, maze, sinusoid",
+                                          "| family | learner | memorizer | generalizer |",
+                                          "| linreg | transformer | dmmse | ridge |"]}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_notebook_runs(name, smoke_run, tmp_path, monkeypatch):
+def test_notebook_runs(name, smoke_runs, tmp_path, monkeypatch):
     monkeypatch.setenv("MESAOPT_NOTEBOOK_SIZE", "tiny")
-    monkeypatch.setenv("SWEEP_DIR", str(smoke_run.parent))  # analyse the session's finished run
+    monkeypatch.setenv("SWEEP_DIR", str(smoke_runs["smoke"].parent))  # the session's finished run
+    families = ("smoke", "bandit_smoke", "maml_smoke", "maze_smoke")  # those declaring emergence
+    monkeypatch.setenv("SWEEP_DIRS", ":".join(str(smoke_runs[p]) for p in families))
     monkeypatch.setenv("MESAOPT_NOTEBOOK_OUT", str(tmp_path))
     monkeypatch.setenv("WANDB_MODE", "disabled")
     notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)

@@ -33,9 +33,9 @@ def test_every_probe_applies_to_some_family():
 @pytest.mark.parametrize("family_name", sorted(PRESETS))
 def test_probe_contracts(compose_cfg, family_name):
     probes = _fitting(family_name)
-    setting = run.build_family(run.load_config(compose_cfg(f"experiment={PRESETS[family_name]}"))).setting
-    references = sorted({CHEAPEST[setting], *[r for p in probes
-                                              for r in getattr(registry.load("probes", p, "p"), "NEEDS", ())]})
+    family = run.build_family(run.load_config(compose_cfg(f"experiment={PRESETS[family_name]}")))
+    references = sorted({CHEAPEST[family.setting], *[
+        r for p in probes for r in evaluation.needs(registry.load("probes", p, "p"), family)]})
     options = ", ".join(f"{p}: {SMALL[p]}" for p in probes if p in SMALL)
     cfg = run.load_config(compose_cfg(
         f"experiment={PRESETS[family_name]}", "logger=none", "sweep.seeds=1", "eval.batch_size=8",

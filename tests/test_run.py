@@ -9,11 +9,16 @@ import subprocess
 import numpy as np
 import pytest
 
-from mesaopt import results, run
+from mesaopt import registry, results, run
 from mesaopt.plots import cli as plot_cli
 
 COLUMNS = {"run_id", "member", "seed", "num_tasks", "step", "split", "predictor", "position",
            "metric", "value", "learning_rate", "noise_std", "learner.depth", "task.dim"}
+
+# Metrics a probe declares may be NaN, and why (e.g. the emergence score of a reference that is
+# both the memorizer and the generalizer): the contract tests check the rest of them.
+MAY_BE_NAN = {metric for probe in registry.available("probes")
+              for metric in getattr(registry.load("probes", probe, "probe"), "MAY_BE_NAN", {})}
 
 
 def test_results_table_is_tidy_and_complete(smoke_run):
@@ -25,7 +30,7 @@ def test_results_table_is_tidy_and_complete(smoke_run):
     assert {"transformer", "ridge", "dmmse", "ols", "zero"} <= set(df.predictor)
     assert {"mse", "delta_ridge", "delta_dmmse", "loss"} <= set(df.metric)
     assert np.isinf(df.num_tasks).any() and set(df.num_tasks[np.isfinite(df.num_tasks)]) == {1, 4}
-    assert np.isfinite(df.value).all()
+    assert np.isfinite(df.value[~df.metric.isin(MAY_BE_NAN)]).all()
     # position -1 is the mean over positions 0..K-1
     one = df[(df.step == 8) & (df.member == 0) & (df.split == "true") & (df.predictor == "ridge")
              & (df.metric == "mse")].set_index("position").value
@@ -123,29 +128,16 @@ def test_emergence_figure_of_a_sweep_without_finite_diversities_is_a_one_line_er
     assert exit_.value.code == 2 and "finite task diversities" in err and err.count("\n") == 1
 
 
-def test_interrupted_run_resumes_to_the_same_numbers(smoke_run, compose_cfg, tmp_path):
-    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
-                                      "logger=none"))
-    run_dir = run.train(cfg, max_chunks=1)
-    assert not results.is_finished(run_dir) and (run_dir / "checkpoint" / "LATEST").exists()
-    assert run.train(cfg) == run_dir and results.is_finished(run_dir)
-    assert not (run_dir / "checkpoint").exists()
-    resumed, uninterrupted = results.load(run_dir), results.load(smoke_run)
-    assert len(resumed) == len(uninterrupted)
-    import pandas.testing
-    pandas.testing.assert_frame_equal(resumed, uninterrupted)
-
-
 def test_bandit_run_writes_tidy_results_wandb_runs_and_every_figure(bandit_run, tmp_path):
     df = results.load(bandit_run)
     assert {"proxy_rate", "entropy_coef", "task.horizon", "train.gamma"} <= set(df.columns)
     assert df.member.nunique() == 8 and set(df.proxy_rate) == {0.5, 0.9}
     assert {"regret", "total_regret", "proxy_pursuit", "proxy_pursuit_late", "icl_score",
             "entropy"} <= set(df.metric)
-    assert np.isfinite(df.value).all()
+    assert np.isfinite(df.value[~df.metric.isin(MAY_BE_NAN)]).all()
     regret = df[(df.metric == "regret") & (df.position >= 0)]
     assert set(regret.position) == set(range(6))  # one value per pull
-    for name in ("regret", "bandit-emergence", "proxy"):
+    for name in ("regret", "phase", "proxy"):
         assert (bandit_run / "figures" / f"{name}.png").stat().st_size > 10_000
         assert plot_cli.render(name, bandit_run.parent, tmp_path)["png"].exists()
     run_dirs = sorted((bandit_run / "wandb").glob("offline-run-*"))

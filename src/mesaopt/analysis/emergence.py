@@ -1,10 +1,13 @@
 """Where does learned in-context learning emerge? Scores and thresholds from result tables.
 
-Family-agnostic: a learner is compared with a *memorizer* (Bayes-optimal for the training pool,
-e.g. dMMSE) and a *generalizer* (Bayes-optimal for the true prior, e.g. ridge) through the
-distances Delta already in the table.
+Family-agnostic: a learner is compared with a *memorizer* (the best for the member's training
+pool: dMMSE, `bayes_train`, the mazes' `lookup`) and a *generalizer* (the best for the true task
+distribution: ridge, the grid posterior, `bayes`, `bfs_goal`), through the distances the
+`emergence_score` probe records.
 
-- score s = (D_mem - D_gen) / (D_mem + D_gen): -1 = the memorizer, +1 = the generalizer. It means
+- score s = (D_mem - D_gen) / (D_mem + D_gen): -1 = the memorizer, +1 = the generalizer, recorded
+  by the `emergence_score` probe for every family that declares the two (`emergence`; D is the
+  family's setting's distance, see probes/emergence_score.py). It means
   something only where the references differ, so D(mem, gen) is reported beside it, and a point
   is flagged `separated=False` where D(mem, gen) < `MIN_SEPARATION` x the learner's *floor*: its
   smallest distance to the generalizer over the diversities of the same run, seed and step (how
@@ -34,33 +37,44 @@ MIN_SEPARATION = 2.0
 KEYS = ["run_id", "member", "seed", "num_tasks", "step"]
 
 
-def scores(df: pd.DataFrame, learner: str, memorizer: str = "dmmse", generalizer: str = "ridge",
-           split: str = "true") -> pd.DataFrame:
-    """One row per member and evaluation step: distances, score, separation, relative error."""
+SCORE_METRICS = {"score": "emergence_score", "delta_mem": "emergence_d_mem",
+                 "delta_gen": "emergence_d_gen", "delta_refs": "emergence_separation"}
+
+
+def scores(df: pd.DataFrame, learner: str, split: str = "true") -> pd.DataFrame:
+    """One row per member and evaluation step of the `emergence_score` probe's records: score,
+    distances (delta_mem, delta_gen, delta_refs), separation, and the relative error where the
+    family is supervised (mse / the generalizer's mse)."""
     rows = df[(df.split == split) & (df.position == -1)]
     static = [c for c in df.columns if "." in c]
+    if not rows.metric.eq("emergence_score").any():
+        raise ValueError("the table has no emergence_score (its family declares no memorizer and "
+                         "generalizer, or eval.probes leaves the emergence_score probe out)")
 
     def metric(predictor, name):
         part = rows[(rows.predictor == predictor) & (rows.metric == name)]
         return part.set_index(KEYS)["value"]
 
-    out = pd.DataFrame({
-        "delta_mem": metric(learner, f"delta_{memorizer}"),
-        "delta_gen": metric(learner, f"delta_{generalizer}"),
-        "delta_refs": metric(memorizer, f"delta_{generalizer}"),
-        "mse": metric(learner, "mse"),
-        "mse_gen": metric(generalizer, "mse"),
-    })
+    out = pd.DataFrame({column: metric(learner, name) for column, name in SCORE_METRICS.items()})
     projection = metric(learner, "projection")
     if len(projection):
         out["projection"] = projection
-    out["score"] = (out.delta_mem - out.delta_gen) / (out.delta_mem + out.delta_gen)
     out["floor"] = out.groupby(["run_id", "seed", "step"]).delta_gen.transform("min")
     out["separated"] = out.delta_refs >= MIN_SEPARATION * out.floor
-    out["relative_error"] = out.mse / out.mse_gen
+    generalizer = roles(df)[1]
+    if generalizer is not None and rows.metric.eq("mse").any():
+        out["relative_error"] = metric(learner, "mse") / metric(generalizer, "mse")
     out = out.reset_index()
     per_run = rows.groupby("run_id")[static].first()
     return out.merge(per_run, left_on="run_id", right_index=True, how="left")
+
+
+def roles(df: pd.DataFrame) -> tuple[str | None, str | None]:
+    """(memorizer, generalizer) of the table's family, as the probe named them (metric
+    `emergence_role`: -1, +1); None where the table has no such record."""
+    part = df[df.metric == "emergence_role"]
+    name = lambda sign: next(iter(part.loc[part.value == sign, "predictor"].unique()), None)  # noqa: E731
+    return name(-1.0), name(1.0)
 
 
 def _tanh(x, k, x0):
@@ -220,8 +234,8 @@ def require_scores(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` if some finite diversity has a score; else ValueError naming what is missing."""
     finite = frame[np.isfinite(frame.num_tasks)] if len(frame) else frame
     if not len(finite) or finite.score.isna().all():
-        raise ValueError("the emergence score needs finite task diversities M and the dmmse and "
-                         "ridge references on fresh tasks (sweep.num_tasks, eval.references)")
+        raise ValueError("the emergence score needs finite task diversities M and the family's "
+                         "memorizer and generalizer references (sweep.num_tasks, eval.references)")
     return frame
 
 
@@ -247,3 +261,28 @@ def to_markdown(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines) + "\n"
+
+
+def family_thresholds(df: pd.DataFrame, samples: int = 1000) -> pd.DataFrame:
+    """M* per family, learner and compute budget of a table holding several families' sweeps
+    (runs grouped by task.name and learner.name): each group's `summary`, with the memorizer and
+    generalizer it was scored against; a group without a threshold in its range keeps its row
+    (m_star NaN) and says why in `note`."""
+    rows = []
+    for (family, learner_name), part in df.groupby(["task.name", "learner.name"], sort=True):
+        learner = sorted(part.loc[part.role == "learner", "predictor"].unique())[0]
+        memorizer, generalizer = roles(part)
+        base = dict(family=family, learner=learner, memorizer=memorizer, generalizer=generalizer)
+        try:
+            frame = require_scores(scores(part, learner))
+        except ValueError as err:
+            rows.append(dict(base, note=str(err)))
+            continue
+        axis = compute_axis(frame)
+        table = thresholds(at_budgets(frame, axis), [axis], samples=samples)
+        for row in table.to_dict("records"):
+            budget = row.pop(axis)
+            rows.append(dict(base, compute=f"{axis}={budget:g}", **row,
+                             note="" if math.isfinite(row["m_star"]) else
+                             "no threshold: scores never go from below -0.5 to above +0.5"))
+    return pd.DataFrame(rows)

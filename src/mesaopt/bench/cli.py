@@ -217,11 +217,15 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
             population = cli_wall_time(steps, f"sweep.seeds={p}", multirun=False)
             multirun[p] = dict(population_s=population, multirun_s=per_job * p,
                                speedup=per_job * p / population, extrapolated=True)
+    # --quick: fewer members, probes and references, and short bandit episodes (their Bayes
+    # tables solve much faster): a smoke check of the code, not numbers to read.
     small = ("sweep.num_tasks=[1,null]", "eval.batch_size=64") if quick else ()
-    short_bandits = ("task.horizon=20",) if quick else ()  # the Bayes tables solve much faster
+    probes = ("eval.probes=[mse,delta]",) if quick else ()
+    bandits = ("task.horizon=20", "eval.probes=[regret]", "eval.references=[random,thompson]") \
+        if quick else ()
     return dict(peak_matmul_flops=peak, steps=steps, inprocess=inprocess, multirun=multirun,
-                evaluation=evaluation_share(steps, repeats, *small),
-                bandit=bandit_throughput(2 if quick else 16, repeats, *small, *short_bandits))
+                evaluation=evaluation_share(steps, repeats, *small, *probes),
+                bandit=bandit_throughput(2 if quick else 16, repeats, *small, *bandits))
 
 
 def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...]) -> dict:

@@ -39,12 +39,19 @@ class Probe(NamedTuple):
     options: Any            # the probe's parsed Config, or None
 
 
+def needs(module: ModuleType, family) -> set[str]:
+    """The references a probe compares with: `NEEDS`, or `needs(family)` where they depend on
+    the family (e.g. its declared memorizer and generalizer)."""
+    return set(module.needs(family) if hasattr(module, "needs") else getattr(module, "NEEDS", ()))
+
+
 def fits(module: ModuleType, family) -> bool:
-    """The probe's setting is the family's, the family has the traits it needs and offers the
-    references it needs."""
+    """The probe's setting is the family's (SETTING: one name or a tuple), the family has the
+    traits it needs and offers the references it needs."""
     offered = {*family.references, *family.optional_references}
-    return (module.SETTING == family.setting and set(getattr(module, "NEEDS", ())) <= offered
-            and getattr(module, "applies", lambda f: True)(family))
+    settings = module.SETTING if isinstance(module.SETTING, tuple) else (module.SETTING,)
+    return (family.setting in settings and getattr(module, "applies", lambda f: True)(family)
+            and needs(module, family) <= offered)
 
 
 def references_of(family, eval_cfg: Config) -> tuple[str, ...]:
@@ -56,14 +63,14 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
     references = set(references_of(family, eval_cfg))
     fitting = [n for n in registry.available("probes") if fits(_module(n), family)]
     if eval_cfg.probes is None:
-        names = [n for n in fitting if set(getattr(_module(n), "NEEDS", ())) <= references
+        names = [n for n in fitting if needs(_module(n), family) <= references
                  and getattr(_module(n), "DEFAULT", True)]
     else:
         names = sorted(set(eval_cfg.probes))
         for name in names:
             require(name in fitting, f"{path}.probes", f"unknown option {name!r} for task "
                     f"{family.name!r} (allowed: {', '.join(fitting)})")
-            missing = sorted(set(getattr(_module(name), "NEEDS", ())) - references)
+            missing = sorted(needs(_module(name), family) - references)
             require(not missing, f"{path}.probes",
                     f"{name} needs references {', '.join(missing)} ({path}.references)")
     options = eval_cfg.options or {}

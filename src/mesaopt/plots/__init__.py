@@ -3,7 +3,8 @@
 of summary tables written next to it. A figure whose tables lack what it needs raises
 `NotDrawable` (mesaopt-plot: one-line error; a training run: the figure is skipped with a note,
 silently for a figure that sets `OPTIONAL = True`: one drawn from opt-in probes).
-Families declare which figures their runs draw."""
+Families declare which figures their runs draw; `ACROSS_FAMILIES` are drawn by `mesaopt-plot` from a
+directory of several families' runs (no family's run draws them)."""
 from __future__ import annotations
 
 import importlib
@@ -11,6 +12,7 @@ import pkgutil
 from pathlib import Path
 
 NOT_FIGURES = ("cli", "style")  # and private modules (`_name`): helpers shared by figures
+ACROSS_FAMILIES = ("thresholds",)
 
 
 class NotDrawable(ValueError):

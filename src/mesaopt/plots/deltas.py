@@ -1,8 +1,9 @@
-"""Raventos et al. Fig. 3 style: Delta(model, ridge) and Delta(model, dMMSE) on fresh tasks vs
-log2 M, one line per compute budget. M* of the largest budget (sigmoid fit of the score) is drawn
-dashed with the region past it shaded; where the Delta(model, ridge) curves of the first and the
-largest budget cross (the paper's definition), a dotted line marks the crossing. Delta(dMMSE,
-ridge) is drawn too: where it is small the two references cannot be told apart."""
+"""Raventos et al. Fig. 3 style, for any family that declares a memorizer and a generalizer:
+D(model, generalizer) and D(model, memorizer) on held-out tasks vs log2 M (ridge and dMMSE for
+regression; D is the emergence probe's distance), one line per compute budget. M* of the largest
+budget (sigmoid fit of the score) is drawn dashed with the region past it shaded; where the D(model, generalizer) curves of the first and the
+largest budget cross (the paper's definition), a dotted line marks the crossing. D(memorizer,
+generalizer) is drawn too: where it is small the two references cannot be told apart."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,6 +16,7 @@ from mesaopt.analysis import emergence
 def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]
     frame = style.scores(df, learner)
+    memorizer, generalizer = emergence.roles(df)
     axis = emergence.compute_axis(frame)
     frame = emergence.at_budgets(frame, axis)
     x_all, ticks, labels = style.log2_diversity_axis(frame.num_tasks)
@@ -27,7 +29,8 @@ def plot(df: pd.DataFrame):
                        f"{axis}={budget:g}", color=color, marker="o")
     refs = frame.drop_duplicates(["num_tasks", "seed"]).rename(columns={"delta_refs": "value"})
     for ax in axes[0]:
-        style.band(ax, style.mean_std(refs, "x"), "Δ(dMMSE, ridge)", color="grey", linestyle=":")
+        style.band(ax, style.mean_std(refs, "x"), f"D({memorizer}, {generalizer})", color="grey",
+                   linestyle=":")
     table = emergence.first_and_last(frame, axis, samples=300)
     last = table.iloc[-1] if len(table) else pd.Series({"m_star": np.nan})
     marks = [(last.m_star, "--", f"M* (sigmoid fit, {axis}={last.get(axis, np.nan):g})")]
@@ -40,11 +43,11 @@ def plot(df: pd.DataFrame):
                            label=label)
         if np.isfinite(last.m_star):
             ax.axvspan(np.log2(last.m_star), max(ticks) + 0.5, color="grey", alpha=0.08)
-    for ax, title in zip(axes[0], (f"Δ({learner}, ridge)", f"Δ({learner}, dMMSE)")):
+    for ax, title in zip(axes[0], (f"D({learner}, {generalizer})", f"D({learner}, {memorizer})")):
         ax.set_yscale("log")
         ax.set_xticks(ticks, labels)
         ax.set_xlabel("log2 task diversity M")
-        ax.set_title(f"{title} on fresh tasks")
+        ax.set_title(f"{title} on held-out tasks")
     axes[0][0].legend(loc="best", fontsize=6)
     fig.tight_layout()
     return fig

@@ -1,7 +1,8 @@
-"""Phase diagram of learned in-context learning: log2 task diversity M x compute, colour = the
-emergence score s on fresh tasks (-1 = dMMSE-like memorizer, +1 = ridge-like learner), hatched
-where dMMSE and ridge are too close to tell apart; M* (sigmoid fit) per compute budget with its
-bootstrap 95% CI. Also writes the M* table (CSV and markdown) next to the figure."""
+"""Phase diagram of learned search (in-context learning): log2 task diversity M x compute, colour =
+the emergence score s on held-out tasks (-1 = the family's memorizer, e.g. dMMSE, +1 = its
+generalizer, e.g. ridge), hatched where the two are too close to tell apart; M* (sigmoid fit) per
+compute budget with its bootstrap 95% CI. Any family that declares the two (`emergence`). Also
+writes the M* table (CSV and markdown) next to the figure."""
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,9 @@ def plot(df: pd.DataFrame):
     ax.set_yticks(rows, [f"{v:g}" for v in grid.index])
     ax.set_xlabel("log2 task diversity M")
     ax.set_ylabel(axis)
-    ax.set_title(f"{learner}: emergence score on fresh tasks")
-    fig.colorbar(mesh, ax=ax, label="score (−1 dMMSE … +1 ridge)")
+    memorizer, generalizer = emergence.roles(df)
+    ax.set_title(f"{learner}: emergence score on held-out tasks")
+    fig.colorbar(mesh, ax=ax, label=f"score (−1 {memorizer} … +1 {generalizer})")
     ax.legend(loc="upper left", fontsize=7)
     ax.grid(False)
     fig.tight_layout()

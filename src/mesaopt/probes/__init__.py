@@ -2,8 +2,10 @@
 selected by `eval.probes` (default: every probe that applies). Module name = registry key.
 
 A probe module exposes
-- `SETTING`: "supervised" or "rl" (the evaluation driver that runs it, `evaluation/<setting>.py`);
-- `NEEDS`: reference names it compares with (optional, default none); a probe whose needs are not
+- `SETTING`: "supervised" or "rl" (the evaluation driver that runs it, `evaluation/<setting>.py`),
+  or a tuple of both for a probe that serves every setting (`emergence_score`);
+- `NEEDS`: reference names it compares with (optional, default none), or `needs(family)` where they
+  depend on the family (its declared memorizer and generalizer); a probe whose needs are not
   among the selected references is left out by default and rejected when asked for;
 - `applies(family) -> bool` (optional): family traits it needs beyond the setting;
 - `Config` (optional): a dataclass of its options, set with `eval.options={<name>: {...}}`;

@@ -27,6 +27,11 @@ def posterior_mean(task_mean, tasks_M, in_pool_M, noise_var, episode: Episode):
     return jnp.sum(jax.nn.softmax(logits_MxK, axis=0) * preds_MxK, axis=0)
 
 
+def grid_mean(task_mean, grid, noise_var, episode: Episode):
+    """The posterior mean under a uniform prior over every task of `grid` (the family's prior)."""
+    return posterior_mean(task_mean, grid, jnp.ones(grid.shape[0], bool), noise_var, episode)
+
+
 def build(family: Family) -> Predictor:
     gaussian = family.prior_std is not None
 
@@ -49,9 +54,7 @@ def build(family: Family) -> Predictor:
         if gaussian:
             prior_K = prefix_ridge(params["lam"], episode)
         else:
-            grid = params["grid"]
-            prior_K = posterior_mean(family.task_mean, grid, jnp.ones(grid.shape[0], bool),
-                                     params["noise_var"], episode)
+            prior_K = grid_mean(family.task_mean, params["grid"], params["noise_var"], episode)
         return jnp.where(params["num_tasks"] == FRESH, prior_K, pooled_K)
 
     return Predictor(init, apply)

@@ -37,6 +37,15 @@ class Episode(NamedTuple):
     y_K: jax.Array
 
 
+class Emergence(NamedTuple):
+    """How a family scores the emergence of learned search (probes/emergence_score.py): the
+    reference best for a member's training pool (the *memorizer*: dMMSE, `bayes_train`,
+    `lookup`) and the one best for the true task distribution (the *generalizer*: ridge, the
+    grid posterior, `bayes`, `bfs_goal`); both among the family's references."""
+    memorizer: str
+    generalizer: str
+
+
 class Family(NamedTuple):
     """A supervised task family: pure functions of PRNG keys, and what it declares."""
     name: str                    # the family's registry name (task=<name>)
@@ -65,6 +74,7 @@ class Family(NamedTuple):
     # Families whose data is finite (digits' images): key -> a task of the held-out ("true")
     # split, whose episodes use only data that training episodes never do.
     heldout_task: Callable[[jax.Array], Any] | None = None
+    emergence: Emergence | None = None  # its memorizer and generalizer, if it declares them
 
 
 class Layout(NamedTuple):
@@ -142,6 +152,7 @@ class Env(NamedTuple):
     # Families with a finite level space (mazes): task -> uint32 id of what makes a level distinct
     # (the maze layout). Levels whose id is in the held-out region are never trained on.
     level_id: Callable[[Any], jax.Array] | None = None
+    emergence: Emergence | None = None  # its memorizer and generalizer, if it declares them
 
 
 def pool_task(sample_task: Callable, pool_key: jax.Array, index: jax.Array) -> Any:
@@ -211,6 +222,13 @@ HELDOUT_MODULUS = 8
 
 def in_heldout_region(level_id: jax.Array) -> jax.Array:
     return level_id % HELDOUT_MODULUS == 0
+
+
+def pack_bits(bits: jax.Array) -> jax.Array:
+    """A flat boolean vector as uint32 words (32 bits each, zero-padded)."""
+    bits = jnp.concatenate([bits, jnp.zeros((-bits.shape[0]) % 32, bool)])
+    return jnp.sum(bits.reshape(-1, 32).astype(jnp.uint32) << jnp.arange(32, dtype=jnp.uint32),
+                   axis=1)
 
 
 def mix32(words: jax.Array) -> jax.Array:

@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
-from mesaopt.tasks import Axis, Bandit, Env
+from mesaopt.tasks import Axis, Bandit, Emergence, Env
 
 KINDS = ("bernoulli", "dependent", "gaussian")
 PROXY_ACTION = 0  # the designated arm of the proxy knob
-FIGURES = ("regret", "bandit-emergence", "proxy", "training")
+FIGURES = ("regret", "phase", "deltas", "proxy", "training")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,11 +112,12 @@ def build(cfg: Config) -> Env:
         regret = jnp.max(task.means_A) - mean  # the env knows its arms: exact regret of the pull
         return obs, State(time), reward, time >= horizon, {"regret": regret}
 
-    references = ["random", "greedy", "epsilon_greedy", "ucb", "thompson", "fixed"]
-    if cfg.kind != "gaussian" and arms == 2:
+    references, emergence = ["random", "greedy", "epsilon_greedy", "ucb", "thompson", "fixed"], None
+    if cfg.kind != "gaussian" and arms == 2:  # the exact Bayes policies: memorizer, generalizer
         references += ["bayes", "bayes_train"]
+        emergence = Emergence("bayes_train", "bayes")
     return Env(cfg.name, sample_task, reset, step, num_actions=arms, obs_shape=(arms + 2,),
                horizon=horizon, references=tuple(sorted(references)), figures=FIGURES,
                max_pool_size=cfg.max_pool_size, axes=axes(cfg),
                action_values=lambda task: task.means_A, proxy_action=PROXY_ACTION,
-               bandit=Bandit(cfg.kind, lambda obs: (obs[:arms], obs[arms])))
+               bandit=Bandit(cfg.kind, lambda obs: (obs[:arms], obs[arms])), emergence=emergence)

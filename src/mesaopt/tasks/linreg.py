@@ -10,7 +10,7 @@ import dataclasses
 import jax
 
 from mesaopt.config import positive
-from mesaopt.tasks import Episode, Family
+from mesaopt.tasks import Emergence, Episode, Family
 
 FIGURES = ("diversity", "icl-curve", "interpolation", "objective-gap", "deltas", "dynamics", "phase",
            "gd-equivalence", "probe-layers", "gd-steps", "training")
@@ -42,6 +42,6 @@ def build(cfg: Config) -> Family:
                   input_dim=cfg.dim, target_dim=cfg.dim, references=("ridge", "dmmse", "ols", "zero"),
                   figures=FIGURES, max_pool_size=cfg.max_pool_size, prior_std=cfg.task_scale,
                   optional_references=("gd", "gd_plus", "sgd", "adam"), task_mean=lambda w_D, x_KxD: x_KxD @ w_D,
-                  linear_targets=True)
+                  linear_targets=True, emergence=Emergence("dmmse", "ridge"))
 
 

@@ -36,10 +36,10 @@ import numpy as np
 from mesaopt import tasks
 from mesaopt.algorithms import gridworld
 from mesaopt.config import positive, require
-from mesaopt.tasks import Axis, Env, GridChannels, Gridworld, Layout
+from mesaopt.tasks import Axis, Emergence, Env, GridChannels, Gridworld, Layout
 
 FIGURES = ("maze-misgeneralization", "decision-squares", "objective-posterior", "thinking-ticks",
-           "maze-rollouts", "training")
+           "maze-rollouts", "phase", "deltas", "training")
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left in (row, col)
 CHANNELS = GridChannels(walls=0, agent=1, goal=2)
 
@@ -124,15 +124,14 @@ def build(cfg: Config) -> Env:
     def level_id(level: Level) -> jax.Array:
         """The maze's layout (walls and start), not the goal: a held-out level is a maze that no
         training level had, whatever the goals."""
-        bits = jnp.concatenate([level.walls.ravel(), jnp.zeros((-size * size) % 32, bool)])
-        words = jnp.sum(bits.reshape(-1, 32).astype(jnp.uint32)
-                        << jnp.arange(32, dtype=jnp.uint32), axis=1)
+        words = tasks.pack_bits(level.walls.ravel())
         return tasks.mix32(jnp.concatenate([words, start.astype(jnp.uint32)]))
 
     world = Gridworld(layout, lambda steps: 1.0 - cfg.time_penalty * steps / horizon,
                       lambda axes: gridworld.corner_mask(cells, axes["corner_size"]), moves,
                       CHANNELS)
     return Env(cfg.name, sample_task, reset, step, num_actions=4, obs_shape=(size, size, 3),
-               horizon=horizon, references=("bfs_corner", "bfs_goal", "random"), figures=FIGURES,
+               horizon=horizon, references=("bfs_corner", "bfs_goal", "lookup", "random"),
+               figures=FIGURES, emergence=Emergence("lookup", "bfs_goal"),
                max_pool_size=cfg.max_pool_size, axes=axes(cfg), level_id=level_id,
                gridworld=world)

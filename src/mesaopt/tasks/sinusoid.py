@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
-from mesaopt.tasks import Episode, Family
+from mesaopt.tasks import Emergence, Episode, Family
 
-FIGURES = ("adaptation", "lopt-horizon", "hardcoded-vs-learned", "icl-curve", "training")
+FIGURES = ("adaptation", "lopt-horizon", "hardcoded-vs-learned", "icl-curve", "phase", "deltas", "training")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,5 +64,6 @@ def build(cfg: Config) -> Family:
         return jnp.stack([amp.ravel(), phase.ravel()], axis=1)
 
     return Family(cfg.name, sample_task, sample_episode, context_len=cfg.context_len, input_dim=1,
-                  target_dim=1, references=("dmmse", "zero", "sgd", "adam"), figures=FIGURES,
+                  target_dim=1, references=("dmmse", "grid_posterior", "zero", "sgd", "adam"),
+                  figures=FIGURES, emergence=Emergence("dmmse", "grid_posterior"),
                   max_pool_size=cfg.max_pool_size, task_mean=task_mean, prior_grid=prior_grid)
