@@ -36,10 +36,15 @@ def plot(df: pd.DataFrame):
     table = emergence.thresholds(frame, [axis], samples=200)
     row_of = {v: i for i, v in enumerate(grid.index)}
     star = table[np.isfinite(table.m_star)]
-    ax.errorbar(np.log2(star.m_star), [row_of[v] for v in star[axis]],
-                xerr=[np.log2(star.m_star) - np.log2(star.m_star_lo),
-                      np.log2(star.m_star_hi) - np.log2(star.m_star)],
-                color="black", marker="o", capsize=3, label="M* (95% CI)")
+    if len(star):
+        ax.errorbar(np.log2(star.m_star), [row_of[v] for v in star[axis]],
+                    xerr=[np.log2(star.m_star) - np.log2(star.m_star_lo),
+                          np.log2(star.m_star_hi) - np.log2(star.m_star)],
+                    color="black", marker="o", capsize=3, label="M* (95% CI)")
+        ax.legend(loc="upper left", fontsize=7)
+    else:  # scores that never go from below -0.5 to above +0.5 at any budget
+        ax.text(0.02, 0.97, "no M* at any budget: the scores do not span -0.5 ... +0.5",
+                transform=ax.transAxes, va="top", fontsize=7)
     ax.set_xticks(ticks, labels)
     ax.set_yticks(rows, [f"{v:g}" for v in grid.index])
     ax.set_xlabel("log2 task diversity M")
@@ -47,7 +52,6 @@ def plot(df: pd.DataFrame):
     memorizer, generalizer = emergence.roles(df)
     ax.set_title(f"{learner}: emergence score on held-out tasks")
     fig.colorbar(mesh, ax=ax, label=f"score (−1 {memorizer} … +1 {generalizer})")
-    ax.legend(loc="upper left", fontsize=7)
     ax.grid(False)
     fig.tight_layout()
     return fig

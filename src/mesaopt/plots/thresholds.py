@@ -44,6 +44,8 @@ def plot(df: pd.DataFrame):
                     fmt="o", color=color, capsize=3, label=family)
         missing = rows & ~np.isfinite(table.m_star)
         ax.plot(np.full(missing.sum(), left), y[missing], "o", mfc="none", color=color)
+    if not np.isfinite(table.m_star).all():
+        ax.plot([], [], "o", mfc="none", color="grey", label="no M* in its range")
     ax.set_yticks(y, labels)
     ax.set_xlim(left - 0.5, right + 0.5)
     ax.set_xlabel("log2 M* (task diversity where learned search emerges)")
