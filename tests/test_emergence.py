@@ -82,7 +82,7 @@ def test_disagreeing_seeds_near_the_threshold_are_reported():
 
 def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
     """Learner = dMMSE for M < 64, ridge for M >= 64; scored by the emergence_score probe (the
-family's declared memorizer and generalizer), read back by the analysis."""
+    family's declared memorizer and generalizer), read back by the analysis."""
     family = linreg.build(linreg.Config(dim=8, context_len=16))
     refs = {n: registry.load("references", n, "r").build(family) for n in family.emergence}
     pool_key = jax.random.key(0)
@@ -158,8 +158,13 @@ def test_every_familys_threshold_is_recovered_side_by_side():
         assert row.m_star_lo <= 2 ** truth[row.family] <= row.m_star_hi
 
 
-EMERGING = sorted(f for f in SMOKE if (lambda m: m.build(m.Config()).emergence)(
-    registry.load("tasks", f, "task")) is not None)
+def _declared(family_name: str):
+    """The family's (memorizer, generalizer), or None."""
+    module = registry.load("tasks", family_name, "task")
+    return module.build(module.Config()).emergence
+
+
+EMERGING = sorted(f for f in SMOKE if _declared(f) is not None)
 
 
 @pytest.mark.parametrize("family_name", EMERGING)
@@ -167,17 +172,13 @@ def test_the_memorizer_scores_minus_one_and_the_generalizer_plus_one(family_name
     """On every family that declares them, read back from its smoke run's table, wherever the two
     references differ."""
     from mesaopt import results
-    module = registry.load("tasks", family_name, "task")
-    memorizer, generalizer = module.build(module.Config()).emergence
+    memorizer, generalizer = _declared(family_name)
     df = results.load(smoke_runs[SMOKE[family_name]])
     assert emergence.roles(df) == (memorizer, generalizer)
-    rows = df[(df.split == "true") & (df.position == -1)]
-    value = lambda predictor, metric: rows[(rows.predictor == predictor)  # noqa: E731
-                                           & (rows.metric == metric)].set_index(emergence.KEYS).value
-    apart = value(memorizer, "emergence_separation") > 0
+    apart = emergence.values(df, memorizer, "emergence_separation") > 0
     assert apart.any()
-    np.testing.assert_allclose(value(memorizer, "emergence_score")[apart], -1.0)
-    np.testing.assert_allclose(value(generalizer, "emergence_score")[apart], 1.0)
+    np.testing.assert_allclose(emergence.values(df, memorizer, "emergence_score")[apart], -1.0)
+    np.testing.assert_allclose(emergence.values(df, generalizer, "emergence_score")[apart], 1.0)
 
 
 def test_the_regression_score_is_the_one_computed_from_the_delta_probe(smoke_run):
@@ -186,9 +187,7 @@ def test_the_regression_score_is_the_one_computed_from_the_delta_probe(smoke_run
     from mesaopt import results
     df = results.load(smoke_run)
     frame = emergence.scores(df, "transformer")
-    rows = df[(df.split == "true") & (df.position == -1)]
-    value = lambda predictor, metric: rows[(rows.predictor == predictor)  # noqa: E731
-                                           & (rows.metric == metric)].set_index(emergence.KEYS).value
+    value = lambda predictor, metric: emergence.values(df, predictor, metric)  # noqa: E731
     d_mem, d_gen = value("transformer", "delta_dmmse"), value("transformer", "delta_ridge")
     before = (d_mem - d_gen) / (d_mem + d_gen)
     now = frame.set_index(emergence.KEYS)

@@ -41,6 +41,14 @@ SCORE_METRICS = {"score": "emergence_score", "delta_mem": "emergence_d_mem",
                  "delta_gen": "emergence_d_gen", "delta_refs": "emergence_separation"}
 
 
+def values(df: pd.DataFrame, predictor: str, metric: str, split: str = "true") -> pd.Series:
+    """A predictor's metric (the mean row over positions) per member and evaluation, indexed by
+    KEYS."""
+    rows = df[(df.split == split) & (df.position == -1) & (df.predictor == predictor)
+              & (df.metric == metric)]
+    return rows.set_index(KEYS)["value"]
+
+
 def scores(df: pd.DataFrame, learner: str, split: str = "true") -> pd.DataFrame:
     """One row per member and evaluation step of the `emergence_score` probe's records: score,
     distances (delta_mem, delta_gen, delta_refs), separation, and the relative error where the
@@ -51,19 +59,17 @@ def scores(df: pd.DataFrame, learner: str, split: str = "true") -> pd.DataFrame:
         raise ValueError("the table has no emergence_score (its family declares no memorizer and "
                          "generalizer, or eval.probes leaves the emergence_score probe out)")
 
-    def metric(predictor, name):
-        part = rows[(rows.predictor == predictor) & (rows.metric == name)]
-        return part.set_index(KEYS)["value"]
-
-    out = pd.DataFrame({column: metric(learner, name) for column, name in SCORE_METRICS.items()})
-    projection = metric(learner, "projection")
+    out = pd.DataFrame({column: values(rows, learner, name, split)
+                        for column, name in SCORE_METRICS.items()})
+    projection = values(rows, learner, "projection", split)
     if len(projection):
         out["projection"] = projection
     out["floor"] = out.groupby(["run_id", "seed", "step"]).delta_gen.transform("min")
     out["separated"] = out.delta_refs >= MIN_SEPARATION * out.floor
     generalizer = roles(df)[1]
     if generalizer is not None and rows.metric.eq("mse").any():
-        out["relative_error"] = metric(learner, "mse") / metric(generalizer, "mse")
+        out["relative_error"] = (values(rows, learner, "mse", split)
+                                 / values(rows, generalizer, "mse", split))
     out = out.reset_index()
     per_run = rows.groupby("run_id")[static].first()
     return out.merge(per_run, left_on="run_id", right_index=True, how="left")
@@ -247,11 +253,15 @@ def first_and_last(frame: pd.DataFrame, axis: str, samples: int = 1000) -> pd.Da
     return thresholds(ends, [axis], samples=samples)
 
 
+def by_budget(frame: pd.DataFrame, samples: int = 1000) -> tuple[str, pd.DataFrame]:
+    """(the sweep's compute axis, M* per budget along it) of a `scores` frame."""
+    axis = compute_axis(frame)
+    return axis, thresholds(at_budgets(frame, axis), [axis], samples=samples)
+
+
 def summary(df: pd.DataFrame, learner: str, samples: int = 1000) -> pd.DataFrame:
     """M* per compute budget of a sweep table (the figures' and notebooks' threshold table)."""
-    frame = scores(df, learner)
-    axis = compute_axis(frame)
-    return thresholds(at_budgets(frame, axis), [axis], samples=samples)
+    return by_budget(scores(df, learner), samples)[1]
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -274,12 +284,10 @@ def family_thresholds(df: pd.DataFrame, samples: int = 1000) -> pd.DataFrame:
         memorizer, generalizer = roles(part)
         base = dict(family=family, learner=learner, memorizer=memorizer, generalizer=generalizer)
         try:
-            frame = require_scores(scores(part, learner))
+            axis, table = by_budget(require_scores(scores(part, learner)), samples)
         except ValueError as err:
             rows.append(dict(base, note=str(err)))
             continue
-        axis = compute_axis(frame)
-        table = thresholds(at_budgets(frame, axis), [axis], samples=samples)
         for row in table.to_dict("records"):
             budget = row.pop(axis)
             rows.append(dict(base, compute=f"{axis}={budget:g}", **row,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from mesaopt.probes import View
+from mesaopt.probes.episode_return import mean_return
 
 SETTING = ("supervised", "rl")
 MAY_BE_NAN = {"emergence_score": "0 / 0 where a predictor equals both references (the memorizer "
@@ -41,9 +42,7 @@ def needs(family) -> tuple[str, ...]:
 
 def _summary(family, output):
     """What D compares: predictions (supervised) or the mean return (rl)."""
-    if family.setting == "rl":
-        return jnp.mean(jnp.sum(output.reward_BxT, axis=1))
-    return output
+    return mean_return(output) if family.setting == "rl" else output
 
 
 def distance(family, a, b):
