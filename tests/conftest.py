@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -36,41 +42,42 @@ def compose_cfg():
     return compose_config
 
 
-def _train_once(tmp_path_factory, preset: str, *overrides: str):
-    """Train `preset` into a fresh directory; returns its run directory."""
-    out_dir = tmp_path_factory.mktemp(preset)
-    return run.train(run.load_config(compose_config(f"experiment={preset}", f"out_dir={out_dir}",
-                                                    "progress=false", *overrides)))
-
-
-SMOKE_FIXTURES = {"smoke_runs", "smoke_run", "lsa_run", "bandit_run", "maml_run", "lopt_run",
-                  "maze_run"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Tests that use a smoke run go to one pytest-xdist worker (each run is trained once)."""
-    for item in items:
-        if SMOKE_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("smoke"))
-
-
 class SmokeRuns:
-    """preset -> its run directory, each smoke preset trained once, when first asked for."""
+    """preset -> its run directory, each smoke preset trained once per test session, when first
+    asked for: by whichever pytest-xdist worker asks first, while the others wait on a file lock
+    and then read the same directory (tests only read it). Without fcntl (Windows), each worker
+    trains its own."""
 
-    def __init__(self, tmp_path_factory):
-        self._factory, self._dirs = tmp_path_factory, {}
+    def __init__(self, root: Path):
+        self._root, self._dirs = root, {}
 
-    def __getitem__(self, preset: str):
+    def __getitem__(self, preset: str) -> Path:
         if preset not in self._dirs:
-            logger = () if preset in LOGGED else ("logger=none",)
-            self._dirs[preset] = _train_once(self._factory, preset, *logger)
+            self._dirs[preset] = self._train_once(preset)
         return self._dirs[preset]
+
+    def _train_once(self, preset: str) -> Path:
+        locks = self._root / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{preset}.lock", "w") as lock:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            done = locks / f"{preset}.done"  # holds the run directory once trained
+            if done.exists():
+                return Path(done.read_text())
+            logger = () if preset in LOGGED else ("logger=none",)
+            run_dir = run.train(run.load_config(compose_config(
+                f"experiment={preset}", f"out_dir={self._root / preset}", "progress=false",
+                *logger)))
+            done.write_text(str(run_dir))
+            return run_dir
 
 
 @pytest.fixture(scope="session")
-def smoke_runs(tmp_path_factory):
-    return SmokeRuns(tmp_path_factory)
+def smoke_runs(tmp_path_factory, worker_id):
+    base = tmp_path_factory.getbasetemp()
+    shared = worker_id != "master" and fcntl is not None  # the session's root, every worker's
+    return SmokeRuns((base.parent if shared else base) / "smoke-runs")
 
 
 @pytest.fixture(scope="session")
