@@ -158,6 +158,17 @@ def test_every_familys_threshold_is_recovered_side_by_side():
         assert row.m_star_lo <= 2 ** truth[row.family] <= row.m_star_hi
 
 
+def test_sweeps_of_one_family_at_different_task_settings_get_their_own_thresholds():
+    """Two regression sweeps at D = 4 and D = 8 are two rows (column `task`), each with its own
+    M*, not one fit over both."""
+    import pandas as pd
+    small, large = (emergence_table({"linreg": x0}, seed=s).assign(run_id=f"run-{d}", **{"task.dim": d})
+                    for x0, s, d in ((3.0, 0, 4), (7.0, 1, 8)))
+    table = emergence.family_thresholds(pd.concat([small, large]), samples=200)
+    assert list(table.task) == ["dim=4", "dim=8"]
+    np.testing.assert_allclose(np.log2(table.m_star), [3.0, 7.0], atol=0.3)
+
+
 def _declared(family_name: str):
     """The family's (memorizer, generalizer), or None."""
     module = registry.load("tasks", family_name, "task")

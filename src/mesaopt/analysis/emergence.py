@@ -275,22 +275,37 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 def family_thresholds(df: pd.DataFrame, samples: int = 1000) -> pd.DataFrame:
     """M* per family, learner and compute budget of a table holding several families' sweeps
-    (runs grouped by task.name and learner.name): each group's `summary`, with the memorizer and
-    generalizer it was scored against; a group without a threshold in its range keeps its row
-    (m_star NaN) and says why in `note`."""
+    (runs grouped by task.name and learner.name, and apart where their task settings differ,
+    e.g. two regression sweeps at D = 4 and D = 8: column `task`): each group's `summary`, with
+    the memorizer and generalizer it was scored against; a group without a threshold in its range
+    keeps its row (m_star NaN) and says why in `note`."""
     rows = []
     for (family, learner_name), part in df.groupby(["task.name", "learner.name"], sort=True):
         learner = sorted(part.loc[part.role == "learner", "predictor"].unique())[0]
         memorizer, generalizer = roles(part)
-        base = dict(family=family, learner=learner, memorizer=memorizer, generalizer=generalizer)
-        try:
-            axis, table = by_budget(require_scores(scores(part, learner)), samples)
-        except ValueError as err:
-            rows.append(dict(base, note=str(err)))
-            continue
-        for row in table.to_dict("records"):
-            budget = row.pop(axis)
-            rows.append(dict(base, compute=f"{axis}={budget:g}", **row,
-                             note="" if math.isfinite(row["m_star"]) else
-                             "no threshold: scores never go from below -0.5 to above +0.5"))
+        settings = _differing_task_settings(part)
+        groups = part.groupby(settings, sort=True, dropna=False) if settings else [((), part)]
+        for values, sweep in groups:
+            values = values if isinstance(values, tuple) else (values,)
+            task = ", ".join(f"{c.removeprefix('task.')}={v:g}" if isinstance(v, float)
+                             else f"{c.removeprefix('task.')}={v}" for c, v in zip(settings, values))
+            base = dict(family=family, learner=learner, task=task, memorizer=memorizer,
+                        generalizer=generalizer)
+            try:
+                axis, table = by_budget(require_scores(scores(sweep, learner)), samples)
+            except ValueError as err:
+                rows.append(dict(base, note=str(err)))
+                continue
+            for row in table.to_dict("records"):
+                budget = row.pop(axis)
+                rows.append(dict(base, compute=f"{axis}={budget:g}", **row,
+                                 note="" if math.isfinite(row["m_star"]) else
+                                 "no threshold: scores never go from below -0.5 to above +0.5"))
     return pd.DataFrame(rows)
+
+
+def _differing_task_settings(part: pd.DataFrame) -> list[str]:
+    """The task.* columns whose value differs between the runs of `part`."""
+    columns = [c for c in part if c.startswith("task.") and c != "task.name"]
+    per_run = part.groupby("run_id")[columns].first().astype(str)  # lists compare as text
+    return [c for c in columns if per_run[c].nunique() > 1]

@@ -1,7 +1,7 @@
 """Every family's threshold side by side: M* (sigmoid fit of the emergence score on held-out
 tasks, bootstrap 95% CI over seeds) per family, learner and compute budget on one log2 M axis.
 Reads a directory holding several families' diversity sweeps (e.g. the runs of
-`experiment=thresholds_cpu`); rows without a threshold in their range are listed with an open
+`scripts/thresholds_cpu.sh`); rows without a threshold in their range are listed with an open
 marker at the axis' left edge. Also writes the table (CSV and markdown) next to the figure."""
 from __future__ import annotations
 
@@ -27,8 +27,11 @@ def _table(df: pd.DataFrame, samples: int) -> pd.DataFrame:
 def plot(df: pd.DataFrame):
     table = _table(df, samples=300)
     table = table[table.m_star.notna() | table.compute.notna()].reset_index(drop=True)
-    labels = [f"{r.family} · {r.learner} · {r.compute}" for r in table.itertuples()]
-    fig, axes = style.figure(width=5.2, height=0.9 + 0.32 * len(table))
+    labels = [" · ".join(filter(None, (r.family, r.learner, r.task, r.compute)))
+              for r in table.itertuples()]
+    # The labels set the width: long ones (task settings) must not squeeze the axis.
+    width = 4.5 + 0.06 * max(len(label) for label in labels)
+    fig, axes = style.figure(width=width, height=1.2 + 0.3 * len(table))
     ax = axes[0][0]
     y = np.arange(len(table))[::-1]
     families = sorted(table.family.unique())
@@ -50,6 +53,6 @@ def plot(df: pd.DataFrame):
     ax.set_xlim(left - 0.5, right + 0.5)
     ax.set_xlabel("log2 M* (task diversity where learned search emerges)")
     ax.set_title("M* per family (95% CI over seeds)")
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7)  # beside, not over rows
     fig.tight_layout()
     return fig
