@@ -43,7 +43,7 @@ def main() -> None:
                 f"learner.channels=[{','.join(map(str, channels))}]", f"sweep.seeds={members}",
                 "sweep.num_tasks=[null]", f"train.steps={args.updates}",
                 f"eval.every={args.updates}", "train.warmup_steps=0"))
-            family, _, _ = run.build(cfg)
+            family = run.build_family(cfg)
             chunk, hparams, state, compile_s = member_program(cfg)
             seconds = median_time(threaded(chunk, state, hparams), args.repeats)
             steps = members * args.updates * cfg.train.batch_size * cfg.task.horizon

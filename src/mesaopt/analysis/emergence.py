@@ -283,12 +283,7 @@ def family_thresholds(df: pd.DataFrame, samples: int = 1000) -> pd.DataFrame:
     for (family, learner_name), part in df.groupby(["task.name", "learner.name"], sort=True):
         learner = sorted(part.loc[part.role == "learner", "predictor"].unique())[0]
         memorizer, generalizer = roles(part)
-        settings = _differing_task_settings(part)
-        groups = part.groupby(settings, sort=True, dropna=False) if settings else [((), part)]
-        for values, sweep in groups:
-            values = values if isinstance(values, tuple) else (values,)
-            task = ", ".join(f"{c.removeprefix('task.')}={v:g}" if isinstance(v, float)
-                             else f"{c.removeprefix('task.')}={v}" for c, v in zip(settings, values))
+        for task, sweep in _task_sweeps(part):
             base = dict(family=family, learner=learner, task=task, memorizer=memorizer,
                         generalizer=generalizer)
             try:
@@ -304,8 +299,17 @@ def family_thresholds(df: pd.DataFrame, samples: int = 1000) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _differing_task_settings(part: pd.DataFrame) -> list[str]:
-    """The task.* columns whose value differs between the runs of `part`."""
+def _task_sweeps(part: pd.DataFrame):
+    """(label, rows) per task setting of one family's runs: apart where a task.* column differs
+    between runs (label e.g. "dim=4, context_len=8"), else one group labelled ""."""
     columns = [c for c in part if c.startswith("task.") and c != "task.name"]
     per_run = part.groupby("run_id")[columns].first().astype(str)  # lists compare as text
-    return [c for c in columns if per_run[c].nunique() > 1]
+    differing = [c for c in columns if per_run[c].nunique() > 1]
+    if not differing:
+        yield "", part
+        return
+    for setting, sweep in part.groupby(differing, sort=True, dropna=False):
+        setting = setting if isinstance(setting, tuple) else (setting,)
+        yield ", ".join(f"{c.removeprefix('task.')}={v:g}" if isinstance(v, float)
+                        else f"{c.removeprefix('task.')}={v}"
+                        for c, v in zip(differing, setting)), sweep

@@ -50,9 +50,9 @@ def predictor_name(cfg: Config) -> str:
 class Conv3x3(nn.Module):
     """A 3 x 3 convolution with SAME padding over one (H, W, C) image, written as a matmul of its
     patches (im2col): the member and episode axes that vmap adds become batch dimensions of one
-    dot product. XLA's CPU convolutions run this network about 10-70 x slower than the matmul
-    (grouped convolutions under a member vmap, and their filter gradients; measured in the
-    README's Performance section). Parameters and their initialization are flax's `nn.Conv`'s."""
+    dot product. With XLA's CPU convolutions (grouped ones under a member vmap) PPO on mazes ran
+    1.5-6 x slower (scripts/bench_maze_agents.py; README, Performance). Parameters and their
+    initialization are flax's `nn.Conv`'s."""
     features: int
 
     @nn.compact
