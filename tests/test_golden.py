@@ -19,7 +19,7 @@ KEYS = ["step", "split", "predictor", "metric"]
 # Added after a golden summary was stored, with no number of the summary changed: metrics (per
 # preset, and for every preset), and references with every metric of theirs.
 ADDED_SINCE = {"smoke": {"return", "alive"}, "bandit_smoke": {"return", "alive"}}
-ADDED_METRICS = {"emergence_score", "emergence_d_mem", "emergence_d_gen", "emergence_separation",
+ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_d_gen", "emergence_separation",
                  "emergence_role", "delta_grid_posterior"}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 

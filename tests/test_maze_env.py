@@ -350,3 +350,29 @@ def test_region_and_cell_agree_at_k_1_and_there_is_no_proxy_at_k_n(held_out):
     weights = _metrics(proxy_weight, levels, outputs, proxy_weight.Config(), corner_size=CELLS)
     assert np.isnan(weights["true", "bfs_goal", "proxy_weight"])
     assert weights["true", "bfs_goal", "proxy_cell_weight"] < 0.05
+
+
+def test_auto_reset_plays_episodes_back_to_back_on_successive_levels():
+    """`tasks.run_episodes` with 3 levels and room for more: the shortest-path policy ends each
+    episode on arrival, the next starts at the start square of the next level, and after the
+    third the remaining steps are not live (nothing is computed on a fourth level)."""
+    policy = registry.load("references", "bfs_goal", "r").build(ENV)
+    levels = jax.vmap(lambda k: ENV.sample_task(k, ANYWHERE))(jax.random.split(jax.random.key(5), 3))
+    traj, (_, _, alive_after) = jax.jit(
+        lambda lv, k: tasks.run_episodes(ENV, policy, policy.init(_member()), lv, k,
+                                         3 * ENV.horizon))(levels, jax.random.key(6))
+    m = _maps(levels)
+    lengths = np.asarray(jax.vmap(_gridworld.at)(m.from_start, m.goal))
+    ends = np.cumsum(lengths) - 1
+    np.testing.assert_array_equal(np.flatnonzero(traj.done), ends)
+    np.testing.assert_array_equal(np.flatnonzero(traj.first), [0, *(ends[:-1] + 1)])
+    np.testing.assert_array_equal(np.flatnonzero(traj.alive), np.arange(lengths.sum()))
+    assert not bool(alive_after)
+    start = maze.gridworld.start_square(CELLS)
+    size = ENV.obs_shape[0]
+    np.testing.assert_array_equal(np.asarray(traj.info[tasks.SQUARE])[np.flatnonzero(traj.first)],
+                                  start[0] * size + start[1])
+    np.testing.assert_allclose(np.asarray(traj.reward)[ends], 1 - 0.9 * lengths / ENV.horizon,
+                               rtol=1e-6)
+    assert float(np.asarray(traj.reward).sum()) == pytest.approx(
+        float(np.sum(1 - 0.9 * lengths / ENV.horizon)), rel=1e-6)

@@ -45,7 +45,8 @@ def test_the_surrogate_is_flat_at_the_rollout_policy_and_clips_far_from_it(maze_
     traj = jax.vmap(lambda k: tasks.rollout(env, agent, params, level, k, keep_obs=True))(
         jax.random.split(jax.random.key(1), 4))
     logp = jnp.take_along_axis(jax.nn.log_softmax(traj.logits_A), traj.action[..., None], -1)[..., 0]
-    batch = dict(obs=traj.obs, action=traj.action, logp=logp, alive=traj.alive * 1.0,
+    batch = dict(obs=traj.obs, first=traj.first, action=traj.action, logp=logp,
+                 alive=traj.alive * 1.0,
                  advantage=jnp.linspace(-1, 1, logp.size).reshape(logp.shape),
                  target=jnp.zeros_like(logp))
     _, same = ppo.surrogate_loss(agent, cfg.train, params, batch, 0.0)
@@ -90,7 +91,8 @@ def test_the_clipped_surrogate_and_its_gradient_match_a_hand_computation():
     cfg = ppo.Config(clip_eps=0.2, value_coef=0.5)
     policy = Policy(lambda key: None, lambda params: (),
                     lambda params, carry, o, key: ((), o @ params["w"], o @ params["v"]))
-    batch = dict(obs=jnp.asarray(obs), action=jnp.asarray(action), logp=jnp.asarray(old_logp),
+    batch = dict(obs=jnp.asarray(obs), first=jnp.asarray([[True, False, False]] * 2),
+                 action=jnp.asarray(action), logp=jnp.asarray(old_logp),
                  advantage=jnp.asarray(advantage), target=jnp.asarray(target),
                  alive=jnp.asarray(alive))
     params = {"w": jnp.asarray(w), "v": jnp.asarray(v)}
@@ -114,3 +116,47 @@ def test_the_clipped_surrogate_and_its_gradient_match_a_hand_computation():
     np.testing.assert_allclose(np.asarray(grads["w"]), obs[live].T @ dlogits, rtol=1e-4,
                                atol=1e-6)
     assert 0 < active.sum() < len(a)  # both branches occur
+
+
+def test_replay_resets_the_memory_where_an_episode_starts(maze_setup):
+    """A recurrent agent's steps over three back-to-back episodes (auto-reset): the replay the
+    loss uses gives the logits the rollout acted on, and the third episode replayed alone from a
+    fresh memory gives the same; without the resets the replay differs (the memory matters)."""
+    cfg, env, agent, pop, state1, _ = maze_setup
+    params = state_of(state1, 0).params
+    levels = jax.vmap(lambda k: env.sample_task(k, {"noise_std": 0.0, "corner_size": 1.0,
+                                                     "anywhere_rate": 1.0}))(
+        jax.random.split(jax.random.key(2), 3))
+    traj, _ = tasks.run_episodes(env, agent, params, levels, jax.random.key(3), 3 * env.horizon,
+                                 keep_obs=True)
+    starts = np.flatnonzero(traj.first)
+    assert len(starts) == 3, "the test needs three episodes within the rollout"
+    logits, _ = ppo.replay(agent, params, traj.obs, traj.first)
+    live = np.asarray(traj.alive)
+    np.testing.assert_allclose(np.asarray(logits)[live], np.asarray(traj.logits_A)[live],
+                               rtol=1e-5, atol=1e-6)
+    third = slice(starts[2], None)
+    alone, _ = ppo.replay(agent, params, traj.obs[third], traj.first[third])
+    np.testing.assert_allclose(alone, logits[third], rtol=1e-5, atol=1e-6)
+    no_resets, _ = ppo.replay(agent, params, traj.obs, jnp.arange(3 * env.horizon) == 0)
+    assert not np.allclose(np.asarray(no_resets)[starts[2]], np.asarray(logits)[starts[2]])
+
+
+def test_the_populations_reference_rollouts_are_each_members_own(maze_setup):
+    """Reference rollouts run in one program vmapped over members: member i's equal the rollouts
+    of its own references (built from its own pool) on its own evaluation levels."""
+    from mesaopt.evaluation.rl import eval_tasks, member_context
+    from mesaopt.probes import rollouts
+    cfg, env, agent, pop, _, _ = maze_setup
+    evaluator = pop.evaluator
+    stacked = pop.make_eval_set(pop.hparams).reference_rollouts
+    assert {"lookup", "bfs_goal", "random"} <= set(evaluator.references)
+    for i in (0, len(pop.hparams.seed) - 1):
+        hparams = pop.member(i)
+        levels, level_keys = eval_tasks(env, cfg.eval.batch_size, hparams)
+        context = member_context(env, evaluator.pool_size, hparams)
+        for name, ref in evaluator.references.items():
+            own = rollouts(env, ref, ref.init(context), levels, level_keys)
+            for split in own:
+                jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b[i], rtol=1e-5, atol=1e-6),
+                             own[split], stacked[split][name])

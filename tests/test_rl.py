@@ -62,6 +62,12 @@ def test_gae_with_lambda_one_and_no_discount_is_return_minus_value():
     ended, _ = a2c.advantages(jnp.array([1.0, 1.0, 0.0]), values, jnp.array([False, True, False]),
                               1.0, 1.0)
     np.testing.assert_allclose(ended[:2], [2.0 - 0.5, 1.0 - 0.2], atol=1e-6)
+    # Two episodes in one rollout (auto-reset), the second cut by the rollout's end: the first's
+    # returns stop at its end, the second bootstraps from the value 0.7 of the next observation.
+    adv, targets = a2c.advantages(jnp.array([1.0, 0.0, 1.0, 0.0]), jnp.array([0.5, 0.2, 0.3, 0.4]),
+                                  jnp.array([False, True, False, False]), 1.0, 1.0, 0.7)
+    np.testing.assert_allclose(targets, [1.0, 0.0, 1.7, 0.7], atol=1e-6)
+    np.testing.assert_allclose(adv, [0.5, -0.2, 1.4, 0.3], atol=1e-6)
 
 
 def test_population_spans_every_axis(setup):

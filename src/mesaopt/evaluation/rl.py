@@ -3,8 +3,10 @@ distribution ("pretrain": its pool of M tasks at its own axis values, e.g. proxy
 held-out fresh tasks with every env axis at its `true_value` ("true"; for an env with a finite
 level space, only levels of the held-out region, which training never draws: `tasks.env_sampler`).
 
-Reference policies are rolled out once per member (a host loop: their parameters, e.g. Bayes
-tables, are built on the host); the agent at every evaluation. The selected probes then measure
+Reference policies are rolled out once per member: in one program vmapped over members and
+levels, except references whose parameters are built on the host (a module with `HOST_INIT`:
+the bandits' Bayes tables), which a host loop runs member by member; the agent at every
+evaluation. The selected probes then measure
 every policy's `Rollout`. Dimension letters: B episodes, T steps, A actions (docs/architecture.md).
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from mesaopt import distributed, evaluation, keys, tasks
 from mesaopt.probes import SPLITS, rollouts
-from mesaopt.references import Context, build_selected
+from mesaopt.references import Context, build_selected, host_init
 from mesaopt.train import Hparams
 
 
@@ -73,9 +75,14 @@ class Evaluator:
         self.references = build_selected(env, evaluation.references_of(env, eval_cfg))
         self.member_evaluate = partial(evaluate, env, learner, learner_name, probes)
         self._tasks = jax.jit(jax.vmap(partial(eval_tasks, env, eval_cfg.batch_size)))
+        self.pool_size = pool_size
         self._contexts = jax.jit(jax.vmap(partial(member_context, env, pool_size)))
-        self._reference_programs = {n: jax.jit(partial(rollouts, env, ref))
-                                    for n, ref in self.references.items()}
+        self._on_host = {n for n in self.references if host_init(n)}
+        self._reference_programs = {
+            n: jax.jit(partial(rollouts, env, ref)) if n in self._on_host else
+            jax.jit(jax.vmap(lambda context, t, k, ref=ref: rollouts(env, ref, ref.init(context),
+                                                                      t, k)))
+            for n, ref in self.references.items()}
         self._prepare = {p.name: jax.jit(jax.vmap(partial(p.module.prepare, env, p.options)))
                          for p in probes if hasattr(p.module, "prepare")}
         self.evaluate = jax.jit(jax.vmap(self.member_evaluate))
@@ -83,19 +90,26 @@ class Evaluator:
     def make_eval_set(self, hparams: Hparams) -> EvalSet:
         """Every member's evaluation tasks, reference rollouts and probe preparations, once."""
         tasks_by_split, keys_by_split = self._tasks(hparams)
-        # Host copies: reference parameters (e.g. Bayes tables) are built on the host, and each
-        # member's programs then run on the default device, one member at a time.
-        host = distributed.to_host((tasks_by_split, jax.tree.map(jax.random.key_data, keys_by_split),
-                               self._contexts(hparams)))
-        per_member = []
-        for i in range(len(hparams.seed)):
-            member_tasks, member_keys, context = jax.tree.map(lambda a: a[i], host)
-            member_keys = jax.tree.map(jax.random.wrap_key_data, member_keys)
-            by_name = {name: self._reference_programs[name](ref.init(context), member_tasks,
-                                                            member_keys)
-                       for name, ref in self.references.items()}
-            per_member.append({split: {name: r[split] for name, r in by_name.items()}
-                               for split in SPLITS})
-        stacked = jax.tree.map(lambda *values: np.stack(values), *per_member)
+        contexts = self._contexts(hparams)
+        by_name = {name: self._reference_programs[name](contexts, tasks_by_split, keys_by_split)
+                   for name in self.references if name not in self._on_host}
+        if self._on_host:
+            by_name.update(self._host_reference_rollouts(tasks_by_split, keys_by_split, contexts))
+        stacked = {split: {name: by_name[name][split] for name in self.references}
+                   for split in SPLITS}
         prepared = {name: program(hparams, tasks_by_split) for name, program in self._prepare.items()}
         return EvalSet(tasks_by_split, keys_by_split, stacked, prepared)
+
+    def _host_reference_rollouts(self, tasks_by_split, keys_by_split, contexts) -> dict:
+        """name -> split -> Rollout stacked over members, for references whose parameters are
+        built on the host: each member's programs run on the default device, one at a time."""
+        host = distributed.to_host((tasks_by_split, jax.tree.map(jax.random.key_data, keys_by_split),
+                                    contexts))
+        per_member = []
+        for i in range(host[2].num_tasks.shape[0]):
+            member_tasks, member_keys, context = jax.tree.map(lambda a: a[i], host)
+            member_keys = jax.tree.map(jax.random.wrap_key_data, member_keys)
+            per_member.append({name: self._reference_programs[name](
+                self.references[name].init(context), member_tasks, member_keys)
+                for name in self._on_host})
+        return jax.tree.map(lambda *values: np.stack(values), *per_member)

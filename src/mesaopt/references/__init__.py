@@ -59,6 +59,12 @@ def option_values(name: str, options: dict | None):
     return parse(schema, given, f"eval.options.{name}")
 
 
+def host_init(name: str) -> bool:
+    """Whether reference `name` builds its parameters on the host (numpy: its module sets
+    `HOST_INIT = True`), so that its `init` cannot be traced (vmapped over members)."""
+    return getattr(_module(name), "HOST_INIT", False)
+
+
 def _module(name: str):
     from mesaopt import registry
     return registry.load("references", name, "eval.references")

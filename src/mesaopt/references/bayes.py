@@ -10,6 +10,8 @@ import jax.numpy as jnp
 
 from mesaopt.references import _bandit, _bandit_dp
 
+HOST_INIT = True  # numpy tables: built member by member on the host
+
 STYLE = dict(color="#2ca02c", linestyle="--")
 
 

@@ -16,6 +16,8 @@ from mesaopt.references import Context, _bandit_dp
 from mesaopt.references.bayes import table_policy
 from mesaopt.tasks import FRESH
 
+HOST_INIT = True  # numpy tables: built member by member on the host
+
 STYLE = dict(color="#98df8a", linestyle="-.")
 
 GRID = 64

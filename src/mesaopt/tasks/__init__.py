@@ -202,15 +202,16 @@ def sample_batch(family: Family, key: jax.Array, pool_key: jax.Array, num_tasks:
 
 
 class Transition(NamedTuple):
-    """One step of an episode (a rollout stacks them on a leading T axis)."""
+    """One step of a rollout (a rollout stacks them on a leading T axis)."""
     logits_A: jax.Array
     value: jax.Array
     action: jax.Array
-    reward: jax.Array      # 0 once the episode has ended
-    alive: jax.Array       # the episode had not ended before this step
-    done: jax.Array        # the episode ended with this step
+    reward: jax.Array      # 0 on steps that are not live
+    alive: jax.Array       # live: the env was in an episode at this step
+    done: jax.Array        # an episode ended with this step
     info: dict
-    obs: Any = None        # the observation acted on (rollout(..., keep_obs=True))
+    obs: Any = None        # the observation acted on (keep_obs=True)
+    first: Any = None      # this step starts an episode (the agent's memory was reset before it)
 
 
 # Held-out levels of a finite level space: a level whose id is 0 modulo HELDOUT_MODULUS lies in
@@ -275,20 +276,50 @@ def rollout(env: Env, policy, params, task: Any, key: jax.Array,
     """One episode of `policy` on `task`, `env.horizon` steps long: every step's logits, value,
     sampled action and reward (and observation, with keep_obs); steps after the episode ended are
     marked not alive."""
-    reset_key, loop_key = jax.random.split(key)
-    obs, state = env.reset(reset_key, task)
+    return run_episodes(env, policy, params, jax.tree.map(lambda a: a[None], task), key,
+                        env.horizon, keep_obs)[0]
 
-    def step(carry_obs_state, t):
-        carry, obs, state, alive = carry_obs_state
+
+def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_steps: int,
+                 keep_obs: bool = False) -> tuple[Transition, tuple]:
+    """`num_steps` steps of `policy` in one environment that resets itself: when an episode ends,
+    the next begins on the next of the E tasks (leading axis of `tasks_E`), with the agent's
+    memory reset. After the E-th episode ends the remaining steps are not live (masked). The last
+    episode may be cut by `num_steps`; (trajectory, (carry, obs, alive) after the last step) lets
+    a learner bootstrap it. With E = 1 and `env.horizon` steps: one whole episode (`rollout`).
+
+    Every step's keys come from `fold_in(loop_key, t)`; episode e > 0 resets with
+    `fold_in(reset_key, e)`."""
+    num_episodes = jax.tree.leaves(tasks_E)[0].shape[0]
+    reset_key, loop_key = jax.random.split(key)
+    task_of = lambda e: jax.tree.map(lambda a: a[e], tasks_E)  # noqa: E731
+    obs, state = env.reset(reset_key, task_of(0))
+    fresh = policy.carry(params)
+    select = lambda flag, a, b: jax.tree.map(lambda x, y: jnp.where(flag, x, y), a, b)  # noqa: E731
+
+    def step(loop, t):
+        carry, obs, state, episode, alive, first = loop
         act_key, sample_key, env_key = jax.random.split(jax.random.fold_in(loop_key, t), 3)
+        carry = select(first, fresh, carry)
         carry, logits_A, value = policy.act(params, carry, obs, act_key)
         action = jax.random.categorical(sample_key, logits_A)
-        seen = obs if keep_obs else None
-        obs, state, reward, done, info = env.step(env_key, state, action, task)
+        task = task_of(episode)
+        next_obs, next_state, reward, done, info = env.step(env_key, state, action, task)
+        ended = alive & done
         transition = Transition(logits_A, value, action, jnp.where(alive, reward, 0.0), alive,
-                                alive & done, info, seen)
-        return (carry, obs, state, alive & ~done), transition
+                                ended, info, obs if keep_obs else None, first)
+        if num_episodes > 1:
+            restart = ended & (episode < num_episodes - 1)
+            episode = episode + restart
+            reset_obs, reset_state = env.reset(jax.random.fold_in(reset_key, episode),
+                                               task_of(episode))
+            next_obs, next_state = select(restart, (reset_obs, reset_state), (next_obs, next_state))
+        else:
+            restart = jnp.bool_(False)
+        alive = alive & ~(ended & ~restart)
+        return (carry, next_obs, next_state, episode, alive, restart), transition
 
-    initial = (policy.carry(params), obs, state, jnp.bool_(True))
-    _, trajectory = jax.lax.scan(step, initial, jnp.arange(env.horizon))
-    return trajectory
+    initial = (fresh, obs, state, jnp.int32(0), jnp.bool_(True), jnp.bool_(True))
+    (carry, obs, _, _, alive, first), trajectory = jax.lax.scan(step, initial,
+                                                                jnp.arange(num_steps))
+    return trajectory, (select(first, fresh, carry), obs, alive)

@@ -55,10 +55,11 @@ def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> Train
     return fresh_state(params, optimizer(cfg, hparams.learning_rate).init(params))
 
 
-def advantages(rewards_T, values_T, dones_T, gamma, lam):
-    """GAE advantages and value targets of one episode: nothing flows back past the step it ends
-    with (or past the last step); rewards after the end are 0."""
-    next_values_T = jnp.where(dones_T, 0.0, jnp.append(values_T[1:], 0.0))
+def advantages(rewards_T, values_T, dones_T, gamma, lam, last_value=0.0):
+    """GAE advantages and value targets of one environment's steps: nothing flows back past a step
+    an episode ends with; after the last step the value `last_value` of the next observation
+    bootstraps an episode the rollout cut (0 where the rollout ends with its episode)."""
+    next_values_T = jnp.where(dones_T, 0.0, jnp.append(values_T[1:], last_value))
     deltas_T = rewards_T + gamma * next_values_T - values_T
 
     def back(acc, delta_done):
@@ -92,12 +93,21 @@ def loss_fn(env: tasks.Env, policy: Policy, cfg: Config, params, tasks_B, key, e
     return loss, dict(entropy=entropy, **episode_sums(traj))
 
 
+def episode_means(traj, values: dict) -> dict:
+    """Per-episode sums of per-step values (B, T), averaged over the episodes that ended within the
+    rollout (the steps of an episode the rollout cut are left out: with several episodes per
+    rollout, as in logs of auto-reset training, short episodes weigh as often as they occur)."""
+    # steps of an episode that ended at this step or later: a reverse running "or" of done
+    finished = jax.lax.cummax(traj.done.astype(jnp.float32), axis=1, reverse=True) * traj.alive
+    count = jnp.maximum(jnp.sum(traj.done), 1)
+    return {name: jnp.sum(v * finished) / count for name, v in values.items()}
+
+
 def episode_sums(traj) -> dict:
     """Mean per-episode sums of what the env reports per step (e.g. the bandits' exact regret,
     the mazes' goal_reached); names starting with "_" are data for probes, not metrics."""
-    alive_BxT = traj.alive.astype(jnp.float32)
-    return {name: jnp.mean(jnp.sum(v * alive_BxT, axis=1)) for name, v in traj.info.items()
-            if not name.startswith("_")}
+    return episode_means(traj, {name: v for name, v in traj.info.items()
+                                if not name.startswith("_")})
 
 
 def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,

@@ -1,16 +1,21 @@
 """Proximal policy optimization (Schulman et al. 2017) for recurrent or feed-forward agents.
 
-Every update rolls out one full episode in each of `batch_size` environments (tasks drawn at the
-member's diversity M and env axes, e.g. the mazes' corner size), computes GAE advantages and
-value targets with the rollout's values, then takes `epochs` passes over the episodes in
-`minibatches` shuffled minibatches. Each minibatch replays its episodes from their first step
-under the current parameters (so a recurrent agent's memory is recomputed, as in full-episode
-BPTT) and takes one gradient step on the clipped surrogate, a value loss and an entropy bonus;
-steps after an episode ended are masked out and advantages are normalized per minibatch. The
+Every update runs `rollout_steps` steps (default: the env's horizon) in each of `batch_size`
+environments that reset themselves: when an episode ends the next starts on a new task (levels
+drawn at the member's diversity M and env axes, e.g. the mazes' corner size), up to
+`rollout_episodes` episodes per environment; after the last one ends the environment's
+remaining steps are masked (not *live*). With one episode and the horizon, every update is one
+whole episode per environment. GAE advantages and value targets use the rollout's values, cut at
+every episode end and bootstrapped from the value of the next observation where the rollout cut an
+episode. Then `epochs` passes over the environments in `minibatches` shuffled minibatches: each
+replays its environments' steps from the first under the current parameters, resetting a
+recurrent agent's memory where an episode starts (its memory is recomputed, as in full-episode
+BPTT), and takes one gradient step on the clipped surrogate, a value loss and an entropy bonus;
+masked steps are left out and advantages are normalized per minibatch. The
 whole update (rollout, advantages, epochs) is one compiled function and a chunk of updates is a
 lax.scan, vmapped over the population. The learning-rate schedule counts gradient steps
 (`steps * epochs * minibatches`; warmup likewise). Declares the `sweep.entropy_coef` axis.
-Dimension letters: B episodes, T steps, A actions.
+Dimension letters: B environments, E episodes per environment, T steps, A actions.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from mesaopt.config import positive, require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
 from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, training_tasks
-from mesaopt.train.a2c import advantages, episode_sums, masked_mean
+from mesaopt.train.a2c import advantages, episode_means, episode_sums, masked_mean
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -44,13 +49,17 @@ class Config(optim.Config):
     gae_lambda: float = 0.95
     clip_eps: float = 0.2        # the surrogate's trust region: ratio clipped to 1 +- clip_eps
     epochs: int = 4              # passes over each rollout
-    minibatches: int = 4         # per pass (episodes are split, never steps of one episode)
+    minibatches: int = 4         # per pass (environments are split, never the steps of one)
+    rollout_steps: int = 0       # steps per environment per update (0: the env's horizon)
+    rollout_episodes: int = 1    # episodes an environment may start within them (auto-reset)
     entropy_coef: float = 0.01   # default of the sweep's entropy_coef axis
     value_coef: float = 0.5
 
     def validate(self, path: str) -> None:
         super().validate(path)
-        positive(self, path, "epochs", "minibatches", "clip_eps")
+        positive(self, path, "epochs", "minibatches", "clip_eps", "rollout_episodes")
+        require(self.rollout_steps >= 0, f"{path}.rollout_steps",
+                f"must be >= 0 (0: the env's horizon), got {self.rollout_steps}")
         for name in ("gamma", "gae_lambda"):
             require(0 <= getattr(self, name) <= 1, f"{path}.{name}",
                     f"must be in [0, 1], got {getattr(self, name)}")
@@ -76,17 +85,23 @@ def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> Train
     return fresh_state(params, _optimizer(cfg, hparams.learning_rate).init(params))
 
 
-def replay(policy: Policy, params, obs_T):
-    """(T, A) logits and (T,) values of the policy on one episode's observations, from its
-    first step (the policy's forward pass must not depend on the act key: learners' does not)."""
-    def step(carry, obs):
+def replay(policy: Policy, params, obs_T, first_T):
+    """(T, A) logits and (T,) values of the policy on one environment's observations, from its
+    first step, its memory reset where `first_T` marks an episode's start (the policy's forward
+    pass must not depend on the act key: learners' does not)."""
+    fresh = policy.carry(params)
+
+    def step(carry, obs_first):
+        obs, first = obs_first
+        carry = jax.tree.map(lambda a, b: jnp.where(first, a, b), fresh, carry)
         carry, logits_A, value = policy.act(params, carry, obs, jax.random.key(0))
         return carry, (logits_A, value)
-    return jax.lax.scan(step, policy.carry(params), obs_T)[1]
+    return jax.lax.scan(step, fresh, (obs_T, first_T))[1]
 
 
 def surrogate_loss(policy: Policy, cfg: Config, params, batch: dict, entropy_coef):
-    logits_BxTxA, values_BxT = jax.vmap(lambda o: replay(policy, params, o))(batch["obs"])
+    logits_BxTxA, values_BxT = jax.vmap(lambda o, f: replay(policy, params, o, f))(
+        batch["obs"], batch["first"])
     alive = batch["alive"]
     adv = batch["advantage"]
     mean = masked_mean(adv, alive)
@@ -108,8 +123,9 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
                 state: TrainState, hparams: Hparams) -> tuple[TrainState, dict]:
     """`num_steps` PPO updates of one member (static num_steps: one compiled program per chunk);
     metrics (S,) each: loss, grad_norm (before clipping), entropy, value_loss, approx_kl and
-    clip_fraction (means over the update's gradient steps), episode_return, and the per-episode
-    sum of every per-step value the env reports in `info` (mazes: goal_reached, proxy_reached)."""
+    clip_fraction (means over the update's gradient steps), live_steps (the share of computed
+    steps that were live), and per episode that ended within the rollout its return and the sum of
+    every per-step value the env reports in `info` (mazes: goal_reached, proxy_reached)."""
     streams = keys.streams(hparams.seed)
     tx = _optimizer(cfg, hparams.learning_rate)
     entropy_coef = hparams.axes["entropy_coef"]
@@ -123,20 +139,28 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         return (optax.apply_updates(params, updates), opt_state), \
             dict(loss=loss, grad_norm=optax.global_norm(grads), **extra)
 
+    num_steps_T = cfg.rollout_steps or env.horizon
+    episodes = cfg.rollout_episodes
+
     def update(state: TrainState, _):
         task_key, rollout_key, shuffle_key = jax.random.split(
             jax.random.fold_in(streams.train, state.step), 3)
-        tasks_B = training_tasks(env, hparams, task_key, cfg.batch_size)
-        traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, state.params, task, k,
-                                                      keep_obs=True))(
-            tasks_B, jax.random.split(rollout_key, cfg.batch_size))
+        tasks_BxE = jax.tree.map(
+            lambda a: a.reshape(cfg.batch_size, episodes, *a.shape[1:]),
+            training_tasks(env, hparams, task_key, cfg.batch_size * episodes))
+        traj, (carry_B, obs_B, alive_B) = jax.vmap(
+            lambda task, k: tasks.run_episodes(env, policy, state.params, task, k, num_steps_T,
+                                               keep_obs=True))(
+            tasks_BxE, jax.random.split(rollout_key, cfg.batch_size))
+        last_value_B = jax.vmap(
+            lambda c, o: policy.act(state.params, c, o, jax.random.key(0))[2])(carry_B, obs_B)
         adv_BxT, target_BxT = jax.vmap(
-            lambda r, v, d: advantages(r, v, d, cfg.gamma, cfg.gae_lambda))(
-            traj.reward, traj.value, traj.done)
+            lambda r, v, d, last: advantages(r, v, d, cfg.gamma, cfg.gae_lambda, last))(
+            traj.reward, traj.value, traj.done, jnp.where(alive_B, last_value_B, 0.0))
         logp_BxT = jnp.take_along_axis(jax.nn.log_softmax(traj.logits_A), traj.action[..., None],
                                        axis=-1)[..., 0]
-        batch = dict(obs=traj.obs, action=traj.action, logp=logp_BxT, advantage=adv_BxT,
-                     target=target_BxT, alive=traj.alive.astype(jnp.float32))
+        batch = dict(obs=traj.obs, first=traj.first, action=traj.action, logp=logp_BxT,
+                     advantage=adv_BxT, target=target_BxT, alive=traj.alive.astype(jnp.float32))
 
         def epoch(carry, key):
             order = jax.random.permutation(key, cfg.batch_size).reshape(cfg.minibatches, size)
@@ -147,7 +171,8 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
             epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, cfg.epochs))
         stats = jax.tree.map(jnp.mean, stats)  # a non-finite step makes its mean non-finite
         state = next_state(state, params, opt_state, stats["loss"], stats["grad_norm"])
-        return state, dict(alive=state.alive, episode_return=jnp.mean(jnp.sum(traj.reward, 1)),
-                           **stats, **episode_sums(traj))
+        return state, dict(alive=state.alive, live_steps=jnp.mean(traj.alive),
+                           **stats, **episode_means(traj, {"episode_return": traj.reward}),
+                           **episode_sums(traj))
 
     return jax.lax.scan(update, state, length=num_steps)
