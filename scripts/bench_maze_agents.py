@@ -16,14 +16,17 @@ import argparse
 from mesaopt import run
 from mesaopt.bench.cli import median_time, member_program, threaded
 
-AGENTS = {"mlp": (), "conv16": (16,), "conv16x32": (16, 32)}
+AGENTS = {"mlp": ((), 1), "conv16": ((16,), 1), "conv16_s2": ((16,), 2),
+          "conv16x32": ((16, 32), 1)}  # name -> channels, first stride
 
 
-def forward_macs(channels: tuple[int, ...], grid: tuple[int, int, int], embed: int,
+def forward_macs(channels: tuple[int, ...], stride: int, grid: tuple[int, int, int], embed: int,
                  hidden: int, actions: int) -> int:
     h, w, c = grid
     macs, width = 0, c
-    for out in channels:
+    for i, out in enumerate(channels):
+        if i == 0 and stride == 2:
+            h, w = (h - 3) // 2 + 1, (w - 3) // 2 + 1
         macs += h * w * 9 * width * out
         width = out
     return macs + h * w * width * embed + embed * hidden + hidden * (actions + 1)
@@ -36,11 +39,12 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'agent':10s} {'members':>7s} {'compile s':>9s} {'update ms':>9s} {'env steps/s':>12s} "
           f"{'MMAC/obs':>8s} {'GMAC/s':>7s}")
-    for name, channels in AGENTS.items():
+    for name, (channels, stride) in AGENTS.items():
         for members in (1, 4):
             cfg = run.load_config(run.compose_config(
                 "experiment=maze_diversity_cpu", "logger=none", "progress=false",
-                f"learner.channels=[{','.join(map(str, channels))}]", f"sweep.seeds={members}",
+                f"learner.channels=[{','.join(map(str, channels))}]", f"learner.stride={stride}",
+                f"sweep.seeds={members}",
                 "sweep.num_tasks=[null]", f"train.steps={args.updates}",
                 f"eval.every={args.updates}", "train.warmup_steps=0"))
             family = run.build_family(cfg)
@@ -48,7 +52,7 @@ def main() -> None:
             seconds = median_time(threaded(chunk, state, hparams), args.repeats)
             steps = members * args.updates * cfg.train.batch_size * cfg.task.horizon
             # per env step: the rollout's forward, then epochs x (replay forward + backward ~ 2x)
-            macs = forward_macs(channels, family.obs_shape, cfg.learner.embed, cfg.learner.hidden,
+            macs = forward_macs(channels, stride, family.obs_shape, cfg.learner.embed, cfg.learner.hidden,
                                 family.num_actions)
             per_step = macs * (1 + 3 * cfg.train.epochs)
             print(f"{name:10s} {members:7d} {compile_s:9.1f} {seconds / args.updates * 1e3:9.0f} "

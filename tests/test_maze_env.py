@@ -218,22 +218,27 @@ def test_conv_agent_on_grids_thinks_only_before_its_first_action():
     assert feed_forward.think is None
 
 
-def test_the_patch_matmul_convolution_is_flax_conv():
+@pytest.mark.parametrize("stride", [1, 2])
+def test_the_patch_matmul_convolution_is_flax_conv(stride):
     """The agent's convolution (im2col: one matmul of 3 x 3 patches) has nn.Conv's parameters and
-    initialization and computes its SAME-padded cross-correlation, also with a member axis
-    vmapped over parameters and images (where XLA would otherwise make a grouped convolution)."""
+    initialization and computes its cross-correlation (stride 1: SAME padding; stride 2: VALID),
+    also with a member axis vmapped over parameters and images (where XLA would otherwise make a
+    grouped convolution)."""
     import flax.linen as nn
 
     from mesaopt.learners.conv_gru import Conv3x3
-    images = jax.random.normal(jax.random.key(0), (3, 5, 7, 2))  # members x H x W x C
-    mine, flax_conv = Conv3x3(4), nn.Conv(4, (3, 3), padding="SAME")
+    images = jax.random.normal(jax.random.key(0), (3, 9, 7, 2))  # members x H x W x C
+    mine = Conv3x3(4, stride)
+    flax_conv = nn.Conv(4, (3, 3), strides=stride, padding="SAME" if stride == 1 else "VALID")
     params = jax.vmap(mine.init)(jax.random.split(jax.random.key(1), 3), images)
     chex.assert_trees_all_equal(params, jax.vmap(flax_conv.init)(
         jax.random.split(jax.random.key(1), 3), images))
     params = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(jax.random.key(2), a.shape),
                           params)  # a nonzero bias too
-    np.testing.assert_allclose(jax.vmap(mine.apply)(params, images),
-                               jax.vmap(flax_conv.apply)(params, images), rtol=1e-5, atol=1e-5)
+    out = jax.vmap(mine.apply)(params, images)
+    assert out.shape == ((3, 9, 7, 4) if stride == 1 else (3, 4, 3, 4))
+    np.testing.assert_allclose(out, jax.vmap(flax_conv.apply)(params, images), rtol=1e-5,
+                               atol=1e-5)
 
 
 def _layouts(levels) -> set:

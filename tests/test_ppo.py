@@ -160,3 +160,34 @@ def test_the_populations_reference_rollouts_are_each_members_own(maze_setup):
             for split in own:
                 jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b[i], rtol=1e-5, atol=1e-6),
                              own[split], stacked[split][name])
+
+
+def test_the_minimal_loop_computes_mesaopts_loss_from_the_same_batch(maze_setup):
+    """The benchmark's minimal PPO loop (bench/minimal_ppo.py) is mesaopt's update written another
+    way: on one batch of back-to-back episodes of a recurrent agent, its loss equals
+    `ppo.surrogate_loss`'s, at the rollout's parameters and at moved ones (ratios away from 1);
+    its advantages equal mesaopt's GAE."""
+    from mesaopt.bench import minimal_ppo
+    cfg, env, agent, pop, state1, _ = maze_setup
+    params = state_of(state1, 0).params
+    t = cfg.train
+    hp = minimal_ppo.Hyper(4, 3 * env.horizon, 3, t.epochs, t.minibatches, t.gamma,
+                           t.gae_lambda, t.clip_eps, t.value_coef, 0.05, t.learning_rate,
+                           t.clip_norm)
+    sampler = tasks.env_sampler(env, jnp.float32(0.0), {"corner_size": jnp.float32(1.0),
+                                                        "anywhere_rate": jnp.float32(1.0)})
+    levels = jax.vmap(jax.vmap(sampler))(jax.random.split(jax.random.key(4), (4, 3)))
+    out, last = jax.vmap(lambda lv, k: minimal_ppo.rollout(env, agent, hp, params, lv, k))(
+        levels, jax.random.split(jax.random.key(5), 4))
+    assert 0 < float(jnp.mean(out["alive"])) < 1 and int(jnp.sum(out["first"])) > 4
+    adv, target = jax.vmap(lambda r, v, d, b: ppo.advantages(r, v, d, t.gamma, t.gae_lambda, b))(
+        out["reward"], out["value"], out["done"], last)
+    theirs = jax.vmap(partial(minimal_ppo.gae, hp))(out["reward"], out["value"], out["done"], last)
+    np.testing.assert_allclose(theirs[0], adv, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(theirs[1], target, rtol=1e-5, atol=1e-6)
+    batch = dict(obs=out["obs"], first=out["first"], action=out["action"], logp=out["logp"],
+                 advantage=adv, target=target, alive=out["alive"].astype(jnp.float32))
+    for p in (params, jax.tree.map(lambda a: a * 1.5, params)):
+        mine = ppo.surrogate_loss(agent, cfg.train, p, batch, 0.05)[0]
+        theirs = minimal_ppo.loss(agent.act, agent.carry(p), hp, p, batch)
+        np.testing.assert_allclose(float(theirs), float(mine), rtol=1e-5)

@@ -64,6 +64,9 @@ class Policy(NamedTuple):
     # Recurrent agents: ticks -> the same policy (same params) given that many extra recurrent
     # steps on the first observation before it acts (test-time compute, the thinking-ticks probe).
     think: Callable[[int], "Policy"] | None = None
+    # Feed-forward agents: the carry is never read (each step depends on its observation only),
+    # so a batch of steps can be evaluated at once (PPO's replay) instead of one after another.
+    feed_forward: bool = False
 
 
 def _flat(tree) -> jax.Array:

@@ -6,8 +6,10 @@ FLOP/s one program reaches and the training throughput and utilization of named 
 side by side with a minimal hand-written loop of the same model (`bench.minimal`) so that they read
 as ratios; *population* (two devices per core, members spread over them) gives the peak of one
 matmul per device at once, the population speed-up over per-point runs, evaluation's share of a
-run, and the environment steps/s of bandit (A2C) training. On GPUs both processes see the same
-devices. Timings exclude compilation (reported apart) and take the median of repeats.
+run, and the environment steps/s of bandit (A2C) training. The *single* part also runs PPO on
+mazes for the MLP, recurrent and convolutional agents at 1 and 16 members, side by side with a
+minimal hand-written PPO loop (`bench.minimal_ppo`), with the share of live steps. On GPUs both
+processes see the same devices. Timings exclude compilation (reported apart) and take the median of repeats.
 """
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from mesaopt import devices, run
-from mesaopt.bench import minimal
+from mesaopt import devices, run, tasks
+from mesaopt.bench import minimal, minimal_ppo
 from mesaopt.bench.flops import transformer_train_flops_per_step
 
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
@@ -36,6 +38,16 @@ SIZES = {  # the linreg transformer at D=8, K=16, batch 128
 BASE_TASK = ("task.dim=8", "task.context_len=16", "train.batch_size=128")
 PRESET = "linreg_diversity_cpu"
 BANDIT_PRESET = "bandit_diversity_cpu"
+MAZE_PRESET = "maze_diversity_cpu"
+MAZE_AGENTS = {  # the agent kinds of the RL section: conv_gru learner overrides
+    "mlp": ("learner.channels=[]", "learner.recurrent=false"),
+    "mlp_gru": ("learner.channels=[]", "learner.recurrent=true"),
+    "conv16": ("learner.channels=[16]", "learner.recurrent=false"),
+    "conv16_s2": ("learner.channels=[16]", "learner.stride=2", "learner.recurrent=false"),
+}
+MAZE_AGENTS_QUICK = ("mlp_gru", "conv16_s2")  # a scanned and a batched replay, a convolution
+MAZE_QUICK = ("task.cells=2", "task.horizon=8", "sweep.corner_size=[2]", "train.batch_size=8", "train.minibatches=2",
+              "learner.embed=8", "learner.hidden=8")
 PARTS = {"single": 1, "population": 2}  # part -> the population size its device exposure is for
 
 
@@ -190,6 +202,50 @@ def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
                 updates_per_s=updates / seconds, eval_set_s=time.perf_counter() - start)
 
 
+def minimal_ppo_program(cfg, env, policy, member, members: int, updates: int):
+    """The minimal PPO loop (bench/minimal_ppo.py) for a run's config: same network, levels
+    (the member's env axes, fresh levels of the training region) and hyperparameters; its
+    compiled chunk and a no-argument call of it, and the compile time."""
+    t = cfg.train
+    hp = minimal_ppo.Hyper(t.batch_size, t.rollout_steps or env.horizon, t.rollout_episodes,
+                           t.epochs, t.minibatches, t.gamma, t.gae_lambda, t.clip_eps,
+                           t.value_coef, t.entropy_coef, t.learning_rate, t.clip_norm)
+    draw = tasks.env_sampler(env, member.noise_std, member.axes)
+    chunk, tx = minimal_ppo.make_chunk(env, policy, draw, hp, updates)
+    params = jax.vmap(policy.init)(jax.random.split(jax.random.key(0), members))
+    args = (params, jax.vmap(tx.init)(params), jax.random.split(jax.random.key(1), members))
+    start = time.perf_counter()
+    compiled = chunk.lower(*args).compile()
+    return compiled, lambda: compiled(*args), time.perf_counter() - start
+
+
+def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: bool) -> dict:
+    """Environment steps/s of mesaopt's PPO on the maze preset (M = inf, constant learning rate)
+    for one agent kind and population size, alternating with the minimal loop's; the share of
+    live steps (taken before an environment's last episode ended) in each."""
+    cfg = short_run(updates, f"experiment={MAZE_PRESET}", *MAZE_AGENTS[agent],
+                    f"sweep.seeds={members}", "train.schedule=constant",
+                    *(MAZE_QUICK if quick else ()))
+    env, policy, pop = run.build(cfg)
+    chunk, hparams, state, compile_s = member_program(cfg)
+    state, metrics = chunk(state, hparams)
+    live = float(jnp.mean(metrics["live_steps"]))
+    ref_chunk, ref_call, ref_compile_s = minimal_ppo_program(cfg, env, policy, pop.member(0),
+                                                                 members, updates)
+    ref_live = float(jnp.mean(ref_call()[2][1]))
+    mine = threaded(chunk, state, hparams)
+    times, ref_times = [], []
+    for _ in range(repeats):  # alternate, so that drifts of the machine hit both alike
+        times.append(median_time(mine, 1))
+        ref_times.append(median_time(ref_call, 1))
+    seconds, ref_seconds = statistics.median(times), statistics.median(ref_times)
+    steps = members * updates * cfg.train.batch_size * (cfg.train.rollout_steps or env.horizon)
+    return dict(members=members, env_steps_per_s=steps / seconds,
+                minimal_env_steps_per_s=steps / ref_seconds, vs_minimal=ref_seconds / seconds,
+                live_share=live, minimal_live_share=ref_live, compile_s=compile_s,
+                minimal_compile_s=ref_compile_s)
+
+
 def measure_single(quick: bool, dtype: str) -> dict:
     repeats = 2 if quick else 5
     peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats, per_device=False)
@@ -197,7 +253,11 @@ def measure_single(quick: bool, dtype: str) -> dict:
     steps = 8 if quick else 16
     return dict(peak_matmul_flops=peak,
                 models={size: throughput(size, steps, dtype, peak, repeats) for size in sizes},
-                sequential_member_s=sequential_member_s(steps, repeats, 1 if quick else 3))
+                sequential_member_s=sequential_member_s(steps, repeats, 1 if quick else 3),
+                rl={f"{agent}/{members}": rl_throughput(
+                    agent, members, 2 if quick or members > 1 else 8, repeats, quick)
+                    for agent in (MAZE_AGENTS_QUICK if quick else MAZE_AGENTS)
+                    for members in ((1,) if quick else (1, 16))})
 
 
 def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
@@ -268,6 +328,8 @@ def measure(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
         "evaluation": population["evaluation"],
         "bandit_env_steps_per_s": population["bandit"]["env_steps_per_s"],
         "bandit": population["bandit"],
+        "rl": single["rl"],
+        "rl_vs_minimal": {k: m["vs_minimal"] for k, m in single["rl"].items()},
     }
 
 
@@ -314,6 +376,16 @@ def table(report: dict) -> str:
     lines += [f"{BANDIT_PRESET} (A2C, {b['members']} members): {b['env_steps_per_s']:,.0f} env "
               f"steps/s ({b['updates_per_s']:.1f} population updates/s); evaluation set with every "
               f"reference: {b['eval_set_s']:.1f} s"]
+    lines += ["", f"{'agent':<8} {'members':>7} {'env steps/s':>12} {'minimal':>12} {'ratio':>6} "
+                  f"{'live':>6} {'min. live':>9} {'compile s':>9}"]
+    for key, m in report["rl"].items():
+        lines.append(f"{key.split('/')[0]:<8} {m['members']:>7} {m['env_steps_per_s']:>12,.0f} "
+                     f"{m['minimal_env_steps_per_s']:>12,.0f} {m['vs_minimal']:>5.2f}x "
+                     f"{m['live_share']:>6.1%} {m['minimal_live_share']:>9.1%} "
+                     f"{m['compile_s']:>9.1f}")
+    lines.append(f"(PPO on {MAZE_PRESET}'s mazes at M = inf, one device: mesaopt's update vs "
+                 f"the minimal loop (bench/minimal_ppo.py), alternated; env steps: computed steps, "
+                 f"live: the share taken before an environment's last episode ended)")
     return "\n".join(lines)
 
 

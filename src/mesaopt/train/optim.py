@@ -51,8 +51,8 @@ def lr_shape(cfg: Config) -> optax.Schedule:
 def optimizer(cfg: Config, peak_lr) -> optax.GradientTransformation:
     """The update rule; `peak_lr` may be a tracer (a vmapped sweep axis)."""
     shape = lr_shape(cfg)
-    return optax.chain(
-        optax.clip_by_global_norm(cfg.clip_norm),
-        optax.adamw(lambda count: peak_lr * shape(count), cfg.b1, cfg.b2,
-                    weight_decay=cfg.weight_decay),
-    )
+    schedule = lambda count: peak_lr * shape(count)  # noqa: E731
+    # adamw with no decay is adam plus a pass that adds 0 x params: skip it (same numbers)
+    adam = (optax.adamw(schedule, cfg.b1, cfg.b2, weight_decay=cfg.weight_decay)
+            if cfg.weight_decay > 0 else optax.adam(schedule, cfg.b1, cfg.b2))
+    return optax.chain(optax.clip_by_global_norm(cfg.clip_norm), adam)

@@ -88,13 +88,16 @@ def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> Train
 def replay(policy: Policy, params, obs_T, first_T):
     """(T, A) logits and (T,) values of the policy on one environment's observations, from its
     first step, its memory reset where `first_T` marks an episode's start (the policy's forward
-    pass must not depend on the act key: learners' does not)."""
+    pass must not depend on the act key: learners' does not). A feed-forward policy evaluates
+    every step at once (one batched forward pass, no memory to carry)."""
     fresh = policy.carry(params)
+    if policy.feed_forward:
+        return jax.vmap(lambda obs: policy.act(params, fresh, obs, None)[1:])(obs_T)
 
     def step(carry, obs_first):
         obs, first = obs_first
         carry = jax.tree.map(lambda a, b: jnp.where(first, a, b), fresh, carry)
-        carry, logits_A, value = policy.act(params, carry, obs, jax.random.key(0))
+        carry, logits_A, value = policy.act(params, carry, obs, None)
         return carry, (logits_A, value)
     return jax.lax.scan(step, fresh, (obs_T, first_T))[1]
 
