@@ -29,7 +29,7 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     assert set(report["population_speedup_inprocess"]) == {"1"}
     assert report["population_speedup"] == {}  # whole runs vs a multirun: not with --quick
     assert report["bandit_env_steps_per_s"] > 0
-    # PPO on mazes beside the minimal loop, for a recurrent and a convolutional agent.
+    # PPO on mazes beside the minimal loop, for the maze presets' convolutional agent.
     assert set(report["rl"]) == {f"{agent}/1" for agent in cli.MAZE_AGENTS_QUICK}
     for m in report["rl"].values():
         assert m["env_steps_per_s"] > 0 and m["minimal_env_steps_per_s"] > 0

@@ -40,12 +40,12 @@ PRESET = "linreg_diversity_cpu"
 BANDIT_PRESET = "bandit_diversity_cpu"
 MAZE_PRESET = "maze_diversity_cpu"
 MAZE_AGENTS = {  # the agent kinds of the RL section: conv_gru learner overrides
-    "mlp": ("learner.channels=[]", "learner.recurrent=false"),
-    "mlp_gru": ("learner.channels=[]", "learner.recurrent=true"),
-    "conv16": ("learner.channels=[16]", "learner.recurrent=false"),
+    "mlp": ("learner.channels=[]", "learner.stride=1", "learner.recurrent=false"),
+    "mlp_gru": ("learner.channels=[]", "learner.stride=1", "learner.recurrent=true"),
+    "conv16": ("learner.channels=[16]", "learner.stride=1", "learner.recurrent=false"),
     "conv16_s2": ("learner.channels=[16]", "learner.stride=2", "learner.recurrent=false"),
 }
-MAZE_AGENTS_QUICK = ("mlp_gru", "conv16_s2")  # a scanned and a batched replay, a convolution
+MAZE_AGENTS_QUICK = ("conv16_s2",)  # the presets' agent (the recurrent path: test_ppo)
 MAZE_QUICK = ("task.cells=2", "task.horizon=8", "sweep.corner_size=[2]", "train.batch_size=8", "train.minibatches=2",
               "learner.embed=8", "learner.hidden=8")
 PARTS = {"single": 1, "population": 2}  # part -> the population size its device exposure is for
