@@ -9,7 +9,8 @@ matmul per device at once, the population speed-up over per-point runs, evaluati
 run, and the environment steps/s of bandit (A2C) training. The *single* part also runs PPO on
 mazes for the MLP, recurrent and convolutional agents at 1 and 16 members, side by side with a
 minimal hand-written PPO loop (`bench.minimal_ppo`), with the share of live steps. On GPUs both
-processes see the same devices. Timings exclude compilation (reported apart) and take the median of repeats.
+processes see the same devices. Timings exclude compilation (reported apart) and take the median
+of repeats.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import jax.numpy as jnp
 from mesaopt import devices, run, tasks
 from mesaopt.bench import minimal, minimal_ppo
 from mesaopt.bench.flops import transformer_train_flops_per_step
+from mesaopt.train import ppo
 
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
     "tiny": ("learner.depth=1", "learner.width=32", "learner.heads=2"),
@@ -46,8 +48,8 @@ MAZE_AGENTS = {  # the agent kinds of the RL section: conv_gru learner overrides
     "conv16_s2": ("learner.channels=[16]", "learner.stride=2", "learner.recurrent=false"),
 }
 MAZE_AGENTS_QUICK = ("conv16_s2",)  # the presets' agent (the recurrent path: test_ppo)
-MAZE_QUICK = ("task.cells=2", "task.horizon=8", "sweep.corner_size=[2]", "train.batch_size=8", "train.minibatches=2",
-              "learner.embed=8", "learner.hidden=8")
+MAZE_QUICK = ("task.cells=2", "task.horizon=8", "sweep.corner_size=[2]", "train.batch_size=8",
+              "train.minibatches=2", "learner.embed=8", "learner.hidden=8")
 PARTS = {"single": 1, "population": 2}  # part -> the population size its device exposure is for
 
 
@@ -205,9 +207,9 @@ def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
 def minimal_ppo_program(cfg, env, policy, member, members: int, updates: int):
     """The minimal PPO loop (bench/minimal_ppo.py) for a run's config: same network, levels
     (the member's env axes, fresh levels of the training region) and hyperparameters; its
-    compiled chunk and a no-argument call of it, and the compile time."""
+    compiled chunk as a no-argument call, and the compile time."""
     t = cfg.train
-    hp = minimal_ppo.Hyper(t.batch_size, t.rollout_steps or env.horizon, t.rollout_episodes,
+    hp = minimal_ppo.Hyper(t.batch_size, ppo.rollout_length(t, env), t.rollout_episodes,
                            t.epochs, t.minibatches, t.gamma, t.gae_lambda, t.clip_eps,
                            t.value_coef, t.entropy_coef, t.learning_rate, t.clip_norm)
     draw = tasks.env_sampler(env, member.noise_std, member.axes)
@@ -216,7 +218,7 @@ def minimal_ppo_program(cfg, env, policy, member, members: int, updates: int):
     args = (params, jax.vmap(tx.init)(params), jax.random.split(jax.random.key(1), members))
     start = time.perf_counter()
     compiled = chunk.lower(*args).compile()
-    return compiled, lambda: compiled(*args), time.perf_counter() - start
+    return lambda: compiled(*args), time.perf_counter() - start
 
 
 def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: bool) -> dict:
@@ -230,8 +232,8 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
     chunk, hparams, state, compile_s = member_program(cfg)
     state, metrics = chunk(state, hparams)
     live = float(jnp.mean(metrics["live_steps"]))
-    ref_chunk, ref_call, ref_compile_s = minimal_ppo_program(cfg, env, policy, pop.member(0),
-                                                                 members, updates)
+    ref_call, ref_compile_s = minimal_ppo_program(cfg, env, policy, pop.member(0), members,
+                                                  updates)
     ref_live = float(jnp.mean(ref_call()[2][1]))
     mine = threaded(chunk, state, hparams)
     times, ref_times = [], []
@@ -239,7 +241,7 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
         times.append(median_time(mine, 1))
         ref_times.append(median_time(ref_call, 1))
     seconds, ref_seconds = statistics.median(times), statistics.median(ref_times)
-    steps = members * updates * cfg.train.batch_size * (cfg.train.rollout_steps or env.horizon)
+    steps = members * updates * cfg.train.batch_size * ppo.rollout_length(cfg.train, env)
     return dict(members=members, env_steps_per_s=steps / seconds,
                 minimal_env_steps_per_s=steps / ref_seconds, vs_minimal=ref_seconds / seconds,
                 live_share=live, minimal_live_share=ref_live, compile_s=compile_s,

@@ -103,10 +103,10 @@ class Evaluator:
     def _host_reference_rollouts(self, tasks_by_split, keys_by_split, contexts) -> dict:
         """name -> split -> Rollout stacked over members, for references whose parameters are
         built on the host: each member's programs run on the default device, one at a time."""
-        host = distributed.to_host((tasks_by_split, jax.tree.map(jax.random.key_data, keys_by_split),
-                                    contexts))
+        key_data = jax.tree.map(jax.random.key_data, keys_by_split)
+        host = distributed.to_host((tasks_by_split, key_data, contexts))
         per_member = []
-        for i in range(host[2].num_tasks.shape[0]):
+        for i in range(host[2].num_tasks.shape[0]):  # members (host: tasks, keys, contexts)
             member_tasks, member_keys, context = jax.tree.map(lambda a: a[i], host)
             member_keys = jax.tree.map(jax.random.wrap_key_data, member_keys)
             per_member.append({name: self._reference_programs[name](

@@ -271,6 +271,12 @@ def true_axes(env: Env) -> dict:
     return {a.name: jnp.asarray(a.true_value, jnp.float32) for a in env.axes}
 
 
+def tree_where(flag: jax.Array, a: Any, b: Any) -> Any:
+    """Leaf by leaf, `a` where `flag` else `b` (e.g. a fresh agent memory where an episode
+    starts)."""
+    return jax.tree.map(lambda x, y: jnp.where(flag, x, y), a, b)
+
+
 def rollout(env: Env, policy, params, task: Any, key: jax.Array,
             keep_obs: bool = False) -> Transition:
     """One episode of `policy` on `task`, `env.horizon` steps long: every step's logits, value,
@@ -295,12 +301,11 @@ def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_ste
     task_of = lambda e: jax.tree.map(lambda a: a[e], tasks_E)  # noqa: E731
     obs, state = env.reset(reset_key, task_of(0))
     fresh = policy.carry(params)
-    select = lambda flag, a, b: jax.tree.map(lambda x, y: jnp.where(flag, x, y), a, b)  # noqa: E731
 
     def step(loop, t):
         carry, obs, state, episode, alive, first = loop
         act_key, sample_key, env_key = jax.random.split(jax.random.fold_in(loop_key, t), 3)
-        carry = select(first, fresh, carry)
+        carry = tree_where(first, fresh, carry)
         carry, logits_A, value = policy.act(params, carry, obs, act_key)
         action = jax.random.categorical(sample_key, logits_A)
         task = task_of(episode)
@@ -313,7 +318,8 @@ def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_ste
             episode = episode + restart
             reset_obs, reset_state = env.reset(jax.random.fold_in(reset_key, episode),
                                                task_of(episode))
-            next_obs, next_state = select(restart, (reset_obs, reset_state), (next_obs, next_state))
+            next_obs, next_state = tree_where(restart, (reset_obs, reset_state),
+                                              (next_obs, next_state))
         else:
             restart = jnp.bool_(False)
         alive = alive & ~(ended & ~restart)
@@ -322,4 +328,4 @@ def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_ste
     initial = (fresh, obs, state, jnp.int32(0), jnp.bool_(True), jnp.bool_(True))
     (carry, obs, _, _, alive, first), trajectory = jax.lax.scan(step, initial,
                                                                 jnp.arange(num_steps))
-    return trajectory, (select(first, fresh, carry), obs, alive)
+    return trajectory, (tree_where(first, fresh, carry), obs, alive)

@@ -80,6 +80,11 @@ def _optimizer(cfg: Config, peak_lr):
                                          warmup_steps=cfg.warmup_steps * per_update), peak_lr)
 
 
+def rollout_length(cfg: Config, env: Env) -> int:
+    """T, the steps each environment takes per update (`rollout_steps`, 0: the env's horizon)."""
+    return cfg.rollout_steps or env.horizon
+
+
 def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
     params = policy.init(keys.streams(hparams.seed).init)
     return fresh_state(params, _optimizer(cfg, hparams.learning_rate).init(params))
@@ -96,8 +101,8 @@ def replay(policy: Policy, params, obs_T, first_T):
 
     def step(carry, obs_first):
         obs, first = obs_first
-        carry = jax.tree.map(lambda a, b: jnp.where(first, a, b), fresh, carry)
-        carry, logits_A, value = policy.act(params, carry, obs, None)
+        carry, logits_A, value = policy.act(params, tasks.tree_where(first, fresh, carry), obs,
+                                            None)
         return carry, (logits_A, value)
     return jax.lax.scan(step, fresh, (obs_T, first_T))[1]
 
@@ -142,7 +147,7 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         return (optax.apply_updates(params, updates), opt_state), \
             dict(loss=loss, grad_norm=optax.global_norm(grads), **extra)
 
-    num_steps_T = cfg.rollout_steps or env.horizon
+    num_steps_T = rollout_length(cfg, env)
     episodes = cfg.rollout_episodes
 
     def update(state: TrainState, _):
