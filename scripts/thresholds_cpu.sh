@@ -5,16 +5,18 @@
 #   linreg_diversity_cpu   in-context linear regression, transformer (D = 4)
 #   gd_vs_diversity_cpu    linear regression (D = 8), linear self-attention and transformer
 #   bandit_diversity_cpu   two-armed Bernoulli bandits, GRU (A2C)
-#   maze_diversity_cpu     9 x 9 mazes, feed-forward agent (PPO)
-# Measured on a 2-core CPU: 8.4 + 15.8 min for the first two in one go, 3.9 and 14.4 min for the
-# last two in their own runs: about 43 minutes. Runs already finished in DIR are skipped, so an
-# interrupted script picks up where it stopped. Extra arguments are Hydra overrides for every
-# preset. The M* it gives per family is in the README (Measuring emergence).
+#   maze_diversity_cpu     9 x 9 mazes, stride-2 convolutional agent (PPO)
+#   sinusoid_diversity_cpu sinusoid regression, transformer
+# Measured on a 2-core CPU: about 5.5 + 15.8 + 3.9 + 9.9 + 11.5 min, i.e. 47 minutes. Runs
+# already finished in DIR are skipped, so an interrupted script picks up where it stopped. Extra
+# arguments are Hydra overrides for every preset. The M* it gives per family is in the README
+# (Measuring emergence).
 # Usage: scripts/thresholds_cpu.sh [DIR] [override ...]
 set -euo pipefail
 dir=${1:-outputs/thresholds_cpu}
 shift $(( $# > 0 ? 1 : 0 ))
-for preset in linreg_diversity_cpu gd_vs_diversity_cpu bandit_diversity_cpu maze_diversity_cpu; do
+for preset in linreg_diversity_cpu gd_vs_diversity_cpu bandit_diversity_cpu maze_diversity_cpu \
+    sinusoid_diversity_cpu; do
   mesaopt-train "experiment=$preset" "out_dir=$dir/$preset" "$@"
 done
 mesaopt-plot thresholds "$dir"

@@ -102,3 +102,10 @@ def test_maze_presets_misgeneralize_at_small_corners_and_report_planning(compose
 @pytest.mark.preset
 def test_maze_diversity_cpu_memorizes_at_small_m_and_generalizes_at_large_m(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("maze_diversity_cpu",), "check_maze_diversity.py")
+
+
+@pytest.mark.preset
+def test_sinusoid_diversity_cpu_memorizes_at_m_1_and_nears_the_posterior_at_m_inf(compose_cfg,
+                                                                                  tmp_path):
+    _train_and_check(compose_cfg, tmp_path, ("sinusoid_diversity_cpu",),
+                     "check_sinusoid_diversity.py")

@@ -22,6 +22,15 @@ ADDED_SINCE = {"smoke": {"return", "alive"}, "bandit_smoke": {"return", "alive"}
 ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_d_gen", "emergence_separation",
                  "emergence_role", "delta_grid_posterior"}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
+# Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
+# the difference of float32 weights (new - old), which loses digits where the update is small
+# next to the weights (the sgd reference's mean differs by 0.0018, its position-weighted mean by
+# 0.8 %, between two x86 CPUs).
+CPU_SENSITIVE = {"update_cosine": 2e-2}
+# Relative tolerance per preset (default 1e-4): the learned optimizer is meta-trained through
+# unrolled inner loops, which carry those last-digit differences into its other metrics (up to
+# 4e-4 relative between the same two CPUs).
+PRESET_RTOL = {"lopt_smoke": 2e-3}
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -43,9 +52,13 @@ def _compare(run_dir: Path, name: str) -> None:
     merged = golden.merge(now, on=KEYS, suffixes=("_golden", "_now"), validate="one_to_one")
     assert len(merged) == len(golden), "the (step, split, predictor, metric) groups differ"
     np.testing.assert_array_equal(merged.rows_golden, merged.rows_now)
+    loose = merged.metric.map(CPU_SENSITIVE).fillna(0.0).to_numpy()
     for column in ("mean", "std", "weighted"):
-        np.testing.assert_allclose(merged[f"{column}_now"], merged[f"{column}_golden"],
-                                   rtol=1e-4, atol=1e-6, err_msg=column)
+        rtol = PRESET_RTOL.get(name, 1e-4)
+        for rows, tolerance in ((loose == 0, 0.0), *((loose == t, t) for t in set(loose) - {0})):
+            np.testing.assert_allclose(
+                merged[f"{column}_now"][rows], merged[f"{column}_golden"][rows],
+                rtol=max(rtol, tolerance), atol=max(1e-6, tolerance), err_msg=column)
     roles = df.groupby("predictor").role.unique()
     assert all(len(r) == 1 for r in roles)
     assert set(df.loc[df.role == "learner", "predictor"]) == {
