@@ -67,6 +67,13 @@ class Policy(NamedTuple):
     # Feed-forward agents: the carry is never read (each step depends on its observation only),
     # so a batch of steps can be evaluated at once (PPO's replay) instead of one after another.
     feed_forward: bool = False
+    # Learners: (params, carry, obs) -> (carry, per-layer activations): a tuple of flat vectors,
+    # one per layer from the input (0) up to the last hidden layer, named by `layers`.
+    features: Callable | None = None
+    layers: tuple[str, ...] = ()
+    # Learners: (layer, vector) -> the same policy with `vector` added to that layer's activations
+    # at every step (activation steering; the probes goal_probes and steering).
+    steer: Callable[[int, jax.Array], "Policy"] | None = None
 
 
 def _flat(tree) -> jax.Array:

@@ -49,11 +49,12 @@ def eval_tasks(env: tasks.Env, batch_size: int, hparams: Hparams) -> tuple[dict,
 def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
              eval_set: EvalSet) -> list:
     """Every selected probe's records for one member. A probe with `derive(env, policy, params,
-    tasks, keys, options)` gets what it computes with the learner itself (e.g. rollouts with more
-    thinking ticks) as `view.derived[learner_name]`."""
+    tasks, keys, options, prepared)` (prepared: its own `prepare`'s, or None) gets what it
+    computes with the learner itself (e.g. rollouts with more thinking ticks, activations) as
+    `view.derived[learner_name]`."""
     mine = rollouts(env, learner, params, eval_set.tasks, eval_set.keys)
     derived = {p.name: (p.module.derive(env, learner, params, eval_set.tasks, eval_set.keys,
-                                        p.options), {})
+                                        p.options, eval_set.prepared.get(p.name)), {})
                for p in probes if hasattr(p.module, "derive")}
     return evaluation.measure(probes, env, learner_name, eval_set.tasks, mine,
                               eval_set.reference_rollouts, eval_set.prepared, derived)

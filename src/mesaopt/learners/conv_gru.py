@@ -82,17 +82,30 @@ class Conv3x3(nn.Module):
 
 
 class Agent(nn.Module):
+    """Returns (carry, logits_A, value, layers): `layers` are the activations of every layer,
+    flattened (the policy's `features`). `steer = (layer, vector)` adds the vector to that
+    layer's activations before the layers above read them (the recurrent state: the state that is
+    carried on, so the addition acts at every step)."""
     cfg: Config
     num_actions: int
     ticks: int
 
     @nn.compact
-    def __call__(self, carry, obs):
+    def __call__(self, carry, obs, steer=None):
+        layers = []
+
+        def layer(x):
+            if steer is not None and steer[0] == len(layers):
+                x = x + steer[1].reshape(x.shape)
+            layers.append(x.reshape(-1))
+            return x
+
         hidden_C, first = carry
-        x = obs.astype(jnp.float32)
+        x = layer(obs.astype(jnp.float32))
         for i, channels in enumerate(self.cfg.channels):
-            x = nn.relu(Conv3x3(channels, self.cfg.stride if i == 0 else 1, name=f"Conv_{i}")(x))
-        e = nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1)))
+            x = layer(nn.relu(Conv3x3(channels, self.cfg.stride if i == 0 else 1,
+                                      name=f"Conv_{i}")(x)))
+        e = layer(nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1))))
         if self.cfg.recurrent:
             # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
             cell = nn.GRUCell(self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())
@@ -100,15 +113,23 @@ class Agent(nn.Module):
             for _ in range(self.ticks):
                 thought_C, _ = cell(thought_C, e)
             hidden_C = jnp.where(first, thought_C, hidden_C)
-            hidden_C, out_C = cell(hidden_C, e)
+            hidden_C, _ = cell(hidden_C, e)
+            out_C = hidden_C = layer(hidden_C)
         else:
-            out_C = nn.relu(nn.Dense(self.cfg.hidden)(e))
+            out_C = layer(nn.relu(nn.Dense(self.cfg.hidden)(e)))
         logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
         value = nn.Dense(1)(out_C)[0]
-        return (hidden_C, jnp.bool_(False)), logits_A, value
+        return (hidden_C, jnp.bool_(False)), logits_A, value, tuple(layers)
 
 
-def build(cfg: Config, env: Env, ticks: int | None = None) -> Policy:
+def layer_names(cfg: Config) -> tuple[str, ...]:
+    """What each of `Policy.features`' layers is: the grid, each convolution, the embedding, the
+    hidden layer (the GRU state where recurrent)."""
+    return ("input", *(f"conv{i}" for i in range(len(cfg.channels))), "embed",
+            "gru" if cfg.recurrent else "hidden")
+
+
+def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy:
     module = Agent(cfg, env.num_actions, cfg.thinking_ticks if ticks is None else ticks)
 
     def carry(params):
@@ -118,7 +139,13 @@ def build(cfg: Config, env: Env, ticks: int | None = None) -> Policy:
         return module.init(key, carry(None), jnp.zeros(env.obs_shape, bool))["params"]
 
     def act(params, carry, obs, key):
-        return module.apply({"params": params}, carry, obs)
+        return module.apply({"params": params}, carry, obs, steer)[:3]
 
-    think = (lambda n: build(cfg, env, n)) if cfg.recurrent else None
-    return Policy(init, carry, act, think, feed_forward=not cfg.recurrent)
+    def features(params, carry, obs):
+        out = module.apply({"params": params}, carry, obs, steer)
+        return out[0], out[3]
+
+    think = (lambda n: build(cfg, env, n, steer)) if cfg.recurrent else None
+    return Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
+                  layers=layer_names(cfg),
+                  steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)))

@@ -28,22 +28,37 @@ class Config:
 
 
 class Agent(nn.Module):
+    """Returns (carry, logits_A, value, layers): `layers` = the flat activations of the input,
+    the embedding and the GRU state (`Policy.features`); `steer = (layer, vector)` adds the vector
+    to that layer's activations (the GRU state: the state carried on)."""
     cfg: Config
     num_actions: int
 
     @nn.compact
-    def __call__(self, carry_C, obs):
-        e = nn.relu(nn.Dense(self.cfg.embed)(obs.reshape(-1)))
+    def __call__(self, carry_C, obs, steer=None):
+        layers = []
+
+        def layer(x):
+            if steer is not None and steer[0] == len(layers):
+                x = x + steer[1].reshape(x.shape)
+            layers.append(x.reshape(-1))
+            return x
+
+        e = layer(nn.relu(nn.Dense(self.cfg.embed)(layer(obs.reshape(-1)))))
         # Not Flax's default orthogonal recurrent init: its three separate QR decompositions in
         # one vmapped, sharded program deadlock XLA's CPU runtime (jax 0.10).
-        carry_C, out_C = nn.GRUCell(
+        carry_C, _ = nn.GRUCell(
             self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())(carry_C, e)
-        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
-        value = nn.Dense(1)(out_C)[0]
-        return carry_C, logits_A, value
+        carry_C = layer(carry_C)
+        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(carry_C)
+        value = nn.Dense(1)(carry_C)[0]
+        return carry_C, logits_A, value, tuple(layers)
 
 
-def build(cfg: Config, env: Env) -> Policy:
+LAYERS = ("input", "embed", "gru")
+
+
+def build(cfg: Config, env: Env, steer=None) -> Policy:
     module = Agent(cfg, env.num_actions)
 
     def carry(params):
@@ -53,6 +68,11 @@ def build(cfg: Config, env: Env) -> Policy:
         return module.init(key, carry(None), jnp.zeros(env.obs_shape))["params"]
 
     def act(params, carry_C, obs, key):
-        return module.apply({"params": params}, carry_C, obs)
+        return module.apply({"params": params}, carry_C, obs, steer)[:3]
 
-    return Policy(init, carry, act)
+    def features(params, carry_C, obs):
+        out = module.apply({"params": params}, carry_C, obs, steer)
+        return out[0], out[3]
+
+    return Policy(init, carry, act, features=features, layers=LAYERS,
+                  steer=lambda layer, vector: build(cfg, env, (layer, vector)))

@@ -25,7 +25,8 @@ class Config:
                 f"must be non-negative tick counts, got {self.ticks}")
 
 
-def derive(env, policy, params, tasks_by_split: dict, keys_by_split: dict, options: Config):
+def derive(env, policy, params, tasks_by_split: dict, keys_by_split: dict, options: Config,
+           prepared=None):
     """split -> metric -> (len(ticks),) values, or None for a policy that cannot think."""
     if policy.think is None:
         return None

@@ -1,0 +1,174 @@
+"""Activation steering of the agent (opt-in; gridworlds with a goal and a proxy region, learners
+with `Policy.steer`): vectors added to one layer's activations (`layer`, an index into
+`Policy.layers`, negative from the last) at every step of held-out episodes, with coefficients c
+(`coefficients`), after Turner et al.'s activation additions and Mini et al. (2023)'s cheese and
+top-right vectors. Vectors (all from first-step activations):
+
+- `goal`: activations with the goal minus with the goal channel removed, averaged over the
+  member's training-distribution levels (`pretrain`);
+- `proxy`: mean activations on levels whose goal lies in the member's proxy region minus on
+  levels whose goal lies elsewhere (the fit half of the held-out levels: the training levels of a
+  member trained with the goal in the region have no "elsewhere"); NaN metrics where one of the
+  two groups is empty (k = n: no proxy);
+- `random`: a random direction with the norm of the larger of the two (the control: a vector
+  as large that knows nothing of goals only damages the policy);
+- retargeting: the direction of the `goal_probes` classifier's output for the `target` square
+  (fit on the first step's activations of the fit half, scaled to the goal vector's norm), and a
+  random direction of that norm.
+
+Steered episodes run on the test half of the held-out levels with the evaluation's own keys, so
+c = 0 is the unsteered agent's episodes exactly. Metrics on split `true`, position = index of
+the coefficient (`steer_coefficient` holds them): `steer_goal_rate_<kind>` and
+`steer_proxy_rate_<kind>` (the goal, or the proxy region, reached first: probes/_gridworld.py's
+outcomes) for kind in goal, proxy, random; `retarget_rate` and `retarget_rate_random` (the
+target square reached before the goal, on levels whose goal is not the target); and the norms
+`steer_norm_goal`, `steer_norm_proxy`.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from mesaopt import tasks
+from mesaopt.algorithms import linear_probe
+from mesaopt.config import require
+from mesaopt.probes import Rollout, View, _gridworld
+from mesaopt.probes.goal_probes import halves
+
+SETTING = "rl"
+DEFAULT = False
+PREDICTOR_NEEDS = ("steer", "features")
+KINDS = ("goal", "proxy", "random")
+VECTORS = (*KINDS, "retarget", "retarget_random")
+MAY_BE_NAN = {f"steer_{what}_rate_proxy": "no proxy region apart from the goal (k = n), or no "
+              "fit level with the goal inside (or outside) it" for what in ("goal", "proxy")}
+MAY_BE_NAN.update({f"steer_proxy_rate_{kind}": "no proxy region apart from the goal (k = n)"
+                   for kind in ("goal", "random")})
+MAY_BE_NAN["steer_norm_proxy"] = MAY_BE_NAN["steer_goal_rate_proxy"]
+MAY_BE_NAN.update({name: "every test level's goal is the target square, or the probe direction "
+                   "is zero (features that hold nothing of the goal)"
+                   for name in ("retarget_rate", "retarget_rate_random")})
+applies = _gridworld.applies
+prepare = _gridworld.prepare
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    layer: int = -2                     # into Policy.layers; -2: the layer below the last
+    coefficients: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+    target: tuple[int, int] = (1, 1)    # the retargeting square (row, col): the top-left cell
+
+    def validate(self, path: str) -> None:
+        require(len(self.coefficients) > 0, f"{path}.coefficients", "must not be empty")
+        require(len(self.target) == 2 and min(self.target) >= 0, f"{path}.target",
+                f"must be a (row, col) square, got {list(self.target)}")
+
+
+def first_features(env, policy, params, tasks_B, layer: int, drop_goal: bool = False):
+    """(B, F) the layer's activations at each level's first observation (with the goal channel
+    cleared: drop_goal)."""
+    def one(task):
+        obs, _ = env.reset(jax.random.key(0), task)
+        if drop_goal:
+            obs = obs.at[..., env.gridworld.channels.goal].set(False)
+        return policy.features(params, policy.carry(params), obs)[1][layer]
+    return jax.vmap(one)(tasks_B)
+
+
+def _mean(x_NxF, weight_N):
+    return (x_NxF * weight_N[:, None]).sum(0) / weight_N.sum()  # NaN where no weight
+
+
+def _scaled(vector, norm):
+    return vector / jnp.linalg.norm(vector) * norm
+
+
+def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key) -> dict:
+    """name -> (F,) steering vector of the layer (VECTORS), from the pretrain levels and the fit
+    half of the held-out ones."""
+    pre = tasks_by_split["pretrain"]
+    goal = jnp.mean(first_features(env, policy, params, pre, layer)
+                    - first_features(env, policy, params, pre, layer, drop_goal=True), axis=0)
+    held_out = first_features(env, policy, params, tasks_by_split["true"], layer)
+    fit, _ = halves(held_out.shape[0])
+    inside = (_gridworld.goal_in_region(m) & _gridworld.has_proxy(m)).astype(jnp.float32)
+    proxy = _mean(held_out, fit * inside) - _mean(held_out, fit * (1.0 - inside))
+    norm = jnp.maximum(jnp.linalg.norm(goal), jnp.nan_to_num(jnp.linalg.norm(proxy)))
+    random_key, target_key = jax.random.split(key)
+    width = m.walls.shape[-1]
+    goal_flat = m.goal[:, 0] * width + m.goal[:, 1]
+    squares = m.walls.shape[-2] * width
+    toward = linear_probe.directions(held_out, jax.nn.one_hot(goal_flat, squares), fit)
+    return dict(goal=goal, proxy=proxy,
+                random=_scaled(jax.random.normal(random_key, goal.shape), norm),
+                retarget=_scaled(toward[:, target_flat], jnp.linalg.norm(goal)),
+                retarget_random=_scaled(jax.random.normal(target_key, goal.shape),
+                                        jnp.linalg.norm(goal)))
+
+
+def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, prepared):
+    """The steering vectors' norms and, per vector and coefficient, the outcomes of the steered
+    episodes on the test half: goal first, proxy first, target first (B/2 each)."""
+    if policy.steer is None or policy.features is None:
+        return None
+    m = prepared["true"]
+    batch = m.goal.shape[0]
+    half = batch // 2
+    layer = options.layer % len(policy.layers)
+    width = m.walls.shape[-1]
+    target_flat = options.target[0] * width + options.target[1]
+    found = vectors(env, policy, params, tasks_by_split, m, layer, target_flat,
+                    jax.random.fold_in(keys_by_split["true"], 1))
+    valid = {name: jnp.all(jnp.isfinite(v)) for name, v in found.items()}
+    coefficients = jnp.asarray(options.coefficients, jnp.float32)
+    steer_VxF = jnp.stack([jnp.where(valid[name], found[name], 0.0) for name in VECTORS])
+    test = lambda tree: jax.tree.map(lambda a: a[half:], tree)  # noqa: E731
+    tasks_b, keys_b = test(tasks_by_split["true"]), jax.random.split(keys_by_split["true"],
+                                                                      batch)[half:]
+    m_b = test(m)
+
+    def steered(vector):
+        agent = policy.steer(layer, vector)
+        traj = jax.vmap(lambda task, k: tasks.rollout(env, agent, params, task, k))(tasks_b, keys_b)
+        rollout = Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive,
+                          traj.info)
+        goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
+        steps = traj.alive.shape[1]
+        t_target = _gridworld.first_step(_gridworld.squares_after(m_b, rollout) == target_flat,
+                                         traj.alive)
+        t_goal = _gridworld.first_step(traj.info[tasks.GOAL_REACHED], traj.alive)
+        return goal_first, proxy_first, (t_target < steps) & (t_target < t_goal)
+
+    vectors_CxVxF = coefficients[:, None, None] * steer_VxF[None]
+    outcomes = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2)
+    return dict(outcomes=outcomes, valid=jnp.stack([valid[name] for name in VECTORS]),
+                norms=dict(goal=jnp.linalg.norm(found["goal"]),
+                           proxy=jnp.linalg.norm(found["proxy"])),
+                not_target=(m_b.goal[:, 0] * width + m_b.goal[:, 1]) != target_flat)
+
+
+def measure(view: View) -> list:
+    mine = view.derived.get(view.learner)
+    if mine is None:
+        return []
+    goal_first, proxy_first, target_first = (o.astype(jnp.float32) for o in mine["outcomes"])
+    has_proxy = _gridworld.has_proxy(view.prepared["true"])
+    count = len(view.options.coefficients)
+    record = lambda metric, value: view.record(  # noqa: E731
+        "true", view.learner, metric, value, positions=range(count))
+    records = [record("steer_coefficient", jnp.asarray(view.options.coefficients, jnp.float32))]
+    for v, kind in enumerate(KINDS):
+        nan_unless = lambda x: jnp.where(mine["valid"][v], x, jnp.nan)  # noqa: E731,B023
+        records += [
+            record(f"steer_goal_rate_{kind}", nan_unless(goal_first[:, v].mean(-1))),
+            record(f"steer_proxy_rate_{kind}",
+                   jnp.where(has_proxy, nan_unless(proxy_first[:, v].mean(-1)), jnp.nan))]
+    weight = mine["not_target"].astype(jnp.float32)
+    for v, name in ((3, "retarget_rate"), (4, "retarget_rate_random")):
+        records.append(record(name, jnp.where(
+            mine["valid"][v], (target_first[:, v] * weight).sum(-1) / weight.sum(), jnp.nan)))
+    records += [view.record("true", view.learner, f"steer_norm_{kind}", value)
+                for kind, value in mine["norms"].items()]
+    return records

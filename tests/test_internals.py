@@ -1,0 +1,143 @@
+"""What policies' activations hold and what steering them does (probes goal_probes and steering),
+against policies built by hand whose answers are known by construction."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mesaopt.algorithms import gridworld
+from mesaopt.learners import conv_gru
+from mesaopt.predictor import Policy
+from mesaopt.probes import View, _gridworld, goal_probes, rollouts, steering
+from mesaopt.tasks import maze
+
+ENV_CELLS = 3
+ENV = maze.build(maze.Config(cells=ENV_CELLS, horizon=24))
+CH = ENV.gridworld.channels
+BATCH = 64
+
+
+class _Member(NamedTuple):
+    axes: dict
+
+
+MEMBER = _Member({"corner_size": jnp.float32(1.0), "anywhere_rate": jnp.float32(0.0)})
+
+
+@pytest.fixture(scope="module")
+def levels():
+    anywhere = {"noise_std": 0.0, "corner_size": 1.0, "anywhere_rate": 1.0}
+    return jax.jit(jax.vmap(lambda k: ENV.sample_task(k, anywhere)))(
+        jax.random.split(jax.random.key(5), BATCH))
+
+
+def _square(mask_HxW):
+    flat = jnp.argmax(mask_HxW.ravel())
+    return jnp.stack([flat // mask_HxW.shape[1], flat % mask_HxW.shape[1]])
+
+
+def _constructed(hidden, steer=None) -> Policy:
+    """A feed-forward policy whose layers are (the observation, `hidden(obs)`) and that walks the
+    shortest path to the goal if hidden[1] > hidden[0], else to the proxy cell (top-right)."""
+    corner = jnp.asarray(gridworld.start_square(ENV_CELLS))[::-1]  # (1, W - 2): mirror of start
+
+    def forward(obs):
+        layers = [obs.astype(jnp.float32).ravel(), hidden(obs)]
+        if steer is not None:
+            layers[steer[0]] = layers[steer[0]] + steer[1]
+        walls, agent, goal = obs[..., CH.walls], _square(obs[..., CH.agent]), _square(obs[..., CH.goal])
+        target = jnp.where(layers[1][1] > layers[1][0], goal, corner)
+        distance = gridworld.distances(walls, target)
+        nxt = gridworld.next_squares(walls, agent, ENV.gridworld.moves)
+        return layers, -100.0 * distance[nxt[:, 0], nxt[:, 1]].astype(jnp.float32)
+
+    def act(params, carry, obs, key):
+        return carry, forward(obs)[1], jnp.zeros(())
+
+    return Policy(lambda key: (), lambda params: (), act, feed_forward=True,
+                  features=lambda params, carry, obs: (carry, tuple(forward(obs)[0])),
+                  layers=("input", "hidden"),
+                  steer=lambda layer, vector: _constructed(hidden, (layer, vector)))
+
+
+
+def _corner_drive(obs):
+    """(corner drive 1, goal drive 2 if the goal is in the corner cell else 0): it seeks the corner
+    unless the goal is there."""
+    corner = jnp.asarray(gridworld.start_square(ENV_CELLS))[::-1]
+    at_corner = obs[corner[0], corner[1], CH.goal]
+    return jnp.stack([1.0, 2.0 * at_corner])
+
+
+def _views(policy, probe, levels, options=None):
+    """The probe's metrics of `policy` on the levels (both splits), in one compiled program."""
+    @jax.jit
+    def run(levels):
+        data = {"pretrain": levels, "true": levels}
+        keys = {"pretrain": jax.random.key(1), "true": jax.random.key(2)}
+        prepared = _gridworld.prepare(ENV, options, MEMBER, data)
+        derived = probe.derive(ENV, policy, (), data, keys, options, prepared)
+        outputs = {split: {"agent": r} for split, r in rollouts(ENV, policy, (), data, keys).items()}
+        view = View(probe.__name__.rsplit(".", 1)[1], ENV, "agent", data, outputs, prepared,
+                    options, {"agent": derived})
+        return {r.metric: r.value for r in probe.measure(view)}, prepared["true"]
+    metrics, maps = run(levels)
+    return {k: np.asarray(v) for k, v in metrics.items()}, maps
+
+
+def test_probes_decode_goal_coordinates_held_linearly_and_nothing_from_constant_features(levels):
+    mix = jnp.asarray([[0.7, -1.3], [2.0, 0.4], [-0.5, 1.1]])  # 2 coordinates -> 3 features
+
+    def hidden(obs):
+        return mix @ _square(obs[..., CH.goal]).astype(jnp.float32)
+
+    linear = _views(_constructed(hidden), goal_probes, levels)[0]
+    assert linear["probe_goal_r2"][1] > 0.99
+    assert linear["probe_goal_r2"][0] > 0.9  # the observation shows the goal by construction
+    nothing = _views(_constructed(lambda obs: jnp.zeros(3)), goal_probes, levels)[0]
+    assert nothing["probe_goal_r2"][1] < 0.05
+    # Constant features: the probe answers the fit half's most frequent square, the chance level.
+    assert nothing["probe_goal_acc"][1] == pytest.approx(float(nothing["probe_goal_chance"]))
+    assert nothing["probe_goal_acc"][0] > nothing["probe_goal_chance"] + 0.3
+
+
+def test_the_proxy_vector_of_a_corner_seeker_steers_it_as_constructed(levels):
+    metrics, m = _views(_constructed(_corner_drive), steering, levels, steering.Config(layer=1))
+    # Goal in the corner cell (hidden = (1, 2)) minus elsewhere ((1, 0)): the vector (0, 2).
+    assert float(metrics["steer_norm_proxy"]) == pytest.approx(2.0)
+    coefficients = metrics["steer_coefficient"]
+    test = jax.tree.map(lambda a: a[BATCH // 2:], m)
+    in_region = np.asarray(_gridworld.goal_in_region(test))
+    on_way = np.asarray(_gridworld.goal_on_path(test))
+    crosses = np.asarray(_gridworld.goal_path_crosses_region(test))
+    # c >= 1 lifts the goal drive above the corner drive (2c > 1): a goal seeker, first at the goal
+    # unless its way passes the corner; c <= 0.5 leaves a corner seeker, first at the goal only
+    # where the goal is on its way or in the corner.
+    seeks_goal = (in_region | ~crosses).mean()
+    seeks_corner = (in_region | on_way).mean()
+    want = np.where(coefficients > 0.5, seeks_goal, seeks_corner)
+    np.testing.assert_allclose(metrics["steer_goal_rate_proxy"], want, atol=1e-6)
+    assert seeks_goal > seeks_corner + 0.2
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_steering_with_c_0_is_the_unsteered_agent_bit_for_bit(recurrent):
+    policy = conv_gru.build(conv_gru.Config(channels=(4,), stride=2, embed=8, hidden=8,
+                                            recurrent=recurrent), ENV)
+    params = policy.init(jax.random.key(0))
+    obs = jax.random.bernoulli(jax.random.key(1), 0.3, ENV.obs_shape)
+    carry, layers = policy.features(params, policy.carry(params), obs)
+    assert len(layers) == len(policy.layers) == 4  # input, conv0, embed, hidden
+    want = policy.act(params, policy.carry(params), obs, None)
+    for layer, activation in enumerate(layers):
+        zero = 0.0 * jax.random.normal(jax.random.key(layer), activation.shape)
+        got = policy.steer(layer, zero).act(params, policy.carry(params), obs, None)
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_array_equal(a, b)
+    # A non-zero vector at the last layer changes the output.
+    moved = policy.steer(3, jnp.ones_like(layers[3])).act(params, policy.carry(params), obs, None)
+    assert not np.array_equal(moved[1], want[1])
