@@ -11,6 +11,7 @@ import textwrap
 
 import pandas as pd
 import pytest
+from conftest import xla_flags
 
 from mesaopt import distributed, results
 from mesaopt.config import ConfigError
@@ -30,7 +31,7 @@ ARGS = ("experiment=smoke", "progress=false", "sweep.seeds=2", "sweep.num_tasks=
 
 def _env(devices: int, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESAOPT_", "SLURM_"))}
-    return {**env, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+    return {**env, "XLA_FLAGS": xla_flags(f"--xla_force_host_platform_device_count={devices}"),
             "WANDB_MODE": "offline", **extra}
 
 

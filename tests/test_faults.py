@@ -11,6 +11,7 @@ import textwrap
 from collections import namedtuple
 
 import pytest
+from conftest import xla_flags
 
 from mesaopt import provenance, results, run, status
 
@@ -246,7 +247,7 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compo
     args = ("experiment=smoke", "logger=none", "progress=false", "train.steps=32", "eval.every=4")
     reference = results.load(run.train(run.load_config(compose_cfg(
         *args, f"out_dir={tmp_path / 'reference'}"))))
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}  # as in here
+    env = {**os.environ, "XLA_FLAGS": xla_flags("--xla_force_host_platform_device_count=1")}
     command = [sys.executable, "-m", "mesaopt.run", *args, f"out_dir={tmp_path / 'killed'}"]
     rng = random.Random(0)
     for _ in range(2):

@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from conftest import xla_flags
 
 from mesaopt import results
 
@@ -29,7 +30,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_sharded_population_resumes_and_matches_single_device(smoke_run, tmp_path):
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    env = {**os.environ, "XLA_FLAGS": xla_flags("--xla_force_host_platform_device_count=2"),
            "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
                          text=True, env=env, timeout=600, cwd=os.path.dirname(os.path.dirname(__file__)))

@@ -14,6 +14,9 @@ from pathlib import Path
 import wandb
 
 ONLINE_TIMEOUT_S = 15
+# Offline needs no network: only wandb's local service must start, which a loaded machine (a
+# cluster node, a CI runner running tests in parallel) can take well over 15 s to do.
+OFFLINE_TIMEOUT_S = 120
 
 
 def _first_line(err: BaseException) -> str:
@@ -29,8 +32,9 @@ class Logger:
                 project=cfg.project, entity=cfg.entity, mode=mode, dir=str(run_dir),
                 group=run_id, job_type="train", name=f"{run_id}-member{i}", id=f"{run_id}-{i}",
                 tags=list(cfg.tags), config={**config, **member}, reinit="create_new",
-                resume="allow", settings=wandb.Settings(console="off", silent=True,
-                                                        init_timeout=ONLINE_TIMEOUT_S))
+                resume="allow", settings=wandb.Settings(
+                    console="off", silent=True,
+                    init_timeout=ONLINE_TIMEOUT_S if mode == "online" else OFFLINE_TIMEOUT_S))
                 for i, member in enumerate(members)]
 
         self.mode, self.runs = cfg.mode, []
