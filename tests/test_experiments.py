@@ -109,3 +109,9 @@ def test_sinusoid_diversity_cpu_memorizes_at_m_1_and_nears_the_posterior_at_m_in
                                                                                   tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("sinusoid_diversity_cpu",),
                      "check_sinusoid_diversity.py")
+
+
+@pytest.mark.preset
+def test_maze_internals_cpu_decodes_the_goal_from_the_input_and_steers_with_c_0_as_unsteered(
+        compose_cfg, tmp_path):
+    _train_and_check(compose_cfg, tmp_path, ("maze_internals_cpu",), "check_maze_internals.py")

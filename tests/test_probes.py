@@ -41,7 +41,7 @@ def test_probe_contracts(compose_cfg, family_name):
     cfg = run.load_config(compose_cfg(
         f"experiment={PRESETS[family_name]}", "logger=none", "sweep.seeds=1", "eval.batch_size=8",
         f"eval.probes=[{','.join(probes)}]", f"eval.references=[{','.join(references)}]",
-        f"eval.options={{{options}}}"))
+        "eval.options=null", f"eval.options={{{options}}}"))  # replaced, not merged into a preset's
     family, learner, pop = run.build(cfg)
     params = pop.init(pop.hparams).params
     eval_set = pop.make_eval_set(pop.hparams)

@@ -76,5 +76,20 @@ class Policy(NamedTuple):
     steer: Callable[[int, jax.Array], "Policy"] | None = None
 
 
+class LayerTap:
+    """Inside a network's forward pass: `x = tap(x)` records layer x (flattened, in call order:
+    `Policy.features`) and, for the steered layer (`steer = (index, vector)`), first adds the
+    vector to it, so that the layers above read the steered activations."""
+
+    def __init__(self, steer=None):
+        self.steer, self.layers = steer, []
+
+    def __call__(self, x):
+        if self.steer is not None and self.steer[0] == len(self.layers):
+            x = x + self.steer[1].reshape(x.shape)
+        self.layers.append(x.reshape(-1))
+        return x
+
+
 def _flat(tree) -> jax.Array:
     return jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree.leaves(tree)])

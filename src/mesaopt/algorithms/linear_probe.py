@@ -9,10 +9,10 @@ and predictions X_new X^T alpha; a sample with weight 0 has a zero row in X and 
 alpha = 0, so it contributes nothing. Features are standardized with the fit samples' mean and
 standard deviation. The penalty is chosen per target column from `LAMBDAS` (relative to the mean
 diagonal of X X^T) by 2-fold cross-validation on the fit samples; all of a probe's solves (both
-folds and the final fit, every penalty) are one stacked set of systems, solved in one loop
-(`_solve`; algorithms/least_squares.py says why one program must not hold many separate solves). Classification = regression on one-hot
-targets, the class with the largest output (Alain & Bengio's linear classifier probes, fit in
-closed form).
+folds and the final fit, every penalty) are one stacked set of systems, solved by elimination
+in array operations (`_solve`: LAPACK's solves hung sharded programs). Classification =
+regression on one-hot targets, the class with the largest output (Alain & Bengio's linear
+classifier probes, fit in closed form).
 """
 from __future__ import annotations
 
@@ -60,13 +60,19 @@ def _fit(x_NxF, y_NxO, fit_N):
 
 
 def _solve(systems, rhs):
-    """The stacked systems solved one after another in a loop (lax.map): the same solves as one
-    batched call, which in a program sharded over several CPU devices hung XLA's CPU runtime
-    (jaxlib 0.10, a 4-member population on 4 devices)."""
-    shape = systems.shape[:-2]
-    flat = lambda a: a.reshape(-1, *a.shape[len(shape):])  # noqa: E731
-    out = jax.lax.map(lambda pair: jnp.linalg.solve(*pair), (flat(systems), flat(rhs)))
-    return out.reshape(*shape, *out.shape[1:])
+    """The stacked symmetric positive definite systems (..., N, N) x = rhs (..., N, O), solved by
+    Gauss-Jordan elimination in plain array operations (no pivoting: the systems are positive
+    definite). Not LAPACK: its solves in a program sharded over several CPU devices hung XLA's CPU
+    runtime (jaxlib 0.10, a 4-member population on 4 devices: one batched solve at any size, and
+    solves in a lax.map at 128 samples)."""
+    n = systems.shape[-1]
+
+    def eliminate(k, m):
+        row = m[..., k, :] / m[..., k, k][..., None]
+        m = m - m[..., :, k][..., :, None] * row[..., None, :]
+        return m.at[..., k, :].set(row)
+    augmented = jnp.concatenate([systems, rhs.astype(systems.dtype)], axis=-1)
+    return jax.lax.fori_loop(0, n, eliminate, augmented)[..., n:]
 
 
 def fit_predict(x_NxF: jax.Array, y_NxO: jax.Array, fit_N: jax.Array) -> jax.Array:
@@ -113,7 +119,7 @@ def pad_features(layers: list) -> jax.Array:
                       for x in layers])
 
 
-def weighted_mean(flags_N, weight_N):
-    """Mean of flags_N over the samples with weight 1 (NaN where there are none)."""
-    return (flags_N * weight_N).sum() / weight_N.sum()
+def weighted_mean(x_N, weight_N):
+    """Mean of x_N (N, ...) over the samples with weight 1 (NaN where there are none)."""
+    return jnp.tensordot(weight_N, x_N.astype(jnp.float32), 1) / weight_N.sum()
 

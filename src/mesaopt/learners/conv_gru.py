@@ -18,7 +18,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
-from mesaopt.predictor import Policy
+from mesaopt.predictor import LayerTap, Policy
 from mesaopt.tasks import Env
 
 SETTING = "rl"
@@ -92,14 +92,7 @@ class Agent(nn.Module):
 
     @nn.compact
     def __call__(self, carry, obs, steer=None):
-        layers = []
-
-        def layer(x):
-            if steer is not None and steer[0] == len(layers):
-                x = x + steer[1].reshape(x.shape)
-            layers.append(x.reshape(-1))
-            return x
-
+        layer = LayerTap(steer)
         hidden_C, first = carry
         x = layer(obs.astype(jnp.float32))
         for i, channels in enumerate(self.cfg.channels):
@@ -119,7 +112,7 @@ class Agent(nn.Module):
             out_C = layer(nn.relu(nn.Dense(self.cfg.hidden)(e)))
         logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
         value = nn.Dense(1)(out_C)[0]
-        return (hidden_C, jnp.bool_(False)), logits_A, value, tuple(layers)
+        return (hidden_C, jnp.bool_(False)), logits_A, value, tuple(layer.layers)
 
 
 def layer_names(cfg: Config) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from mesaopt.config import positive
-from mesaopt.predictor import Policy
+from mesaopt.predictor import LayerTap, Policy
 from mesaopt.tasks import Env
 
 SETTING = "rl"
@@ -36,14 +36,7 @@ class Agent(nn.Module):
 
     @nn.compact
     def __call__(self, carry_C, obs, steer=None):
-        layers = []
-
-        def layer(x):
-            if steer is not None and steer[0] == len(layers):
-                x = x + steer[1].reshape(x.shape)
-            layers.append(x.reshape(-1))
-            return x
-
+        layer = LayerTap(steer)
         e = layer(nn.relu(nn.Dense(self.cfg.embed)(layer(obs.reshape(-1)))))
         # Not Flax's default orthogonal recurrent init: its three separate QR decompositions in
         # one vmapped, sharded program deadlock XLA's CPU runtime (jax 0.10).
@@ -52,7 +45,7 @@ class Agent(nn.Module):
         carry_C = layer(carry_C)
         logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(carry_C)
         value = nn.Dense(1)(carry_C)[0]
-        return carry_C, logits_A, value, tuple(layers)
+        return carry_C, logits_A, value, tuple(layer.layers)
 
 
 LAYERS = ("input", "embed", "gru")

@@ -1,8 +1,11 @@
 """Helpers the maze figures share: the last evaluation's rows, curves of the agent per corner size
-k (one per value of the axes that vary besides k), reference policies as horizontal lines."""
+k (one per value of the axes that vary besides k), reference policies as horizontal lines, and
+mazes with paths drawn from probes/maze_paths.py's codes."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from matplotlib.patches import Rectangle
 
 from mesaopt.plots import NotDrawable, style
 
@@ -63,3 +66,33 @@ def summary(final: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     rows = final[final.metric.isin(metrics) & (final.position == -1)]
     table = rows.pivot_table(index=columns, columns="metric", values="value", aggfunc="mean")
     return table.reset_index().sort_values(columns)
+
+
+def draw_level(ax, level: np.ndarray) -> None:
+    """A maze from its (S, S) codes (probes/maze_paths.level_codes): walls black, the goal
+    (cheese) yellow, the proxy cell (the corner) outlined red, the start green."""
+    size = level.shape[0]
+    ax.imshow(level % 2 == 1, cmap="Greys", vmin=0, vmax=1.4, interpolation="nearest")
+    goal = np.argwhere((level == 2) | (level == 5))
+    corner = np.argwhere((level == 3) | (level == 4) | (level == 5))
+    if len(corner):
+        ax.add_patch(Rectangle((corner[0][1] - 0.5, corner[0][0] - 0.5), 1, 1, fill=False,
+                               edgecolor="#d62728", linewidth=1.8))
+    if len(goal):
+        ax.plot(goal[0][1], goal[0][0], "o", color="#ffbf00", markersize=7, markeredgecolor="black")
+    ax.plot(1, size - 2, "s", color="#2ca02c", markersize=5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def draw_path(ax, path: np.ndarray, size: int, end: bool = True, jitter: float = 0.15,
+              **kw) -> None:
+    """An episode's squares (flat, -1 after its end: maze_paths' rollout_path), shifted a little
+    along the way (`jitter`) so that revisits stay visible; an x where it ended."""
+    path = path[path >= 0]
+    rows, cols = path // size, path % size
+    jitter = np.linspace(-jitter, jitter, len(path))
+    line, = ax.plot(cols + jitter, rows + jitter, **{"linewidth": 1.4, "alpha": 0.85, **kw})
+    if end and len(path):
+        ax.plot(cols[-1], rows[-1], "x", color=line.get_color(), markersize=6)

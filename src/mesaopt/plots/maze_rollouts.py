@@ -5,19 +5,12 @@ and other varying axes in the row title), one column per level (probe maze_paths
 evaluation."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-from matplotlib.patches import Rectangle
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import NAMES
+from mesaopt.plots._maze import NAMES, draw_level, draw_path
 
 MAX_ROWS = 6
-
-
-def _squares(path: np.ndarray, size: int) -> np.ndarray:
-    path = path[path >= 0]
-    return np.stack([path // size, path % size], axis=1)
 
 
 def plot(df: pd.DataFrame):
@@ -47,28 +40,11 @@ def plot(df: pd.DataFrame):
                            *(f"{NAMES[c]}={first[c]:g}" for c in columns if c in mine)])
         for e in range(episodes):
             ax = axes[r][e]
-            level = codes[e]
-            ax.imshow(level % 2 == 1, cmap="Greys", vmin=0, vmax=1.4, interpolation="nearest")
-            goal = np.argwhere((level == 2) | (level == 5))
-            corner = np.argwhere((level == 3) | (level == 4) | (level == 5))
-            if len(corner):
-                ax.add_patch(Rectangle((corner[0][1] - 0.5, corner[0][0] - 0.5), 1, 1, fill=False,
-                                       edgecolor="#d62728", linewidth=1.8))
-            if len(goal):
-                ax.plot(goal[0][1], goal[0][0], "o", color="#ffbf00", markersize=7,
-                        markeredgecolor="black")
-            ax.plot(1, size - 2, "s", color="#2ca02c", markersize=5)
+            draw_level(ax, codes[e])
             if optimal is not None:
-                path = _squares(optimal[e], size)
-                ax.plot(path[:, 1], path[:, 0], ":", color="#2ca02c", linewidth=1.2)
-            path = _squares(agent[e], size)
-            jitter = np.linspace(-0.15, 0.15, len(path))[:, None]  # revisits stay visible
-            ax.plot(path[:, 1] + jitter[:, 0], path[:, 0] + jitter[:, 0], "-", color="#1f77b4",
-                    linewidth=1.4, alpha=0.85)
-            ax.plot(path[-1, 1], path[-1, 0], "x", color="#1f77b4", markersize=6)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
+                draw_path(ax, optimal[e], size, end=False, jitter=0.0, linestyle=":", color="#2ca02c",
+                          linewidth=1.2, alpha=1.0)
+            draw_path(ax, agent[e], size, color="#1f77b4")
             if e == 0:
                 ax.set_ylabel(title, fontsize=7)
     fig.suptitle("held-out mazes (goal anywhere): agent path (blue), shortest path (green dots)",

@@ -55,6 +55,11 @@ class Rollout(NamedTuple):
     info: dict               # per-step values the env reports, (B, T) each
 
 
+def as_rollout(traj) -> Rollout:
+    """What probes see of `tasks.rollout`'s trajectories."""
+    return Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive, traj.info)
+
+
 def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split: dict) -> dict:
     """split -> Rollout of `policy` on every evaluation task of the split (tasks with leading B)."""
     out = {}
@@ -62,8 +67,7 @@ def rollouts(env: tasks.Env, policy, params, tasks_by_split: dict, keys_by_split
         batch = jax.tree.leaves(tasks_B)[0].shape[0]
         traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k))(
             tasks_B, jax.random.split(keys_by_split[split], batch))
-        out[split] = Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive,
-                             traj.info)
+        out[split] = as_rollout(traj)
     return out
 
 

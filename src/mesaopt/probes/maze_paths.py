@@ -52,14 +52,14 @@ def measure(view: View) -> list:
                            positions=range(count * size * size))]
     for name, rollout in view.outputs["true"].items():
         rollout = jax.tree.map(lambda a: a[:count], rollout)
-        final = _final_square(m, rollout, size)
+        final = final_square(m, rollout)
         path = path_squares(rollout, final)
         records.append(view.record("true", name, "rollout_path", path.ravel(),
                                    positions=range(path.size)))
     return records
 
 
-def _final_square(m: _gridworld.Maps, rollout, size):
+def final_square(m: _gridworld.Maps, rollout):
     """(B,) the square each episode ended on: where its last live move led."""
     last = jnp.sum(rollout.alive_BxT, axis=1) - 1
     return jnp.take_along_axis(_gridworld.squares_after(m, rollout), last[:, None], 1)[:, 0]

@@ -21,8 +21,11 @@ c = 0 is the unsteered agent's episodes exactly. Metrics on split `true`, positi
 the coefficient (`steer_coefficient` holds them): `steer_goal_rate_<kind>` and
 `steer_proxy_rate_<kind>` (the goal, or the proxy region, reached first: probes/_gridworld.py's
 outcomes) for kind in goal, proxy, random; `retarget_rate` and `retarget_rate_random` (the
-target square reached before the goal, on levels whose goal is not the target); and the norms
-`steer_norm_goal`, `steer_norm_proxy`.
+target square reached before the goal, on levels whose goal is not the target); the norms
+`steer_norm_goal`, `steer_norm_proxy`; and, for the first `episodes` test levels (figure
+retargeting), `retarget_level` (probes/maze_paths.py's level codes), `retarget_target` (the
+target's flat square), `retarget_path` (steered along the retargeting direction with the largest
+coefficient) and `retarget_path_unsteered` (maze_paths' positions and codes).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ import jax.numpy as jnp
 from mesaopt import tasks
 from mesaopt.algorithms import linear_probe
 from mesaopt.config import require
-from mesaopt.probes import Rollout, View, _gridworld
+from mesaopt.probes import View, _gridworld, as_rollout, maze_paths
 from mesaopt.probes.goal_probes import halves
 
 SETTING = "rl"
@@ -59,8 +62,10 @@ class Config:
     layer: int = -2                     # into Policy.layers; -2: the layer below the last
     coefficients: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
     target: tuple[int, int] = (1, 1)    # the retargeting square (row, col): the top-left cell
+    episodes: int = 4                   # test levels whose retargeted paths are kept (figure)
 
     def validate(self, path: str) -> None:
+        require(self.episodes >= 0, f"{path}.episodes", f"must be >= 0, got {self.episodes}")
         require(len(self.coefficients) > 0, f"{path}.coefficients", "must not be empty")
         require(len(self.target) == 2 and min(self.target) >= 0, f"{path}.target",
                 f"must be a (row, col) square, got {list(self.target)}")
@@ -77,10 +82,6 @@ def first_features(env, policy, params, tasks_B, layer: int, drop_goal: bool = F
     return jax.vmap(one)(tasks_B)
 
 
-def _mean(x_NxF, weight_N):
-    return (x_NxF * weight_N[:, None]).sum(0) / weight_N.sum()  # NaN where no weight
-
-
 def _scaled(vector, norm):
     return vector / jnp.linalg.norm(vector) * norm
 
@@ -94,7 +95,8 @@ def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key
     held_out = first_features(env, policy, params, tasks_by_split["true"], layer)
     fit, _ = halves(held_out.shape[0])
     inside = (_gridworld.goal_in_region(m) & _gridworld.has_proxy(m)).astype(jnp.float32)
-    proxy = _mean(held_out, fit * inside) - _mean(held_out, fit * (1.0 - inside))
+    proxy = (linear_probe.weighted_mean(held_out, fit * inside)
+             - linear_probe.weighted_mean(held_out, fit * (1.0 - inside)))
     norm = jnp.maximum(jnp.linalg.norm(goal), jnp.nan_to_num(jnp.linalg.norm(proxy)))
     random_key, target_key = jax.random.split(key)
     width = m.walls.shape[-1]
@@ -132,18 +134,21 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
     def steered(vector):
         agent = policy.steer(layer, vector)
         traj = jax.vmap(lambda task, k: tasks.rollout(env, agent, params, task, k))(tasks_b, keys_b)
-        rollout = Rollout(jax.nn.softmax(traj.logits_A), traj.action, traj.reward, traj.alive,
-                          traj.info)
+        rollout = as_rollout(traj)
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
         steps = traj.alive.shape[1]
         t_target = _gridworld.first_step(_gridworld.squares_after(m_b, rollout) == target_flat,
                                          traj.alive)
         t_goal = _gridworld.first_step(traj.info[tasks.GOAL_REACHED], traj.alive)
-        return goal_first, proxy_first, (t_target < steps) & (t_target < t_goal)
+        first = jax.tree.map(lambda a: a[:options.episodes], (m_b, rollout))
+        path = maze_paths.path_squares(first[1], maze_paths.final_square(*first))
+        return goal_first, proxy_first, (t_target < steps) & (t_target < t_goal), path
 
     vectors_CxVxF = coefficients[:, None, None] * steer_VxF[None]
-    outcomes = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2)
-    return dict(outcomes=outcomes, valid=jnp.stack([valid[name] for name in VECTORS]),
+    *outcomes, paths = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2, ...)
+    largest = max(range(len(options.coefficients)), key=options.coefficients.__getitem__)
+    return dict(outcomes=outcomes, paths=paths[largest, VECTORS.index("retarget")],
+                valid=jnp.stack([valid[name] for name in VECTORS]),
                 norms=dict(goal=jnp.linalg.norm(found["goal"]),
                            proxy=jnp.linalg.norm(found["proxy"])),
                 not_target=(m_b.goal[:, 0] * width + m_b.goal[:, 1]) != target_flat)
@@ -171,4 +176,25 @@ def measure(view: View) -> list:
             mine["valid"][v], (target_first[:, v] * weight).sum(-1) / weight.sum(), jnp.nan)))
     records += [view.record("true", view.learner, f"steer_norm_{kind}", value)
                 for kind, value in mine["norms"].items()]
-    return records
+    return records + _paths(view, mine["paths"])
+
+
+def _paths(view: View, steered_ExT):
+    """The first test levels (`retarget_level`, maze_paths' codes), the target square
+    (`retarget_target`) and the paths retargeted with the largest coefficient (`retarget_path`)
+    and unsteered (`retarget_path_unsteered`: the evaluation's own episodes)."""
+    count = view.options.episodes
+    if count == 0:
+        return []
+    m = view.prepared["true"]
+    half = m.goal.shape[0] // 2
+    first = lambda tree: jax.tree.map(lambda a: a[half:half + count], tree)  # noqa: E731
+    m_e, unsteered = first(m), first(view.outputs["true"][view.learner])
+    width = m.walls.shape[-1]
+    record = lambda metric, value: view.record(  # noqa: E731
+        "true", view.learner, metric, value.ravel(), positions=range(value.size))
+    unsteered_path = maze_paths.path_squares(unsteered, maze_paths.final_square(m_e, unsteered))
+    return [record("retarget_level", maze_paths.level_codes(m_e)),
+            view.record("true", view.learner, "retarget_target",
+                        jnp.float32(view.options.target[0] * width + view.options.target[1])),
+            record("retarget_path", steered_ExT), record("retarget_path_unsteered", unsteered_path)]

@@ -1,0 +1,147 @@
+"""Report what the maze agents' layers hold and what steering does to them, on a finished
+maze_internals run; exit 1 if one of the checks fails.
+
+Usage: python scripts/check_maze_internals.py outputs/maze_internals_cpu
+
+Printed (last evaluation, per corner size k: mean over seeds and each seed's value):
+  - goal decodability per layer: probe_goal_acc against its chance level, probe_goal_r2, the
+    agent's square at the decision square (control) and the outcome probe against its base rate;
+  - steering: goal_rate and proxy rate per vector kind and coefficient, and the effects
+    rate(c) - rate(0) of adding the goal vector (c > 0), subtracting the proxy vector (c < 0) and
+    the random vector of the same norm at the same c, with a 95 % interval over the pooled test
+    episodes of all seeds (normal approximation for a difference of two proportions);
+  - retargeting: how often the target square is reached before the goal, along the probe's
+    direction and a random one.
+Checks (properties of the construction, not hoped-for results):
+  1. at c = 0 the goal, proxy and random vectors give the same rates (it is the same agent);
+  2. the goal's square is decodable from the observation (layer 0): probe_goal_acc >= 0.9;
+  3. every steering and retargeting rate of a k with a proxy region is a number in [0, 1].
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+
+from mesaopt import results
+
+
+def final(path: str) -> pd.DataFrame:
+    df = results.load(path)
+    df = df[df.step == df.groupby("run_id")["step"].transform("max")]
+    return df[(df.role == "learner") & (df.split == "true")]
+
+
+def per_seed(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """(corner_size, position) x seed values of a metric."""
+    rows = df[df.metric == metric]
+    return rows.pivot_table(index=["corner_size", "position"], columns="seed", values="value",
+                            dropna=False)
+
+
+def fmt(values) -> str:
+    values = np.asarray(values, float)
+    return f"{np.nanmean(values):.3f} ({' / '.join(f'{v:.3f}' for v in values)})"
+
+
+def decodability(df: pd.DataFrame) -> None:
+    print("goal decodability per layer (mean over seeds, then each seed):")
+    for k, part in df.groupby("corner_size"):
+        chance = part[part.metric == "probe_goal_chance"].value.mean()
+        base = part[part.metric == "probe_outcome_base"].value.mean()
+        print(f"  k = {k:g} (goal-square chance {chance:.3f}, outcome base rate {base:.3f})")
+        for metric in ("probe_goal_acc", "probe_goal_r2", "probe_agent_acc_decision",
+                       "probe_goal_acc_decision", "probe_outcome_acc"):
+            table = per_seed(part, metric)
+            print(f"    {metric:26s} " + " | ".join(fmt(row) for _, row in table.iterrows()))
+
+
+def effect(rates: pd.DataFrame, c_index: int, zero: int, episodes: int) -> str:
+    """rate(c) - rate(0), mean over seeds, each seed's, and a 95 % interval pooled over episodes."""
+    diff = rates.loc[c_index] - rates.loc[zero]
+    p1, p0, n = rates.loc[c_index].mean(), rates.loc[zero].mean(), episodes * rates.shape[1]
+    half = 1.96 * math.sqrt(max(p1 * (1 - p1) + p0 * (1 - p0), 1e-12) / n)
+    return (f"{diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] "
+            f"(seeds {' / '.join(f'{d:+.3f}' for d in diff)})")
+
+
+def steering(df: pd.DataFrame, episodes: int) -> list[tuple[str, bool]]:
+    coefficients = df[df.metric == "steer_coefficient"].groupby("position").value.first()
+    zero = int(coefficients.abs().idxmin())
+    checks = []
+    print(f"steering (coefficients {list(coefficients.round(2))}; {episodes} test episodes per "
+          "seed; effect = rate(c) - rate(0) [95 % interval]):")
+    for k, part in df.groupby("corner_size"):
+        print(f"  k = {k:g}")
+        at_zero = {}
+        for outcome in ("goal", "proxy"):
+            for kind in ("goal", "proxy", "random"):
+                table = per_seed(part, f"steer_{outcome}_rate_{kind}").loc[k]
+                if table.isna().all().all():
+                    continue
+                at_zero[(outcome, kind)] = table.loc[zero].to_numpy()
+                print(f"    {outcome}_rate, {kind:6s} vector: "
+                      + "  ".join(f"c={c:+g}: {table.loc[i].mean():.3f}"
+                                  for i, c in coefficients.items()))
+                finite = table.notna().all().all() and bool(((table >= 0) & (table <= 1)).all().all())
+                checks.append((f"k={k:g}: steer_{outcome}_rate_{kind} in [0, 1]", finite))
+        for (outcome, kind), values in at_zero.items():
+            if kind == "random":
+                continue
+            same = np.allclose(values, at_zero[(outcome, "random")], atol=1e-6)
+            checks.append((f"k={k:g}: c = 0 gives the same {outcome}_rate for the {kind} and "
+                           f"random vectors", same))
+        plus = int(coefficients[coefficients > 0].idxmin())   # the smallest c > 0
+        minus = int(coefficients[coefficients < 0].idxmax())  # the smallest |c| with c < 0
+        big = int(coefficients.idxmax())
+        rates = {m: per_seed(part, m).loc[k] for m in (
+            "steer_goal_rate_goal", "steer_goal_rate_random", "steer_proxy_rate_proxy",
+            "steer_proxy_rate_random", "steer_goal_rate_proxy")}
+        for c_index in dict.fromkeys((plus, big)):
+            c = coefficients[c_index]
+            print(f"    add the goal vector (c={c:+g}): goal_rate "
+                  f"{effect(rates['steer_goal_rate_goal'], c_index, zero, episodes)}; random: "
+                  f"{effect(rates['steer_goal_rate_random'], c_index, zero, episodes)}")
+        if not rates["steer_proxy_rate_proxy"].isna().all().all():
+            for c_index in dict.fromkeys((minus, int(coefficients.idxmin()))):
+                c = coefficients[c_index]
+                print(f"    subtract the proxy vector (c={c:+g}): proxy rate "
+                      f"{effect(rates['steer_proxy_rate_proxy'], c_index, zero, episodes)}, "
+                      f"goal_rate {effect(rates['steer_goal_rate_proxy'], c_index, zero, episodes)}"
+                      f"; random: proxy rate "
+                      f"{effect(rates['steer_proxy_rate_random'], c_index, zero, episodes)}")
+        target = per_seed(part, "retarget_rate").loc[k]
+        control = per_seed(part, "retarget_rate_random").loc[k]
+        print("    retargeting, target first: probe direction "
+              + "  ".join(f"c={c:+g}: {target.loc[i].mean():.3f}" for i, c in coefficients.items()))
+        print("                               random direction "
+              + "  ".join(f"c={c:+g}: {control.loc[i].mean():.3f}" for i, c in coefficients.items()))
+        norms = {m: part[part.metric == f"steer_norm_{m}"].value.mean() for m in ("goal", "proxy")}
+        print(f"    vector norms: goal {norms['goal']:.3f}, proxy {norms['proxy']:.3f}")
+    return checks
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__)
+        return 2
+    df = final(argv[0])
+    if not (df.metric == "probe_goal_acc").any() or not (df.metric == "steer_coefficient").any():
+        print(f"error: no goal_probes / steering rows under {argv[0]} (a maze_internals run)",
+              file=sys.stderr)
+        return 2
+    episodes = int(df["eval.batch_size"].iloc[0]) // 2 if "eval.batch_size" in df else 0
+    decodability(df)
+    checks = steering(df, episodes)
+    inputs = df[(df.metric == "probe_goal_acc") & (df.position == 0)]
+    checks.append((f"goal square decodable from the observation: {fmt(inputs.value)} >= 0.9",
+                   bool((inputs.value >= 0.9).all())))
+    for text, ok in checks:
+        print(f"[{'ok' if ok else 'FAIL'}] {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

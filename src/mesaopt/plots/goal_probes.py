@@ -1,0 +1,67 @@
+"""What the maze agent's layers hold about the goal (probe goal_probes): held-out accuracy of
+linear probes per layer (0 = the observation, then each convolution, the embedding, the last
+hidden layer or GRU state), one curve per corner size k of training (and per other varying axis),
+mean +- std over seeds, last evaluation. Panels: the goal's square at the first step, its
+coordinates (R^2), the goal's square at the decision square with the agent's square there as a
+control (dashed), and the episode's outcome (proxy region before the goal) from the first step.
+Chance levels (the most frequent class of the fit half) as grey horizontal lines per k."""
+from __future__ import annotations
+
+import pandas as pd
+
+from mesaopt.plots import NotDrawable, style
+from mesaopt.plots._maze import curves, groups
+
+OPTIONAL = True  # drawn from an opt-in probe
+
+PANELS = (  # metric, its chance metric (or None), dashed control, title
+    ("probe_goal_acc", "probe_goal_chance", None, "goal square (first step)"),
+    ("probe_goal_r2", None, None, "goal row, column: R² (first step)"),
+    ("probe_goal_acc_decision", "probe_goal_chance_decision", "probe_agent_acc_decision",
+     "goal square (decision square)"),
+    ("probe_outcome_acc", "probe_outcome_base", None, "proxy before goal? (first step)"),
+)
+
+
+def layer_labels(df: pd.DataFrame, count: int) -> list[str]:
+    """The conv agent's layer names (learners/conv_gru.py: the input, each convolution, the
+    embedding, the hidden layer or GRU state), else indices."""
+    if df.get("learner.name", pd.Series(["?"])).iloc[0] != "conv_gru" or count < 3:
+        return [str(i) for i in range(count)]
+    last = "gru" if bool(df["learner.recurrent"].iloc[0]) else "hidden"
+    return ["input", *(f"conv{i + 1}" for i in range(count - 3)), "embed", last]
+
+
+def plot(df: pd.DataFrame):
+    rows = df[df.metric.str.startswith("probe_") & (df.split == "true")]
+    rows = rows[rows.metric.isin([m for panel in PANELS for m in panel if m])]
+    if rows.empty or not (rows.position >= 0).any():
+        raise NotDrawable("no goal probe rows (eval.probes=[..., goal_probes] on a maze run)")
+    final = style.final_step(rows)
+    columns = [c for c in ("corner_size", *groups(final)) if c in final]
+    lines = [(f"{name} {text}".strip(), g) for name in style.learner_names(final)
+             for text, g in curves(final[final.predictor == name], columns)]
+    count = int(final.position.max()) + 1
+    fig, axes = style.figure(ncols=len(PANELS), width=3.1)
+    for ax, (metric, chance, control, title) in zip(axes[0], PANELS):
+        for j, (text, g) in enumerate(lines):
+            color = style.LEARNER_COLORS[j % len(style.LEARNER_COLORS)]
+            style.band(ax, style.mean_std(g[g.metric == metric], "position"), text, marker="o",
+                       color=color)
+            if control:
+                style.band(ax, style.mean_std(g[g.metric == control], "position"),
+                           f"{text}: agent square (control)", marker="x",
+                           linestyle="--", color=color, alpha=0.6)
+            level = g[g.metric == chance].value.mean() if chance else None
+            if level is not None and level == level:
+                ax.axhline(level, color=color, linestyle=":", linewidth=1.2, alpha=0.7)
+        if chance:
+            ax.plot([], [], ":", color="#777777", label="chance (majority class)")
+        ax.set_title(title)
+        ax.set_xticks(range(count), layer_labels(final, count), rotation=30)
+        ax.set_xlabel("layer")
+        ax.set_ylim(-0.03 if metric != "probe_goal_r2" else None, 1.03)
+        ax.legend(loc="best", fontsize=6)
+    axes[0][0].set_ylabel("held-out probe accuracy")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,72 @@
+"""Steering the maze agent (probe steering): on held-out levels with the goal anywhere, how often
+the steered agent reaches the goal first (top row) and its training region first (bottom row)
+vs the coefficient c of the vector added to one layer at every step, for the goal vector (goal
+present minus goal removed), the proxy vector (goal in the training region minus elsewhere) and
+a random vector of the same norm (the control, grey). One column per corner size k of training
+(and other varying axes); c = 0 is the unsteered agent. Last evaluation; mean +- std over seeds."""
+from __future__ import annotations
+
+import pandas as pd
+
+from mesaopt.plots import NotDrawable, style
+from mesaopt.plots._maze import curves, groups
+
+OPTIONAL = True  # drawn from an opt-in probe
+
+KINDS = {"goal": "#2ca02c", "proxy": "#d62728", "random": "#7f7f7f"}
+ROWS = {"goal": "reached the goal first", "proxy": "reached the training region first"}
+
+
+def plot(df: pd.DataFrame):
+    rows = df[df.metric.str.startswith("steer_") & (df.split == "true")]
+    if rows.empty or not (rows.metric == "steer_coefficient").any():
+        raise NotDrawable("no steering rows (eval.probes=[..., steering] on a maze run)")
+    final = style.final_step(rows)
+    coefficient = (final[final.metric == "steer_coefficient"]
+                   .groupby("position")["value"].first())
+    columns = [c for c in ("corner_size", *groups(final)) if c in final]
+    panels = [(f"{name} {text}".strip(), g) for name in style.learner_names(final)
+              for text, g in curves(final[final.predictor == name], columns)]
+    fig, axes = style.figure(ncols=len(panels), nrows=len(ROWS), width=3.0)
+    for col, (text, g) in enumerate(panels):
+        for row, (outcome, title) in enumerate(ROWS.items()):
+            ax = axes[row][col]
+            for kind, color in KINDS.items():
+                part = g[g.metric == f"steer_{outcome}_rate_{kind}"].dropna(subset=["value"])
+                if part.empty:
+                    continue
+                stats = style.mean_std(part, "position")
+                stats.index = coefficient.reindex(stats.index).to_numpy()
+                style.band(ax, stats, f"{kind} vector", marker="o", color=color)
+            ax.set_title(f"{title}\n{text}".strip(), fontsize=8)
+            ax.set_xlabel("coefficient c")
+            ax.set_xticks(sorted(coefficient.unique()))
+            ax.set_ylim(-0.03, 1.03)
+            if ax.lines:
+                ax.axvline(0.0, color="black", linewidth=0.8, alpha=0.4)
+                ax.legend(loc="best", fontsize=6)
+            else:  # k = n: no region apart from the goal, no proxy vector
+                ax.text(0.5, 0.5, "no proxy region\n(the goal anywhere)", ha="center",
+                        va="center", transform=ax.transAxes, fontsize=8, color="#777777")
+        axes[0][col].set_ylabel("share of held-out episodes")
+    fig.tight_layout()
+    return fig
+
+
+def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """`steering`: per k (and varying axis), vector kind and coefficient, the mean and std over
+    seeds of the goal and proxy rates (last evaluation)."""
+    rows = df[df.metric.str.match(r"steer_(goal|proxy)_rate_") & (df.split == "true")]
+    if rows.empty:
+        return {}
+    final = style.final_step(df[df.split == "true"])
+    coefficient = (final[final.metric == "steer_coefficient"].groupby("position")["value"].first())
+    rows = style.final_step(rows)
+    rows = rows.assign(coefficient=coefficient.reindex(rows.position).to_numpy(),
+                       kind=rows.metric.str.rsplit("_", n=1).str[-1],
+                       outcome=rows.metric.str.extract(r"steer_(\w+?)_rate")[0] + "_rate")
+    columns = [c for c in ("corner_size", *groups(rows)) if c in rows]
+    table = rows.pivot_table(index=[*columns, "kind", "coefficient"], columns="outcome",
+                             values="value", aggfunc=["mean", "std"])
+    table.columns = [f"{outcome}_{stat}" for stat, outcome in table.columns]
+    return {"steering": table.reset_index()}
