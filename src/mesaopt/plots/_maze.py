@@ -68,6 +68,12 @@ def summary(final: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     return table.reset_index().sort_values(columns)
 
 
+def coefficient_ticks(coefficient: pd.Series) -> tuple[list, list]:
+    """Steering coefficients as x ticks, labelled short (-1, -0.5, 0) so close ones stay legible."""
+    values = sorted(coefficient.unique())
+    return values, [f"{c:g}" for c in values]
+
+
 def draw_level(ax, level: np.ndarray) -> None:
     """A maze from its (S, S) codes (probes/maze_paths.level_codes): walls black, the goal
     (cheese) yellow, the proxy cell (the corner) outlined red, the start green."""

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import curves, draw_level, draw_path, groups
+from mesaopt.plots._maze import coefficient_ticks, curves, draw_level, draw_path, groups
 
 OPTIONAL = True  # drawn from an opt-in probe
 MAX_MEMBERS = 4
@@ -34,7 +34,7 @@ def _rates(ax, final: pd.DataFrame) -> None:
             style.band(ax, stats, f"{text} {what}".strip(), marker="o", linestyle=linestyle,
                        color=color)
     ax.set_xlabel("coefficient c")
-    ax.set_xticks(sorted(coefficient.unique()))
+    ax.set_xticks(*coefficient_ticks(coefficient))
     ax.set_ylabel("target reached before the goal")
     ax.set_ylim(-0.03, 1.03)
     if ax.lines:

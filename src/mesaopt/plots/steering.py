@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import curves, groups
+from mesaopt.plots._maze import coefficient_ticks, curves, groups
 
 OPTIONAL = True  # drawn from an opt-in probe
 
@@ -40,7 +40,7 @@ def plot(df: pd.DataFrame):
                 style.band(ax, stats, f"{kind} vector", marker="o", color=color)
             ax.set_title(f"{title}\n{text}".strip(), fontsize=8)
             ax.set_xlabel("coefficient c")
-            ax.set_xticks(sorted(coefficient.unique()))
+            ax.set_xticks(*coefficient_ticks(coefficient))
             ax.set_ylim(-0.03, 1.03)
             if ax.lines:
                 ax.axvline(0.0, color="black", linewidth=0.8, alpha=0.4)
