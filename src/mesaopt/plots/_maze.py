@@ -68,6 +68,26 @@ def summary(final: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     return table.reset_index().sort_values(columns)
 
 
+def per_member_curves(final: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows) per learner, corner size k and the varying groups ("conv_s2 k=1, M=∞"): one
+    curve each in figures whose x axis is not k."""
+    columns = [c for c in ("corner_size", *groups(final)) if c in final]
+    return [(f"{name} {text}".strip(), g) for name in style.learner_names(final)
+            for text, g in curves(final[final.predictor == name], columns)]
+
+
+def coefficients(final: pd.DataFrame) -> pd.Series:
+    """position -> steering coefficient c (probe steering's `steer_coefficient`)."""
+    return final[final.metric == "steer_coefficient"].groupby("position")["value"].first()
+
+
+def mean_std_by_coefficient(rows: pd.DataFrame, coefficient: pd.Series) -> pd.DataFrame:
+    """`style.mean_std` over seeds per position, indexed by the position's coefficient."""
+    stats = style.mean_std(rows, "position")
+    stats.index = coefficient.reindex(stats.index).to_numpy()
+    return stats
+
+
 def coefficient_ticks(coefficient: pd.Series) -> tuple[list, list]:
     """Steering coefficients as x ticks, labelled short (-1, -0.5, 0) so close ones stay legible."""
     values = sorted(coefficient.unique())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import curves, groups
+from mesaopt.plots._maze import per_member_curves
 
 OPTIONAL = True  # drawn from an opt-in probe
 
@@ -38,9 +38,7 @@ def plot(df: pd.DataFrame):
     if rows.empty or not (rows.position >= 0).any():
         raise NotDrawable("no goal probe rows (eval.probes=[..., goal_probes] on a maze run)")
     final = style.final_step(rows)
-    columns = [c for c in ("corner_size", *groups(final)) if c in final]
-    lines = [(f"{name} {text}".strip(), g) for name in style.learner_names(final)
-             for text, g in curves(final[final.predictor == name], columns)]
+    lines = per_member_curves(final)
     count = int(final.position.max()) + 1
     fig, axes = style.figure(ncols=len(PANELS), width=3.1)
     for ax, (metric, chance, control, title) in zip(axes[0], PANELS):

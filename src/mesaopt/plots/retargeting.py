@@ -11,28 +11,24 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import coefficient_ticks, curves, draw_level, draw_path, groups
+from mesaopt.plots._maze import (coefficient_ticks, coefficients, draw_level, draw_path,
+                                 mean_std_by_coefficient, per_member_curves)
 
 OPTIONAL = True  # drawn from an opt-in probe
 MAX_MEMBERS = 4
 
 
 def _rates(ax, final: pd.DataFrame) -> None:
-    coefficient = final[final.metric == "steer_coefficient"].groupby("position")["value"].first()
-    columns = [c for c in ("corner_size", *groups(final)) if c in final]
-    lines = [(f"{name} {text}".strip(), g) for name in style.learner_names(final)
-             for text, g in curves(final[final.predictor == name], columns)]
-    for j, (text, g) in enumerate(lines):
+    coefficient = coefficients(final)
+    for j, (text, g) in enumerate(per_member_curves(final)):
         color = style.LEARNER_COLORS[j % len(style.LEARNER_COLORS)]
         for metric, linestyle, what in (("retarget_rate", "-", "probe direction"),
                                         ("retarget_rate_random", "--", "random direction")):
             part = g[g.metric == metric].dropna(subset=["value"])
             if part.empty:
                 continue
-            stats = style.mean_std(part, "position")
-            stats.index = coefficient.reindex(stats.index).to_numpy()
-            style.band(ax, stats, f"{text} {what}".strip(), marker="o", linestyle=linestyle,
-                       color=color)
+            style.band(ax, mean_std_by_coefficient(part, coefficient), f"{text} {what}".strip(),
+                       marker="o", linestyle=linestyle, color=color)
     ax.set_xlabel("coefficient c")
     ax.set_xticks(*coefficient_ticks(coefficient))
     ax.set_ylabel("target reached before the goal")

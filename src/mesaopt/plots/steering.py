@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import coefficient_ticks, curves, groups
+from mesaopt.plots._maze import (coefficient_ticks, coefficients, groups, mean_std_by_coefficient,
+                                 per_member_curves)
 
 OPTIONAL = True  # drawn from an opt-in probe
 
@@ -22,11 +23,8 @@ def plot(df: pd.DataFrame):
     if rows.empty or not (rows.metric == "steer_coefficient").any():
         raise NotDrawable("no steering rows (eval.probes=[..., steering] on a maze run)")
     final = style.final_step(rows)
-    coefficient = (final[final.metric == "steer_coefficient"]
-                   .groupby("position")["value"].first())
-    columns = [c for c in ("corner_size", *groups(final)) if c in final]
-    panels = [(f"{name} {text}".strip(), g) for name in style.learner_names(final)
-              for text, g in curves(final[final.predictor == name], columns)]
+    coefficient = coefficients(final)
+    panels = per_member_curves(final)
     fig, axes = style.figure(ncols=len(panels), nrows=len(ROWS), width=3.0)
     for col, (text, g) in enumerate(panels):
         for row, (outcome, title) in enumerate(ROWS.items()):
@@ -35,9 +33,8 @@ def plot(df: pd.DataFrame):
                 part = g[g.metric == f"steer_{outcome}_rate_{kind}"].dropna(subset=["value"])
                 if part.empty:
                     continue
-                stats = style.mean_std(part, "position")
-                stats.index = coefficient.reindex(stats.index).to_numpy()
-                style.band(ax, stats, f"{kind} vector", marker="o", color=color)
+                style.band(ax, mean_std_by_coefficient(part, coefficient), f"{kind} vector",
+                           marker="o", color=color)
             ax.set_title(f"{title}\n{text}".strip(), fontsize=8)
             ax.set_xlabel("coefficient c")
             ax.set_xticks(*coefficient_ticks(coefficient))
@@ -59,8 +56,7 @@ def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     rows = df[df.metric.str.match(r"steer_(goal|proxy)_rate_") & (df.split == "true")]
     if rows.empty:
         return {}
-    final = style.final_step(df[df.split == "true"])
-    coefficient = (final[final.metric == "steer_coefficient"].groupby("position")["value"].first())
+    coefficient = coefficients(style.final_step(df[df.metric == "steer_coefficient"]))
     rows = style.final_step(rows)
     rows = rows.assign(coefficient=coefficient.reindex(rows.position).to_numpy(),
                        kind=rows.metric.str.rsplit("_", n=1).str[-1],
