@@ -1,6 +1,6 @@
 """Check the claims of the maze presets on finished runs; exit 1 if one fails.
 
-Usage: python scripts/check_maze.py outputs/maze_misgen_cpu [outputs/maze_planning_cpu]
+Usage: python scripts/check_maze.py outputs/maze_misgen_cpu
 
 Misgeneralization (last evaluation, mean over seeds, the agent at alpha = 0):
   1. at k = 1 it solves levels of its training distribution: pretrain goal_rate >= 0.9;
@@ -13,8 +13,7 @@ Misgeneralization (last evaluation, mean over seeds, the agent at alpha = 0):
      (Spearman < -0.8). The region-based one (proxy_weight: "reach the member's own k x k
      region", NaN at k = n) is printed, not claimed: a large region's nearest cell can lie next
      to the start, so its Boltzmann model separates the objectives on few steps.
-Planning (when given): prints goal_rate_by_ticks and return_by_ticks (the planning effect is the
-difference to 0 ticks); no claim, the effect is an open question at this scale.
+(The planning preset has its own script: scripts/check_maze_planning.py.)
 """
 from __future__ import annotations
 
@@ -60,21 +59,11 @@ def check_misgeneralization(path: str) -> list[tuple[str, bool]]:
          true.proxy_cell_weight[last] < true.proxy_cell_weight[first] and weight_trend < -0.8)]
 
 
-def report_planning(path: str) -> None:
-    df = final(path)
-    rows = df[df.metric.isin(("goal_rate_by_ticks", "return_by_ticks"))]
-    print("thinking ticks (rows: split, metric; columns: ticks; mean over seeds):")
-    print(rows.pivot_table(index=["split", "metric"], columns="position", values="value")
-          .round(3).to_string())
-
-
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
     claims = check_misgeneralization(argv[0])
-    if len(argv) > 1:
-        report_planning(argv[1])
     for text, ok in claims:
         print(f"[{'ok' if ok else 'FAIL'}] {text}")
     return 0 if all(ok for _, ok in claims) else 1

@@ -94,9 +94,16 @@ def test_hardcoded_vs_learned_cpu_memorizes_at_small_m_and_generalizes_at_infini
 
 
 @pytest.mark.preset
-def test_maze_presets_misgeneralize_at_small_corners_and_report_planning(compose_cfg, tmp_path):
-    _train_and_check(compose_cfg, tmp_path, ("maze_misgen_cpu", "maze_planning_cpu"),
-                     "check_maze.py")
+def test_maze_misgen_cpu_misgeneralizes_at_small_corners(compose_cfg, tmp_path):
+    _train_and_check(compose_cfg, tmp_path, ("maze_misgen_cpu",), "check_maze.py")
+
+
+@pytest.mark.preset
+def test_maze_planning_cpu_measures_the_planning_effect_of_each_regime(compose_cfg, tmp_path):
+    _train_sweep_and_check(compose_cfg, tmp_path, "maze_planning_cpu",
+                           [f"+planning={regime}" for regime in
+                            ("feed_forward", "recurrent", "ticks_per_step", "thinking")],
+                           "check_maze_planning.py")
 
 
 @pytest.mark.preset

@@ -74,6 +74,12 @@ class Policy(NamedTuple):
     # Learners: (layer, vector) -> the same policy with `vector` added to that layer's activations
     # at every step (activation steering; the probes goal_probes and steering).
     steer: Callable[[int, jax.Array], "Policy"] | None = None
+    # Policies that can think: (fresh carry, n) -> the fresh carry of an episode that begins with
+    # n extra ticks (traced; at most the count of the `think(count)` policy it is used with).
+    thinking_carry: Callable[[Any, jax.Array], Any] | None = None
+    # Size-independent agents: env -> the same policy (same params) for another size of the
+    # family's env (e.g. larger mazes than it trained on).
+    resized: Callable[[Any], "Policy"] | None = None
 
 
 class LayerTap:

@@ -2,12 +2,18 @@
 recurrent agent: memory across steps, and test-time compute) or a dense layer (`recurrent:
 false`, the feed-forward agent), then policy logits and a value.
 
-`thinking_ticks = N` runs the GRU N extra times on the first observation before the first action
-(Guez et al. 2019; Taufeeque et al. 2024): whatever the agent computes in those ticks is planning
-before acting. `Policy.think(n)` is the same agent with n ticks (the thinking-ticks probe).
+The recurrent agent computes in ticks (DRC's structure, Guez et al. 2019): `ticks_per_step = T`
+runs the GRU T times per environment step, the embedded observation re-injected as the input of
+every tick (T = 1: one GRU step per environment step). `thinking_ticks = N` runs it N extra
+times on the first observation before the first action (Taufeeque et al. 2024): whatever the
+agent computes in those ticks is planning before acting. `Policy.think(n)` is the same agent with
+n ticks (the thinking-ticks probe); `train.thinking_ticks` (PPO) draws them per training episode
+through `Policy.thinking_carry`. The carry is (GRU state, extra ticks still to think before this
+step's action): an episode's fresh carry holds its thinking ticks, every later carry 0.
 Its name in tables says what it is (`predictor_name`): encoder `conv` (with convolutions) or
 `mlp` (a dense layer on the flattened grid; `conv_s2` when the first convolution has stride 2),
-then `_gru` when recurrent: `conv_gru`, `conv`, `conv_s2`, `mlp_gru`, `mlp`.
+then `_gru` when recurrent (`_convgru` with the convolutional core): `conv_gru`, `conv`,
+`conv_s2`, `mlp_gru`, `mlp`, `conv_s2_convgru`.
 Dimension letters (docs/architecture.md): A actions, C carry (hidden) units, H x W grid.
 """
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
@@ -35,7 +42,17 @@ class Config:
     embed: int = 128       # dense layer after the encoder
     hidden: int = 128      # C: GRU state (recurrent) or a second dense layer (feed-forward)
     recurrent: bool = True
-    thinking_ticks: int = 0
+    # The recurrent core: "dense", a GRU on the flattened encoding (size-dependent), or "conv", a
+    # convolutional GRU on the encoder's map (DRC's kind of core, Guez et al. 2019): its state is
+    # a map of `hidden` channels, a tick moves information one position, and the policy reads
+    # the state at the agent's position and its maximum over the map. Nothing in it depends on
+    # the grid's size: the agent runs on larger mazes than it trained on (`Policy.resized`).
+    core: str = "dense"
+    ticks_per_step: int = 1     # T GRU ticks per environment step, the observation re-injected
+    thinking_ticks: int = 0     # N extra ticks before an episode's first action
+    # false: the thinking ticks are not differentiated (no gradient flows into the state they
+    # produce; deep-thinking networks' warm start without gradient, Bansal et al. 2022)
+    thinking_gradient: bool = True
 
     def validate(self, path: str) -> None:
         positive(self, path, "embed", "hidden")
@@ -46,13 +63,21 @@ class Config:
         require(self.stride in (1, 2), f"{path}.stride", f"must be 1 or 2, got {self.stride}")
         require(self.stride == 1 or self.channels, f"{path}.stride",
                 "needs convolutions (channels) to stride")
+        require(self.core in ("dense", "conv"), f"{path}.core",
+                f"unknown option {self.core!r} (allowed: dense, conv)")
+        require(self.core == "dense" or (self.recurrent and self.channels), f"{path}.core",
+                "conv needs recurrent: true and convolutions (channels)")
         require(self.recurrent or self.thinking_ticks == 0, f"{path}.thinking_ticks",
                 "needs recurrent: true (a feed-forward agent has nothing to think with)")
+        require(self.ticks_per_step >= 1, f"{path}.ticks_per_step",
+                f"must be >= 1, got {self.ticks_per_step}")
+        require(self.recurrent or self.ticks_per_step == 1, f"{path}.ticks_per_step",
+                "needs recurrent: true (a feed-forward agent has no ticks)")
 
 
 def predictor_name(cfg: Config) -> str:
     encoder = ("conv" + ("_s2" if cfg.stride == 2 else "")) if cfg.channels else "mlp"
-    return encoder + ("_gru" if cfg.recurrent else "")
+    return encoder + ("_convgru" if cfg.core == "conv" else "_gru" if cfg.recurrent else "")
 
 
 class Conv3x3(nn.Module):
@@ -81,6 +106,52 @@ class Conv3x3(nn.Module):
         return patches @ kernel.reshape(9 * c, self.features) + bias
 
 
+class ConvGRUCell(nn.Module):
+    """A GRU whose gates are 3 x 3 convolutions over an (H, W) map (the convolutional recurrent
+    cells of Shi et al. 2015 with GRU gates): `(state_HxWxC, input_HxWxF) -> state_HxWxC`."""
+    features: int
+
+    @nn.compact
+    def __call__(self, h_HxWxC, x_HxWxF):
+        both = jnp.concatenate([x_HxWxF, h_HxWxC], axis=-1)
+        z, r = jnp.split(nn.sigmoid(Conv3x3(2 * self.features, name="gates")(both)), 2, axis=-1)
+        candidate = jnp.tanh(Conv3x3(self.features, name="input")(x_HxWxF)
+                             + r * Conv3x3(self.features, name="recurrent")(h_HxWxC))
+        return (1 - z) * candidate + z * h_HxWxC
+
+
+def agent_map(obs, channel: int, stride: int) -> jax.Array:
+    """(H', W') weights of the positions the agent is at, on the encoder's map: its channel of the
+    observation, at stride 2 the 3 x 3 windows (a square between two cells is in both)."""
+    agent = obs[..., channel].astype(jnp.float32)
+    if stride == 2:
+        agent = jax.lax.reduce_window(agent, 0.0, jax.lax.max, (3, 3), (2, 2), "VALID")
+    return agent / jnp.maximum(agent.sum(), 1.0)
+
+
+def map_shape(cfg: Config, obs_shape) -> tuple[int, int]:
+    """(H', W') of the encoder's map for observations of `obs_shape`."""
+    h, w = obs_shape[:2]
+    return ((h - 3) // 2 + 1, (w - 3) // 2 + 1) if cfg.stride == 2 else (h, w)
+
+
+def recurrent_step(cell, hidden_C, input_C, extra, max_extra: int, per_step: int,
+                   gradient: bool = True):
+    """The recurrent core of one environment step: `extra` thinking ticks (traced, at most the
+    static `max_extra`; the ticks beyond it leave the state as it is), then `per_step` ticks;
+    `cell(state, input) -> state`, and every tick reads the same `input_C` (the observation
+    re-injected). `gradient=False` stops the gradient at the state the thinking ticks produced
+    (where there were any). Returns the new state."""
+    thought_C = hidden_C
+    for i in range(max_extra):
+        thought_C = jnp.where(i < extra, cell(thought_C, input_C), thought_C)
+    if not gradient and max_extra:
+        thought_C = jnp.where(extra > 0, jax.lax.stop_gradient(thought_C), thought_C)
+    for _ in range(per_step):
+        thought_C = cell(thought_C, input_C)
+    return thought_C
+
+
 class Agent(nn.Module):
     """Returns (carry, logits_A, value, layers): `layers` are the activations of every layer,
     flattened (the policy's `features`). `steer = (layer, vector)` adds the vector to that
@@ -89,44 +160,59 @@ class Agent(nn.Module):
     cfg: Config
     num_actions: int
     ticks: int
+    agent_channel: int | None = None  # the observation's agent channel (core "conv" reads it)
 
     @nn.compact
     def __call__(self, carry, obs, steer=None):
         layer = LayerTap(steer)
-        hidden_C, first = carry
+        hidden_C, extra = carry
         x = layer(obs.astype(jnp.float32))
         for i, channels in enumerate(self.cfg.channels):
             x = layer(nn.relu(Conv3x3(channels, self.cfg.stride if i == 0 else 1,
                                       name=f"Conv_{i}")(x)))
+        if self.cfg.core == "conv":
+            e = layer(nn.relu(Conv3x3(self.cfg.embed, name="Embed")(x)))
+            cell = ConvGRUCell(self.cfg.hidden)
+            hidden_C = layer(recurrent_step(cell, hidden_C, e, extra, self.ticks,
+                                            self.cfg.ticks_per_step, self.cfg.thinking_gradient))
+            where = agent_map(obs, self.agent_channel, self.cfg.stride)
+            pooled = jnp.concatenate([jnp.einsum("hw,hwc->c", where, hidden_C),
+                                      hidden_C.max(axis=(0, 1))])
+            out_C = nn.relu(nn.Dense(self.cfg.hidden, name="Readout")(pooled))
+            logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
+            value = nn.Dense(1)(out_C)[0]
+            return (hidden_C, jnp.int32(0)), logits_A, value, tuple(layer.layers)
         e = layer(nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1))))
         if self.cfg.recurrent:
             # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
-            cell = nn.GRUCell(self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())
-            thought_C = hidden_C
-            for _ in range(self.ticks):
-                thought_C, _ = cell(thought_C, e)
-            hidden_C = jnp.where(first, thought_C, hidden_C)
-            hidden_C, _ = cell(hidden_C, e)
+            gru = nn.GRUCell(self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())
+            hidden_C = recurrent_step(lambda h, x: gru(h, x)[0], hidden_C, e, extra, self.ticks,
+                                      self.cfg.ticks_per_step, self.cfg.thinking_gradient)
             out_C = hidden_C = layer(hidden_C)
         else:
             out_C = layer(nn.relu(nn.Dense(self.cfg.hidden)(e)))
         logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
         value = nn.Dense(1)(out_C)[0]
-        return (hidden_C, jnp.bool_(False)), logits_A, value, tuple(layer.layers)
+        return (hidden_C, jnp.int32(0)), logits_A, value, tuple(layer.layers)
 
 
 def layer_names(cfg: Config) -> tuple[str, ...]:
     """What each of `Policy.features`' layers is: the grid, each convolution, the embedding, the
-    hidden layer (the GRU state where recurrent)."""
+    hidden layer (the GRU state where recurrent; a map with core "conv")."""
     return ("input", *(f"conv{i}" for i in range(len(cfg.channels))), "embed",
             "gru" if cfg.recurrent else "hidden")
 
 
 def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy:
-    module = Agent(cfg, env.num_actions, cfg.thinking_ticks if ticks is None else ticks)
+    ticks = cfg.thinking_ticks if ticks is None else ticks
+    conv = cfg.core == "conv"
+    require(not conv or env.gridworld is not None, "learner.core",
+            f"conv reads the agent's position: it needs a gridworld (task=maze), not {env.name}")
+    module = Agent(cfg, env.num_actions, ticks, env.gridworld.channels.agent if conv else None)
+    state_shape = (*map_shape(cfg, env.obs_shape), cfg.hidden) if conv else (cfg.hidden,)
 
     def carry(params):
-        return jnp.zeros((cfg.hidden,)), jnp.bool_(True)
+        return jnp.zeros(state_shape), jnp.int32(ticks)
 
     def init(key):
         return module.init(key, carry(None), jnp.zeros(env.obs_shape, bool))["params"]
@@ -139,6 +225,9 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
         return out[0], out[3]
 
     think = (lambda n: build(cfg, env, n, steer)) if cfg.recurrent else None
+    thinking_carry = (lambda fresh, n: (fresh[0], jnp.minimum(n, ticks).astype(jnp.int32))) \
+        if cfg.recurrent else None
     return Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
-                  layers=layer_names(cfg),
-                  steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)))
+                  layers=layer_names(cfg), thinking_carry=thinking_carry,
+                  steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)),
+                  resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None)

@@ -1,8 +1,10 @@
-"""Test-time compute: the recurrent agent's P(goal first) and return on held-out levels when it
-is given N extra recurrent steps on the first observation before acting (N on the x axis), one
-curve per training configuration (k, alpha, M); the difference to N = 0 is the planning effect.
-Drawn for recurrent agents only (others have no records). Last evaluation; mean +- std over
-seeds."""
+"""Test-time compute: the agents' P(goal first) and return when given N extra recurrent steps on
+the first observation before acting (N on the x axis), one curve per agent and training regime
+(the runs' differing static settings, e.g. learner.ticks_per_step, train.thinking_ticks, and the
+dynamic axes k, alpha, M that vary); the difference to N = 0 is the planning effect. Feed-forward
+agents are the control (flat: nothing to think with); a run of them alone is not drawn. Panels:
+held-out levels, larger held-out mazes (agents that resize, probe option larger_cells), training
+levels. Last evaluation; mean +- std over seeds."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,27 +12,58 @@ import pandas as pd
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import NAMES, curves
 
-OPTIONAL = True  # feed-forward agents cannot think: no records, no figure
+OPTIONAL = True  # only runs with a recurrent agent draw it
+
+
+# How a regime's settings read in the legend ("" where the predictor's name already says it or
+# the value is the default).
+SHORT = {"learner.recurrent": lambda v: "", "learner.core": lambda v: "",
+         "learner.ticks_per_step": lambda v: f"T={v}" if v != 1 else "",
+         "train.thinking_ticks": lambda v: f"trained thinking 0-{v}" if v else ""}
+
+
+def regimes(rows: pd.DataFrame):
+    """(label, rows) per learner and training regime: the static settings that differ between
+    the runs (a sweep over regimes), then the dynamic axes that vary within them."""
+    static = style.varying_static(rows)
+    columns = [c for c in NAMES if c in rows and rows[c].nunique() > 1]
+    for name in style.learner_names(rows):
+        mine = rows[rows.predictor == name]
+        for keys, group in (mine.groupby(static) if static else [((), mine)]):
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            texts = (SHORT.get(c, lambda v, c=c: f"{c.split('.', 1)[1]}={v}")(v)
+                     for c, v in zip(static, keys))
+            regime = ", ".join(t for t in texts if t)
+            for text, g in curves(group, columns):
+                yield " ".join(t for t in (name, regime, text) if t), g
+
+
+PANELS = (("true", "goal_rate_by_ticks", "goal rate (held-out levels)"),
+          ("true", "goal_rate_by_ticks_larger", "goal rate (larger held-out mazes)"),
+          ("true", "return_by_ticks", "return (held-out levels)"),
+          ("pretrain", "goal_rate_by_ticks", "goal rate (training levels)"),
+          ("pretrain", "return_by_ticks", "return (training levels)"))
 
 
 def plot(df: pd.DataFrame):
-    rows = df[df.metric.isin(("goal_rate_by_ticks", "return_by_ticks"))]
+    rows = df[df.metric.isin({metric for _, metric, _ in PANELS})]
     if rows.empty:
-        raise NotDrawable("no thinking-ticks rows (probe thinking_ticks on a recurrent agent)")
+        raise NotDrawable("no thinking-ticks rows (probe thinking_ticks)")
+    if "learner.recurrent" in rows and not rows["learner.recurrent"].astype(bool).any():
+        raise NotDrawable("feed-forward agents only: they are the control beside a recurrent one")
     final = style.final_step(rows)
-    metrics = [m for m in ("goal_rate_by_ticks", "return_by_ticks") if (final.metric == m).any()]
-    fig, axes = style.figure(ncols=len(metrics) * 2, width=3.0)
-    columns = [c for c in NAMES if c in final and final[c].nunique() > 1]
-    for i, (split, metric) in enumerate((s, m) for s in ("true", "pretrain") for m in metrics):
-        ax = axes[0][i]
-        rows = final[(final.metric == metric) & (final.split == split)]
-        for j, (text, g) in enumerate((f"{name} {text}".strip(), g)
-                                      for name in style.learner_names(rows)
-                                      for text, g in curves(rows[rows.predictor == name], columns)):
+    panels = [p for p in PANELS if ((final.split == p[0]) & (final.metric == p[1])).any()]
+    fig, axes = style.figure(ncols=len(panels), width=3.4)
+    for ax, (split, metric, title) in zip(axes[0], panels):
+        chosen = final[(final.metric == metric) & (final.split == split)]
+        for j, (text, g) in enumerate(regimes(chosen)):
             style.band(ax, style.mean_std(g, "position"), text, marker="o",
                        color=style.LEARNER_COLORS[j % len(style.LEARNER_COLORS)])
+        ax.set_xscale("symlog", linthresh=1)
+        ticks = sorted(chosen.position.unique())
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.set_xlabel("thinking ticks before the first action")
-        ax.set_title(f"{metric.replace('_by_ticks', '')} ({'held-out' if split == 'true' else 'training'} levels)")
-        ax.legend(loc="best", fontsize=6)
+        ax.set_title(title, fontsize=8)
+        ax.legend(loc="best", fontsize=5)
     fig.tight_layout()
     return fig

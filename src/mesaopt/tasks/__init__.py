@@ -111,6 +111,7 @@ class Gridworld(NamedTuple):
     moves: jax.Array                               # (A, 2) each action's step (row, col)
     channels: GridChannels = GridChannels()        # what the observation's channels show
     info: tuple[str, ...] = GRIDWORLD_INFO         # the info keys every step reports
+    resized: Callable[[int], Any] | None = None   # n -> the same family's Env at size n (cells)
 
 
 class Bandit(NamedTuple):
@@ -287,25 +288,35 @@ def rollout(env: Env, policy, params, task: Any, key: jax.Array,
 
 
 def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_steps: int,
-                 keep_obs: bool = False) -> tuple[Transition, tuple]:
+                 keep_obs: bool = False, fresh_E: Any = None) -> tuple[Transition, tuple]:
     """`num_steps` steps of `policy` in one environment that resets itself: when an episode ends,
     the next begins on the next of the E tasks (leading axis of `tasks_E`), with the agent's
     memory reset. After the E-th episode ends the remaining steps are not live (masked). The last
     episode may be cut by `num_steps`; (trajectory, (carry, obs, alive) after the last step) lets
     a learner bootstrap it. With E = 1 and `env.horizon` steps: one whole episode (`rollout`).
 
+    `fresh_E` (optional, leading E axis): the agent's memory at the start of each episode
+    (e.g. with that episode's thinking ticks); default `policy.carry(params)` for every episode.
     Every step's keys come from `fold_in(loop_key, t)`; episode e > 0 resets with
     `fold_in(reset_key, e)`."""
     num_episodes = jax.tree.leaves(tasks_E)[0].shape[0]
     reset_key, loop_key = jax.random.split(key)
     task_of = lambda e: jax.tree.map(lambda a: a[e], tasks_E)  # noqa: E731
     obs, state = env.reset(reset_key, task_of(0))
-    fresh = policy.carry(params)
+    # Every later episode's start, computed at once before the loop (not reset at every step
+    # and selected where an episode ended): e > 0 resets with fold_in(reset_key, e).
+    resets = jax.vmap(lambda e: env.reset(jax.random.fold_in(reset_key, e), task_of(e)))(
+        jnp.arange(num_episodes)) if num_episodes > 1 else None
+    if fresh_E is None:
+        fresh = policy.carry(params)
+        fresh_of = lambda e: fresh  # noqa: E731
+    else:
+        fresh_of = lambda e: jax.tree.map(lambda a: a[e], fresh_E)  # noqa: E731
 
     def step(loop, t):
         carry, obs, state, episode, alive, first = loop
         act_key, sample_key, env_key = jax.random.split(jax.random.fold_in(loop_key, t), 3)
-        carry = tree_where(first, fresh, carry)
+        carry = tree_where(first, fresh_of(episode), carry)
         carry, logits_A, value = policy.act(params, carry, obs, act_key)
         action = jax.random.categorical(sample_key, logits_A)
         task = task_of(episode)
@@ -316,16 +327,14 @@ def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_ste
         if num_episodes > 1:
             restart = ended & (episode < num_episodes - 1)
             episode = episode + restart
-            reset_obs, reset_state = env.reset(jax.random.fold_in(reset_key, episode),
-                                               task_of(episode))
-            next_obs, next_state = tree_where(restart, (reset_obs, reset_state),
+            next_obs, next_state = tree_where(restart, jax.tree.map(lambda a: a[episode], resets),
                                               (next_obs, next_state))
         else:
             restart = jnp.bool_(False)
         alive = alive & ~(ended & ~restart)
         return (carry, next_obs, next_state, episode, alive, restart), transition
 
-    initial = (fresh, obs, state, jnp.int32(0), jnp.bool_(True), jnp.bool_(True))
-    (carry, obs, _, _, alive, first), trajectory = jax.lax.scan(step, initial,
-                                                                jnp.arange(num_steps))
-    return trajectory, (tree_where(first, fresh, carry), obs, alive)
+    initial = (fresh_of(0), obs, state, jnp.int32(0), jnp.bool_(True), jnp.bool_(True))
+    (carry, obs, _, episode, alive, first), trajectory = jax.lax.scan(step, initial,
+                                                                      jnp.arange(num_steps))
+    return trajectory, (tree_where(first, fresh_of(episode), carry), obs, alive)

@@ -128,9 +128,13 @@ def build(cfg: Config) -> Env:
         words = tasks.pack_bits(level.walls.ravel())
         return tasks.mix32(jnp.concatenate([words, start.astype(jnp.uint32)]))
 
+    def resized(n: int) -> Env:
+        """The family at n x n cells, the horizon scaled with the number of cells."""
+        return build(dataclasses.replace(cfg, cells=n, horizon=round(horizon * n * n / cells ** 2)))
+
     world = Gridworld(layout, lambda steps: 1.0 - cfg.time_penalty * steps / horizon,
                       lambda axes: gridworld.corner_mask(cells, axes["corner_size"]), moves,
-                      CHANNELS)
+                      CHANNELS, resized=resized)
     return Env(cfg.name, sample_task, reset, step, num_actions=4, obs_shape=(size, size, 3),
                horizon=horizon, references=("bfs_corner", "bfs_goal", "lookup", "random"),
                figures=FIGURES, emergence=Emergence("lookup", "bfs_goal"),

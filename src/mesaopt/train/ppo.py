@@ -11,7 +11,11 @@ episode. Then `epochs` passes over the environments in `minibatches` shuffled mi
 replays its environments' steps from the first under the current parameters, resetting a
 recurrent agent's memory where an episode starts (its memory is recomputed, as in full-episode
 BPTT), and takes one gradient step on the clipped surrogate, a value loss and an entropy bonus;
-masked steps are left out and advantages are normalized per minibatch. The
+masked steps are left out and advantages are normalized per minibatch. `thinking_ticks = N`
+(recurrent agents that can think) gives every training episode n extra recurrent ticks before
+its first action, n uniform over 0..N (drawn per environment and episode, kept for the replay):
+an agent trained to use thinking time (Taufeeque et al. 2024 train without; here the choice).
+The
 whole update (rollout, advantages, epochs) is one compiled function and a chunk of updates is a
 lax.scan, vmapped over the population. The learning-rate schedule counts gradient steps
 (`steps * epochs * minibatches`; warmup likewise). Declares the `sweep.entropy_coef` axis.
@@ -54,10 +58,13 @@ class Config(optim.Config):
     rollout_episodes: int = 1    # episodes an environment may start within them (auto-reset)
     entropy_coef: float = 0.01   # default of the sweep's entropy_coef axis
     value_coef: float = 0.5
+    thinking_ticks: int = 0      # N: each training episode thinks n ~ U{0..N} ticks first
 
     def validate(self, path: str) -> None:
         super().validate(path)
         positive(self, path, "epochs", "minibatches", "clip_eps", "rollout_episodes")
+        require(self.thinking_ticks >= 0, f"{path}.thinking_ticks",
+                f"must be >= 0, got {self.thinking_ticks}")
         require(self.rollout_steps >= 0, f"{path}.rollout_steps",
                 f"must be >= 0 (0: the env's horizon), got {self.rollout_steps}")
         for name in ("gamma", "gae_lambda"):
@@ -90,26 +97,30 @@ def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> Train
     return fresh_state(params, _optimizer(cfg, hparams.learning_rate).init(params))
 
 
-def replay(policy: Policy, params, obs_T, first_T):
+def replay(policy: Policy, params, obs_T, first_T, fresh_E=None):
     """(T, A) logits and (T,) values of the policy on one environment's observations, from its
-    first step, its memory reset where `first_T` marks an episode's start (the policy's forward
-    pass must not depend on the act key: learners' does not). A feed-forward policy evaluates
-    every step at once (one batched forward pass, no memory to carry)."""
+    first step, its memory reset where `first_T` marks an episode's start (to episode e's
+    `fresh_E[e]` where given: the rollout's; the policy's forward pass must not depend on the act
+    key: learners' does not). A feed-forward policy evaluates every step at once (one batched
+    forward pass, no memory to carry)."""
     fresh = policy.carry(params)
     if policy.feed_forward:
         return jax.vmap(lambda obs: policy.act(params, fresh, obs, None)[1:])(obs_T)
+    start = (lambda e: fresh) if fresh_E is None else \
+        (lambda e: jax.tree.map(lambda a: a[e], fresh_E))
 
-    def step(carry, obs_first):
-        obs, first = obs_first
-        carry, logits_A, value = policy.act(params, tasks.tree_where(first, fresh, carry), obs,
-                                            None)
+    def step(carry, inputs):
+        obs, first, episode = inputs
+        carry, logits_A, value = policy.act(params, tasks.tree_where(first, start(episode), carry),
+                                            obs, None)
         return carry, (logits_A, value)
-    return jax.lax.scan(step, fresh, (obs_T, first_T))[1]
+    # the episode each step belongs to: the starts counted so far, less one
+    return jax.lax.scan(step, start(0), (obs_T, first_T, jnp.cumsum(first_T) - 1))[1]
 
 
 def surrogate_loss(policy: Policy, cfg: Config, params, batch: dict, entropy_coef):
-    logits_BxTxA, values_BxT = jax.vmap(lambda o, f: replay(policy, params, o, f))(
-        batch["obs"], batch["first"])
+    logits_BxTxA, values_BxT = jax.vmap(lambda o, f, s: replay(policy, params, o, f, s))(
+        batch["obs"], batch["first"], batch.get("fresh"))
     alive = batch["alive"]
     adv = batch["advantage"]
     mean = masked_mean(adv, alive)
@@ -149,6 +160,14 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
 
     num_steps_T = rollout_length(cfg, env)
     episodes = cfg.rollout_episodes
+    thinking = cfg.thinking_ticks
+    if thinking:
+        require(policy.thinking_carry is not None, "train.thinking_ticks",
+                "needs a learner that can think (a recurrent agent: learner=conv_gru, "
+                "learner.recurrent=true)")
+        # the loop of N ticks (in place of learner.thinking_ticks, which evaluation keeps); each
+        # episode runs its own n of them
+        policy = policy.think(thinking)
 
     def update(state: TrainState, _):
         task_key, rollout_key, shuffle_key = jax.random.split(
@@ -156,10 +175,16 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         tasks_BxE = jax.tree.map(
             lambda a: a.reshape(cfg.batch_size, episodes, *a.shape[1:]),
             training_tasks(env, hparams, task_key, cfg.batch_size * episodes))
+        fresh_BxE = None
+        if thinking:
+            ticks_BxE = jax.random.randint(jax.random.fold_in(task_key, 1),
+                                           (cfg.batch_size, episodes), 0, thinking + 1)
+            start = policy.carry(state.params)
+            fresh_BxE = jax.vmap(jax.vmap(lambda n: policy.thinking_carry(start, n)))(ticks_BxE)
         traj, (carry_B, obs_B, alive_B) = jax.vmap(
-            lambda task, k: tasks.run_episodes(env, policy, state.params, task, k, num_steps_T,
-                                               keep_obs=True))(
-            tasks_BxE, jax.random.split(rollout_key, cfg.batch_size))
+            lambda task, k, fresh: tasks.run_episodes(env, policy, state.params, task, k,
+                                                      num_steps_T, keep_obs=True, fresh_E=fresh))(
+            tasks_BxE, jax.random.split(rollout_key, cfg.batch_size), fresh_BxE)
         last_value_B = jax.vmap(
             lambda c, o: policy.act(state.params, c, o, jax.random.key(0))[2])(carry_B, obs_B)
         adv_BxT, target_BxT = jax.vmap(
@@ -169,6 +194,8 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
                                        axis=-1)[..., 0]
         batch = dict(obs=traj.obs, first=traj.first, action=traj.action, logp=logp_BxT,
                      advantage=adv_BxT, target=target_BxT, alive=traj.alive.astype(jnp.float32))
+        if thinking:
+            batch["fresh"] = fresh_BxE
 
         def epoch(carry, key):
             order = jax.random.permutation(key, cfg.batch_size).reshape(cfg.minibatches, size)

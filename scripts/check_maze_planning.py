@@ -1,0 +1,106 @@
+"""Report the planning effect of each training regime on a finished maze_planning run (a sweep
+directory with one run per regime); exit 1 if one of the checks fails.
+
+Usage: python scripts/check_maze_planning.py outputs/maze_planning_cpu
+
+Printed per regime (last evaluation, held-out levels: mazes no training level had):
+  - goal_rate_by_ticks: P(goal first) with 0, 1, 2, 4, 8, 16 extra ticks before the first
+    action, mean over seeds and each seed's value;
+  - the effect rate(n) - rate(0) at every n, with a 95 % interval over the pooled test episodes
+    of all seeds (normal approximation for a difference of two proportions, unpaired: the same
+    levels are used at every n, so it is conservative), and the planning effect (best minus zero,
+    biased upwards by picking the best; read it against its interval) and last minus zero, per
+    seed.
+Checks (properties of the construction, not hoped-for results):
+  1. the thinking-ticks probe at 0 ticks is the agent as evaluated: its goal rate equals
+     goal_outcomes' goal_rate on the same levels and keys, every regime and seed (|diff| < 1e-6);
+  2. the feed-forward control has the same rate at every tick count (it has no state to think
+     with) and the recurrent regimes do not (extra ticks change what they compute);
+  3. every rate is a number in [0, 1].
+Then the regime claims the preset's header states:
+  4. the regime trained with random thinking ticks loses less from 16 extra ticks than the
+     regime trained without (last-minus-zero effect higher, mean over seeds).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from _claims import main
+
+from mesaopt import results
+
+REGIME_COLUMNS = {"learner.recurrent": "recurrent", "learner.ticks_per_step": "ticks/step",
+                  "train.thinking_ticks": "trained thinking", "learner.thinking_gradient": "grad"}
+
+
+def regime(row: pd.Series) -> str:
+    if not bool(row.get("learner.recurrent", True)):
+        return "feed-forward"
+    parts = [f"T={int(row.get('learner.ticks_per_step', 1))}"]
+    if row.get("train.thinking_ticks", 0):
+        parts.append(f"trained with 0..{int(row['train.thinking_ticks'])} thinking ticks")
+        if not bool(row.get("learner.thinking_gradient", True)):
+            parts.append("no gradient through them")
+    return "recurrent " + ", ".join(parts)
+
+
+def final(path: str) -> pd.DataFrame:
+    df = results.load(path)
+    df = df[(df.step == df.groupby("run_id")["step"].transform("max")) & (df.role == "learner")]
+    return df.assign(regime=df.apply(regime, axis=1))
+
+
+def effect_line(rates: pd.DataFrame, n, episodes: int) -> str:
+    diff = rates.loc[n] - rates.loc[0]
+    p1, p0, total = rates.loc[n].mean(), rates.loc[0].mean(), episodes * rates.shape[1]
+    half = 1.96 * math.sqrt(max(p1 * (1 - p1) + p0 * (1 - p0), 1e-12) / total)
+    return (f"{diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] "
+            f"(seeds {' / '.join(f'{d:+.3f}' for d in diff)})")
+
+
+def check(path: str) -> dict[str, bool]:
+    df = final(path)
+    episodes = int(df["eval.batch_size"].iloc[0])
+    checks, effects = {}, {}
+    for name, part in df.groupby("regime", sort=False):
+        curve = part[(part.metric == "goal_rate_by_ticks") & (part.split == "true")]
+        rates = curve.pivot_table(index="position", columns="seed", values="value")
+        print(f"{name} ({rates.shape[1]} seeds, {episodes} held-out levels each)")
+        print("  goal_rate by ticks: " + " | ".join(
+            f"{int(n)}: {row.mean():.3f} ({' / '.join(f'{v:.3f}' for v in row)})"
+            for n, row in rates.iterrows()))
+        for n in rates.index[1:]:
+            print(f"  effect at {int(n):2d} ticks: {effect_line(rates, n, episodes)}")
+        for metric in ("planning_effect", "planning_effect_last"):
+            seeds = part[(part.metric == metric) & (part.split == "true")].sort_values("seed").value
+            each = " / ".join(f"{v:+.3f}" for v in seeds)
+            print(f"  {metric}: {seeds.mean():+.3f} (seeds {each})")
+        last = part[(part.metric == "planning_effect_last") & (part.split == "true")]
+        effects[name] = last.value.mean()
+        goal = part[(part.metric == "goal_rate") & (part.position == -1)]
+        zero = part[(part.metric == "goal_rate_by_ticks") & (part.position == 0)]
+        paired = goal.merge(zero, on=["split", "seed", "run_id"])
+        checks[f"{name}: 0 thinking ticks is the agent as evaluated (goal_rate, max |diff| "
+               f"{(paired.value_x - paired.value_y).abs().max():.1e})"] = \
+            len(paired) > 0 and bool(((paired.value_x - paired.value_y).abs() < 1e-6).all())
+        spread = rates.max() - rates.min()
+        flat = bool((spread == 0).all())
+        checks[f"{name}: {'flat' if name == 'feed-forward' else 'changes'} with ticks "
+               f"(spread per seed {' / '.join(f'{s:.3f}' for s in spread)})"] = \
+            flat if name == "feed-forward" else not flat
+        values = df[df.metric.str.endswith("_by_ticks") & df.metric.str.startswith("goal")].value
+        checks[f"{name}: rates in [0, 1]"] = bool(np.isfinite(values).all()
+                                                  and values.between(0, 1).all())
+    trained = [n for n in effects if "trained with" in n]
+    plain = [n for n in effects if n.startswith("recurrent T=1") and "trained" not in n]
+    if trained and plain:
+        checks[f"trained thinking loses less at the most ticks than without: "
+               f"{effects[trained[0]]:+.3f} > {effects[plain[0]]:+.3f}"] = \
+            effects[trained[0]] > effects[plain[0]]
+    return checks
+
+
+if __name__ == "__main__":
+    main(check, __doc__)
