@@ -215,7 +215,7 @@ def test_conv_agent_on_grids_thinks_only_before_its_first_action():
                                logits0, rtol=1e-6)
     feed_forward = conv_gru.build(conv_gru.Config(channels=(4,), embed=8, hidden=8,
                                                   recurrent=False), ENV)
-    assert feed_forward.think is None
+    assert feed_forward.think(3) is feed_forward  # nothing to think with: the same agent
 
 
 @pytest.mark.parametrize("stride", [1, 2])

@@ -62,7 +62,8 @@ class Policy(NamedTuple):
     carry: Callable[[Any], Any]      # params -> carry at the start of an episode
     act: Callable[[Any, Any, jax.Array, jax.Array], tuple]
     # Recurrent agents: ticks -> the same policy (same params) given that many extra recurrent
-    # steps on the first observation before it acts (test-time compute, the thinking-ticks probe).
+    # steps on the first observation before it acts (test-time compute, the thinking-ticks probe);
+    # feed-forward maze agents return themselves (nothing to think with: the probe's control).
     think: Callable[[int], "Policy"] | None = None
     # Feed-forward agents: the carry is never read (each step depends on its observation only),
     # so a batch of steps can be evaluated at once (PPO's replay) instead of one after another.

@@ -224,10 +224,13 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
         out = module.apply({"params": params}, carry, obs, steer)
         return out[0], out[3]
 
-    think = (lambda n: build(cfg, env, n, steer)) if cfg.recurrent else None
+    # A feed-forward agent given thinking ticks is the same agent (nothing to think with): the
+    # thinking-ticks probe's control.
+    think = (lambda n: build(cfg, env, n, steer)) if cfg.recurrent else (lambda n: policy)
     thinking_carry = (lambda fresh, n: (fresh[0], jnp.minimum(n, ticks).astype(jnp.int32))) \
         if cfg.recurrent else None
-    return Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
-                  layers=layer_names(cfg), thinking_carry=thinking_carry,
-                  steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)),
-                  resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None)
+    policy = Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
+                    layers=layer_names(cfg), thinking_carry=thinking_carry,
+                    steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)),
+                    resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None)
+    return policy

@@ -4,10 +4,11 @@ the first observation before its first action (positions = ticks), on both split
 planning effect `planning_effect`: the best rate over the tick counts minus the rate at 0 ticks
 (goal rate in gridworlds, else return; >= 0 by construction, so read it against its seeds and
 against the feed-forward control), with `planning_effect_last` (the rate at the most ticks minus 0
-ticks: negative where extra thinking hurts). A feed-forward learner (`Policy.feed_forward`) is
-the control: extra ticks give it nothing to compute with, so its curve is its 0-tick rate at
-every tick count (one set of rollouts, repeated) and its effects are 0. Recurrent learners that
-cannot think (no `Policy.think`, e.g. the bandits' RL^2 GRU) and references have no records.
+ticks: negative where extra thinking hurts). Learners that can think (`Policy.think`) are
+measured; a feed-forward one (`Policy.feed_forward`, whose `think` is itself) is the control:
+extra ticks give it nothing to compute with, so its curve is its 0-tick rate at every tick count
+(one set of rollouts, repeated) and its effects are 0. Others (the bandits' RL^2 GRU) and
+references have no records.
 
 Harder levels than training's (`larger_cells = n`, gridworlds whose env can be resized, agents
 that can: `Policy.resized`, e.g. the conv-core maze agent): the same tick counts on n x n-cell
@@ -26,6 +27,7 @@ from mesaopt.config import require
 from mesaopt.probes import SPLITS, View, _gridworld, rollouts
 
 SETTING = "rl"
+PREDICTOR_NEEDS = ("think",)  # only policies that can think (or the feed-forward control)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,10 +47,10 @@ class Config:
 def derive(env, policy, params, tasks_by_split: dict, keys_by_split: dict, options: Config,
            prepared=None):
     """split -> metric -> (len(ticks),) values (a feed-forward policy: its 0-tick values repeated),
-    or None for a recurrent policy that cannot think."""
-    if policy.think is None and not policy.feed_forward:
-        return None
+    or None for a policy that cannot think."""
     if policy.think is None:
+        return None
+    if policy.feed_forward:
         once = rollouts(env, policy, params, tasks_by_split, keys_by_split)
         per_ticks = [once] * len(options.ticks)
     else:
