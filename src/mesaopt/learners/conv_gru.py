@@ -173,24 +173,24 @@ class Agent(nn.Module):
         if self.cfg.core == "conv":
             e = layer(nn.relu(Conv3x3(self.cfg.embed, name="Embed")(x)))
             cell = ConvGRUCell(self.cfg.hidden)
+        else:
+            e = layer(nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1))))
+            if self.cfg.recurrent:
+                # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
+                gru = nn.GRUCell(self.cfg.hidden,
+                                 recurrent_kernel_init=nn.initializers.lecun_normal())
+                cell = lambda h, x: gru(h, x)[0]  # noqa: E731
+        if not self.cfg.recurrent:
+            out_C = layer(nn.relu(nn.Dense(self.cfg.hidden)(e)))
+        else:
             hidden_C = layer(recurrent_step(cell, hidden_C, e, extra, self.ticks,
                                             self.cfg.ticks_per_step, self.cfg.thinking_gradient))
-            where = agent_map(obs, self.agent_channel, self.cfg.stride)
-            pooled = jnp.concatenate([jnp.einsum("hw,hwc->c", where, hidden_C),
-                                      hidden_C.max(axis=(0, 1))])
-            out_C = nn.relu(nn.Dense(self.cfg.hidden, name="Readout")(pooled))
-            logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
-            value = nn.Dense(1)(out_C)[0]
-            return (hidden_C, jnp.int32(0)), logits_A, value, tuple(layer.layers)
-        e = layer(nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1))))
-        if self.cfg.recurrent:
-            # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
-            gru = nn.GRUCell(self.cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal())
-            hidden_C = recurrent_step(lambda h, x: gru(h, x)[0], hidden_C, e, extra, self.ticks,
-                                      self.cfg.ticks_per_step, self.cfg.thinking_gradient)
-            out_C = hidden_C = layer(hidden_C)
-        else:
-            out_C = layer(nn.relu(nn.Dense(self.cfg.hidden)(e)))
+            out_C = hidden_C
+            if self.cfg.core == "conv":  # the state at the agent's position and its maximum
+                where = agent_map(obs, self.agent_channel, self.cfg.stride)
+                pooled = jnp.concatenate([jnp.einsum("hw,hwc->c", where, hidden_C),
+                                          hidden_C.max(axis=(0, 1))])
+                out_C = nn.relu(nn.Dense(self.cfg.hidden, name="Readout")(pooled))
         logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
         value = nn.Dense(1)(out_C)[0]
         return (hidden_C, jnp.int32(0)), logits_A, value, tuple(layer.layers)

@@ -287,6 +287,15 @@ def rollout(env: Env, policy, params, task: Any, key: jax.Array,
                         env.horizon, keep_obs)[0]
 
 
+def episode_start(policy, params, fresh_E: Any = None) -> Callable[[jax.Array], Any]:
+    """e -> the agent's memory at the start of episode e: `fresh_E[e]` where given (leading E
+    axis, e.g. each episode with its own thinking ticks), else `policy.carry(params)`."""
+    if fresh_E is None:
+        fresh = policy.carry(params)
+        return lambda e: fresh
+    return lambda e: jax.tree.map(lambda a: a[e], fresh_E)
+
+
 def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_steps: int,
                  keep_obs: bool = False, fresh_E: Any = None) -> tuple[Transition, tuple]:
     """`num_steps` steps of `policy` in one environment that resets itself: when an episode ends,
@@ -307,11 +316,7 @@ def run_episodes(env: Env, policy, params, tasks_E: Any, key: jax.Array, num_ste
     # and selected where an episode ended): e > 0 resets with fold_in(reset_key, e).
     resets = jax.vmap(lambda e: env.reset(jax.random.fold_in(reset_key, e), task_of(e)))(
         jnp.arange(num_episodes)) if num_episodes > 1 else None
-    if fresh_E is None:
-        fresh = policy.carry(params)
-        fresh_of = lambda e: fresh  # noqa: E731
-    else:
-        fresh_of = lambda e: jax.tree.map(lambda a: a[e], fresh_E)  # noqa: E731
+    fresh_of = episode_start(policy, params, fresh_E)
 
     def step(loop, t):
         carry, obs, state, episode, alive, first = loop

@@ -106,8 +106,7 @@ def replay(policy: Policy, params, obs_T, first_T, fresh_E=None):
     fresh = policy.carry(params)
     if policy.feed_forward:
         return jax.vmap(lambda obs: policy.act(params, fresh, obs, None)[1:])(obs_T)
-    start = (lambda e: fresh) if fresh_E is None else \
-        (lambda e: jax.tree.map(lambda a: a[e], fresh_E))
+    start = tasks.episode_start(policy, params, fresh_E)
 
     def step(carry, inputs):
         obs, first, episode = inputs
