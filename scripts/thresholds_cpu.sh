@@ -7,7 +7,8 @@
 #   bandit_diversity_cpu   two-armed Bernoulli bandits, GRU (A2C)
 #   maze_diversity_cpu     9 x 9 mazes, stride-2 convolutional agent (PPO)
 #   sinusoid_diversity_cpu sinusoid regression, transformer
-# Measured on a 2-core CPU: about 5.5 + 15.8 + 3.9 + 9.9 + 11.5 min, i.e. 47 minutes. Runs
+#   clusters_diversity_cpu in-context classification of Gaussian clusters, transformer
+# Measured on a 2-core CPU: about 5.5 + 15.8 + 3.9 + 9.9 + 11.5 + 9.6 min, i.e. 56 minutes. Runs
 # already finished in DIR are skipped, so an interrupted script picks up where it stopped. Extra
 # arguments are Hydra overrides for every preset. The M* it gives per family is in the README
 # (Measuring emergence).
@@ -16,7 +17,7 @@ set -euo pipefail
 dir=${1:-outputs/thresholds_cpu}
 shift $(( $# > 0 ? 1 : 0 ))
 for preset in linreg_diversity_cpu gd_vs_diversity_cpu bandit_diversity_cpu maze_diversity_cpu \
-    sinusoid_diversity_cpu; do
+    sinusoid_diversity_cpu clusters_diversity_cpu; do
   mesaopt-train "experiment=$preset" "out_dir=$dir/$preset" "$@"
 done
 mesaopt-plot thresholds "$dir"

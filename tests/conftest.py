@@ -42,7 +42,8 @@ from mesaopt import run  # noqa: E402
 from mesaopt.run import compose_config  # noqa: E402
 
 SMOKE = {"linreg": "smoke", "bandit": "bandit_smoke", "sinusoid": "maml_smoke",
-         "digits": "lopt_smoke", "maze": "maze_smoke"}
+         "digits": "lopt_smoke", "maze": "maze_smoke", "clusters": "clusters_smoke",
+         "digits_gpicl": "digits_gpicl_smoke"}
 # Smoke presets beyond one per family: linear self-attention with the opt-in probes (linreg).
 EXTRA_SMOKE = {"lsa_smoke": "linreg"}
 # The runs of the smoke presets that log to wandb (offline); the others run without a logger.

@@ -91,7 +91,8 @@ def _cli(*args: str, cwd: Path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: bandit, digits, linreg, maze, sinusoid)"),
+    (["task=nonesuch"], "task: unknown option 'nonesuch' (allowed: bandit, clusters, digits, "
+                        "digits_gpicl, linreg, maze, sinusoid)"),
     (["experiment=bandit_smoke", "sweep.proxy_rate=[0.5,1.5]"],
      "sweep.proxy_rate[1]: must be in [0, 1], got 1.5"),
     (["experiment=bandit_smoke", "task.kind=dependent", "task.arms=3"],

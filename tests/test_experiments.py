@@ -122,3 +122,10 @@ def test_sinusoid_diversity_cpu_memorizes_at_m_1_and_nears_the_posterior_at_m_in
 def test_maze_internals_cpu_decodes_the_goal_from_the_input_and_steers_with_c_0_as_unsteered(
         compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("maze_internals_cpu",), "check_maze_internals.py")
+
+
+@pytest.mark.preset
+@pytest.mark.parametrize("preset", ["clusters_icl_cpu", "clusters_transience_cpu",
+                                    "digits_gpicl_cpu", "clusters_diversity_cpu"])
+def test_in_context_classification_presets_show_their_shape(compose_cfg, tmp_path, preset):
+    _train_and_check(compose_cfg, tmp_path, (preset,), "check_classification.py")

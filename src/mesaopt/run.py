@@ -67,10 +67,11 @@ def load_config(data: Mapping) -> RunConfig:
     family = build_family(cfg)
     for group, kind in (("learner", "learners"), ("train", "train")):
         name = getattr(cfg, group).name
-        fitting = [n for n in registry.available(kind)
-                   if registry.load(kind, n, group).SETTING == family.setting]
+        fitting = [n for n in registry.available(kind) if fits(registry.load(kind, n, group),
+                                                                 family, group)]
+        kind_of_task = f"{family.setting}{' classification' if classifies(family) else ''} task"
         require(name in fitting, f"{group}.name", f"{name!r} does not fit task {cfg.task.name!r} "
-                f"(a {family.setting} task; allowed: {', '.join(fitting)})")
+                f"(a {kind_of_task}; allowed: {', '.join(fitting)})")
     method = registry.load("train", cfg.train.name, "train.name")
     if hasattr(method, "check"):  # what the method needs of the learner
         method.check(registry.load("learners", cfg.learner.name, "learner.name"), "learner.name")
@@ -87,6 +88,18 @@ def load_config(data: Mapping) -> RunConfig:
                 f"unknown option {name!r} for task {cfg.task.name} (allowed: {', '.join(allowed)})")
     evaluation.select(family, cfg.eval)
     return cfg
+
+
+def classifies(family) -> bool:
+    """A classification family (`Family.classes`; environments have none)."""
+    return getattr(family, "classes", None) is not None
+
+
+def fits(module, family, group: str) -> bool:
+    """A learner or training method fits a family of its setting; a classification family takes
+    only learners that predict labels (`CLASSIFIES = True`)."""
+    labels = group != "learner" or not classifies(family) or getattr(module, "CLASSIFIES", False)
+    return module.SETTING == family.setting and labels
 
 
 def build_family(cfg: RunConfig):

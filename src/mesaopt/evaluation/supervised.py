@@ -1,6 +1,7 @@
 """The supervised driver: every member is evaluated on fixed episodes of its pretraining pool
 ("pretrain") and of fresh tasks ("true": for a family with finite data, `Family.heldout_task`,
-data training never uses), plus any split a selected probe brings.
+data training never uses), plus the family's own splits (`Family.splits`, e.g. the clusters'
+ic / ic_swapped / iw) and any split a selected probe brings.
 
 Episodes, reference predictions and probe preparations depend only on the member, not on
 training, so they are computed once (`make_eval_set`); each evaluation runs the learner and the
@@ -39,14 +40,19 @@ def batched_apply(predictor: Predictor, params, episodes: tasks.Episode, chunk: 
 def eval_episodes(family: tasks.Family, probes: list, batch_size: int,
                   hparams: Hparams) -> tuple[dict, dict]:
     """A member's fixed evaluation episodes (split -> Episode with leading B) and the tasks of
-    the pretrain and true splits."""
+    the pretrain and true splits and of the family's own splits."""
     streams = keys.streams(hparams.seed)
     diversity = {"pretrain": hparams.num_tasks, "true": jnp.asarray(tasks.FRESH)}
     labeled = {split: tasks.sample_labeled_batch(
         family, jax.random.fold_in(streams.eval, i), streams.pool, diversity[split],
-        hparams.noise_std, batch_size, held_out=split == "true") for i, split in enumerate(SPLITS)}
-    out = {split: episodes for split, (_, episodes) in labeled.items()}
+        hparams.noise_std, batch_size, held_out=split == "true", axes=hparams.axes)
+        for i, split in enumerate(SPLITS)}
     own = [p for p in probes if hasattr(p.module, "SPLIT")]
+    for i, split in enumerate(family.splits, start=len(SPLITS) + len(own)):
+        labeled[split] = tasks.sample_labeled_batch(
+            family, jax.random.fold_in(streams.eval, i), streams.pool, hparams.num_tasks,
+            hparams.noise_std, batch_size, split=split, axes=hparams.axes)
+    out = {split: episodes for split, (_, episodes) in labeled.items()}
     for i, probe in enumerate(own, start=len(SPLITS)):
         out[probe.module.SPLIT] = probe.module.episodes(
             family, probe.options, jax.random.fold_in(streams.eval, i), streams.pool, hparams)

@@ -7,7 +7,9 @@ sees pairs <= k, query k sees pairs < k and itself, and y_k is read at query k. 
 layer can then weigh each y_j by x_k.x_j (a gradient step on the context), where the interleaved
 layout first needs a layer that copies x_j next to y_j, so in-context regression is learned in
 far fewer steps (Zhang, Frei & Bartlett 2023; von Oswald et al. 2023 use this layout).
-Pre-LayerNorm blocks, learned positions, GELU MLP.
+Pre-LayerNorm blocks, learned positions, GELU MLP. For a classification family (`Family.classes`)
+a target enters as a one-hot label and each prediction is L label logits (cross-entropy); the
+regression path is unchanged.
 Dimension letters (docs/architecture.md): N tokens (2K), W width, H heads, E head width,
 I token size.
 """
@@ -21,9 +23,11 @@ import jax.numpy as jnp
 
 from mesaopt.config import positive, require
 from mesaopt.predictor import Predictor
+from mesaopt import tasks
 from mesaopt.tasks import Episode, Family
 
 SETTING = "supervised"
+CLASSIFIES = True   # predicts label logits for classification families
 _init = nn.initializers.normal(0.02)
 DTYPES = ("float32", "bfloat16")
 LAYOUTS = ("interleaved", "paired")
@@ -78,6 +82,7 @@ class Block(nn.Module):
 
 class Transformer(nn.Module):
     cfg: Config
+    outputs: int = 1   # 1 (regression) or L label logits
 
     @nn.compact
     def __call__(self, tokens_NxI, visible_NxN):
@@ -88,26 +93,28 @@ class Transformer(nn.Module):
         for _ in range(self.cfg.depth):
             h_NxW = Block(self.cfg)(h_NxW, visible_NxN)
             stream.append(h_NxW)
-        out_Nx1 = _dense(self.cfg, 1)(_norm(self.cfg)(h_NxW))
+        out_NxO = _dense(self.cfg, self.outputs)(_norm(self.cfg)(h_NxW)).astype(jnp.float32)
         # Predictions, and the residual stream after the embedding and each block (L+1, N, W).
-        return out_Nx1[:, 0].astype(jnp.float32), jnp.stack(stream).astype(jnp.float32)
+        return (out_NxO[:, 0] if self.outputs == 1 else out_NxO), \
+            jnp.stack(stream).astype(jnp.float32)
 
 
-def interleave(episode: Episode) -> jax.Array:
-    """(x_KxD, y_K) -> tokens (2K, D+1): x tokens carry a zero y slot, y tokens a zero x slot."""
-    x_KxD, y_K = episode
+def interleave(x_KxD: jax.Array, y_KxY: jax.Array) -> jax.Array:
+    """Inputs and encoded targets -> tokens (2K, D+Y): x tokens carry a zero y slot, y tokens a
+    zero x slot."""
     num_pairs, dim = x_KxD.shape
-    x_tokens = jnp.concatenate([x_KxD, jnp.zeros((num_pairs, 1))], axis=-1)
-    y_tokens = jnp.concatenate([jnp.zeros((num_pairs, dim)), y_K[:, None]], axis=-1)
-    return jnp.stack([x_tokens, y_tokens], axis=1).reshape(2 * num_pairs, dim + 1)
+    width = y_KxY.shape[1]
+    x_tokens = jnp.concatenate([x_KxD, jnp.zeros((num_pairs, width))], axis=-1)
+    y_tokens = jnp.concatenate([jnp.zeros((num_pairs, dim)), y_KxY], axis=-1)
+    return jnp.stack([x_tokens, y_tokens], axis=1).reshape(2 * num_pairs, dim + width)
 
 
-def pair(episode: Episode) -> jax.Array:
-    """(x_KxD, y_K) -> tokens (2K, D+2): K pair tokens (x, y, 1), then K query tokens (x, 0, 0)."""
-    x_KxD, y_K = episode
-    num_pairs = y_K.shape[0]
-    pairs = jnp.concatenate([x_KxD, y_K[:, None], jnp.ones((num_pairs, 1))], axis=-1)
-    queries = jnp.concatenate([x_KxD, jnp.zeros((num_pairs, 2))], axis=-1)
+def pair(x_KxD: jax.Array, y_KxY: jax.Array) -> jax.Array:
+    """Inputs and encoded targets -> tokens (2K, D+Y+1): K pair tokens (x, y, 1), then K query
+    tokens (x, 0, 0)."""
+    num_pairs, width = y_KxY.shape
+    pairs = jnp.concatenate([x_KxD, y_KxY, jnp.ones((num_pairs, 1))], axis=-1)
+    queries = jnp.concatenate([x_KxD, jnp.zeros((num_pairs, width + 1))], axis=-1)
     return jnp.concatenate([pairs, queries], axis=0)
 
 
@@ -121,13 +128,19 @@ def paired_visibility(num_pairs: int) -> jax.Array:
 
 
 def build(cfg: Config, family: Family) -> Predictor:
-    module = Transformer(cfg)
+    module = Transformer(cfg, tasks.target_width(family))
     num_pairs = family.context_len
-    dummy = Episode(jnp.zeros((num_pairs, family.input_dim)), jnp.zeros((num_pairs,)))
+    dummy = Episode(jnp.zeros((num_pairs, family.input_dim)),
+                    jnp.zeros((num_pairs,), jnp.int32 if family.classes else jnp.float32))
+    layout = pair if cfg.tokens == "paired" else interleave
+
+    def tokenize(episode: Episode):
+        return layout(episode.x_KxD, tasks.encode_targets(family, episode.y_K))
+
     if cfg.tokens == "paired":
-        tokenize, visible_NxN, read = pair, paired_visibility(num_pairs), slice(num_pairs, None)
+        visible_NxN, read = paired_visibility(num_pairs), slice(num_pairs, None)
     else:
-        tokenize, read = interleave, slice(0, None, 2)
+        read = slice(0, None, 2)
         visible_NxN = jnp.tril(jnp.ones((2 * num_pairs, 2 * num_pairs), bool))
 
     def init(key):

@@ -1,5 +1,6 @@
-"""The in-context-learning curve: MSE / D on fresh tasks vs context position, for the model at
-several diversities M and for every reference (last evaluation; mean over seeds)."""
+"""The in-context-learning curve: MSE / D (classification: accuracy) on fresh tasks vs context
+position, for the model at several diversities M and for every reference (last evaluation; mean
+over seeds)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,8 @@ PANEL_M = 4
 
 
 def plot(df: pd.DataFrame):
-    rows = style.final_step(df[(df.split == "true") & (df.metric == "mse") & (df.position >= 0)])
+    metric = "accuracy" if (df.metric == "accuracy").any() else "mse"
+    rows = style.final_step(df[(df.split == "true") & (df.metric == metric) & (df.position >= 0)])
     learners = style.learner_names(df)
     fig, axes = style.figure(width=4.2, height=3.0)
     ax = axes[0][0]
@@ -31,9 +33,12 @@ def plot(df: pd.DataFrame):
         else:
             label = name
         style.band(ax, style.mean_std(part, "position"), label, **style.reference_style(name))
-    ax.set_yscale("log")
     ax.set_xlabel("context position k (pairs seen)")
-    ax.set_ylabel("MSE / D, fresh tasks")
+    if metric == "mse":
+        ax.set_yscale("log")
+        ax.set_ylabel("MSE / D, fresh tasks")
+    else:
+        ax.set_ylabel("accuracy, unseen tasks")
     ax.legend(loc="best", fontsize=6, ncols=2)
     fig.tight_layout()
     return fig

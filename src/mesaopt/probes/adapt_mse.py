@@ -29,6 +29,10 @@ MAY_BE_NAN = {"update_cosine": "no update before the first inner step (position 
 SETTING = "supervised"
 
 
+def applies(family) -> bool:
+    return family.classes is None   # squared errors of regression targets
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     support: int | None = None                   # U, pairs the inner loop adapts on (None: K // 2)

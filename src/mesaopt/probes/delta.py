@@ -12,6 +12,10 @@ from mesaopt.probes import SPLITS, View
 SETTING = "supervised"
 
 
+def applies(family) -> bool:
+    return family.classes is None   # regression (classification: probes/accuracy.py)
+
+
 def measure(view: View) -> list:
     records = []
     for split in SPLITS:

@@ -12,6 +12,10 @@ alone cannot tell them apart).
 D, per setting:
 - supervised: the mean squared difference of the two predictors' predictions per target
   dimension, over episodes and context positions (Raventos et al.'s Delta).
+- classification: the absolute difference of the two predictors' accuracies on the scored
+  positions (the clusters' query), for the reason given for rl below: on novel classes the
+  memorizer's labels are arbitrary (it knows none of them), so a distance between label
+  distributions would measure how a network guesses where it knows nothing.
 - rl: the absolute difference of the two policies' mean returns. Why not a divergence of action
   distributions: a memorizer has no defined action on a level (or task) it never trained on (the
   mazes' `lookup` acts uniformly at random there, standing for "knows routes, not how to find
@@ -24,7 +28,10 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from mesaopt import tasks
+
 from mesaopt.probes import View
+from mesaopt.probes.accuracy import scores
 from mesaopt.probes.episode_return import mean_return
 
 SETTING = ("supervised", "rl")
@@ -40,13 +47,19 @@ def needs(family) -> tuple[str, ...]:
     return tuple(family.emergence) if family.emergence is not None else ()
 
 
-def _summary(family, output):
-    """What D compares: predictions (supervised) or the mean return (rl)."""
-    return mean_return(output) if family.setting == "rl" else output
+def _summary(family, output, targets):
+    """What D compares: predictions (supervised), the accuracy at the scored positions
+    (classification) or the mean return (rl)."""
+    if family.setting == "rl":
+        return mean_return(output)
+    if family.classes is not None:
+        at = tasks.scored_positions(family)
+        return jnp.mean(scores(output[:, at], targets.y_K[:, at])[0])
+    return output
 
 
 def distance(family, a, b):
-    if family.setting == "rl":
+    if family.setting == "rl" or family.classes is not None:
         return jnp.abs(a - b)
     return jnp.mean((a - b) ** 2) / family.target_dim
 
@@ -58,7 +71,8 @@ def score(d_mem, d_gen):
 def measure(view: View) -> list:
     family = view.family
     memorizer, generalizer = family.emergence
-    summaries = {name: _summary(family, out) for name, out in view.outputs["true"].items()}
+    summaries = {name: _summary(family, out, view.data["true"])
+                 for name, out in view.outputs["true"].items()}
     separation = distance(family, summaries[memorizer], summaries[generalizer])
     records = [view.record("true", memorizer, "emergence_role", -jnp.ones(())),
                view.record("true", generalizer, "emergence_role", jnp.ones(()))]

@@ -46,6 +46,19 @@ class Emergence(NamedTuple):
     generalizer: str
 
 
+class Classes(NamedTuple):
+    """What a classification family declares: targets are labels 0 .. L-1 (`y_K` int32),
+    predictors output (K, L) label logits (references: log-probabilities), the loss is the
+    cross-entropy."""
+    num_labels: int        # L
+    # Training loss and probes on the last position only (the query of Chan et al.'s and Reddy's
+    # sequences), else on every position (GPICL's sequences predict every label).
+    query_only: bool = False
+    # (pool, num_tasks, x_D) -> (L,) log-probabilities of x's label given only the member's
+    # training tasks, no context: the in-weights oracle (reference `iw_oracle`), or None.
+    in_weights: Callable | None = None
+
+
 class Family(NamedTuple):
     """A supervised task family: pure functions of PRNG keys, and what it declares."""
     name: str                    # the family's registry name (task=<name>)
@@ -75,6 +88,13 @@ class Family(NamedTuple):
     # split, whose episodes use only data that training episodes never do.
     heldout_task: Callable[[jax.Array], Any] | None = None
     emergence: Emergence | None = None  # its memorizer and generalizer, if it declares them
+    classes: Classes | None = None      # classification families (labels, cross-entropy)
+    # Families whose episodes mix several tasks of the pool (clusters: an episode's classes):
+    # (key, pool_key, num_tasks, axes, split) -> (the episode's tasks, Episode), drawn instead of
+    # one task and `sample_episode`; axes: name -> the member's value of each declared axis;
+    # split is "train" (= "pretrain"), "true" or one of `splits`.
+    draw_episode: Callable | None = None
+    splits: tuple[str, ...] = ()        # evaluation splits the family draws beside pretrain, true
 
 
 class Layout(NamedTuple):
@@ -167,12 +187,13 @@ def task_pool(sample_task: Callable, pool_key: jax.Array, size: int) -> Any:
 
 
 def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
-              num_tasks: jax.Array) -> Any:
-    """A task uniformly from the first `num_tasks` of the pool, or a fresh one if num_tasks == FRESH.
-    The key is chosen before the task is drawn: one draw, not both (under vmap a branch on M
-    would compute both)."""
+              num_tasks: jax.Array, index: jax.Array | None = None) -> Any:
+    """A task uniformly from the first `num_tasks` of the pool (or task `index` of it, where
+    given), or a fresh one if num_tasks == FRESH. The key is chosen before the task is drawn:
+    one draw, not both (under vmap a branch on M would compute both)."""
     index_key, fresh_key = jax.random.split(key)
-    index = jax.random.randint(index_key, (), 0, jnp.maximum(num_tasks, 1))
+    if index is None:
+        index = jax.random.randint(index_key, (), 0, jnp.maximum(num_tasks, 1))
     pooled_key = jax.random.fold_in(pool_key, index)
     typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
     data = jax.random.key_data if typed else (lambda k: k)
@@ -182,10 +203,17 @@ def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
 
 def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
                          num_tasks: jax.Array, noise_std: jax.Array, batch_size: int,
-                         held_out: bool = False) -> tuple:
+                         held_out: bool = False, split: str | None = None,
+                         axes: dict | None = None) -> tuple:
     """(tasks, episodes): B episodes, each on its own task drawn by `draw_task` (with
     `held_out`, fresh tasks of the family's held-out split where it declares one), and the
-    tasks."""
+    tasks. A family with `draw_episode` draws each episode's tasks itself, for `split` (default
+    "true" with `held_out`, else "train") at the member's values of its axes (`axes`)."""
+    if family.draw_episode is not None:
+        split = split or ("true" if held_out else "train")
+        values = {a.name: (axes or {}).get(a.name, a.default) for a in family.axes}
+        return jax.vmap(lambda k: family.draw_episode(k, pool_key, num_tasks, values, split))(
+            jax.random.split(key, batch_size))
     sample = (family.heldout_task if held_out and family.heldout_task is not None
               else family.sample_task)
 
@@ -197,9 +225,40 @@ def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
 
 
 def sample_batch(family: Family, key: jax.Array, pool_key: jax.Array, num_tasks: jax.Array,
-                 noise_std: jax.Array, batch_size: int) -> Episode:
-    """A batch of B episodes, each on its own task drawn by `draw_task`."""
-    return sample_labeled_batch(family, key, pool_key, num_tasks, noise_std, batch_size)[1]
+                 noise_std: jax.Array, batch_size: int, axes: dict | None = None) -> Episode:
+    """A batch of B training episodes, each on its own task drawn by `draw_task`."""
+    return sample_labeled_batch(family, key, pool_key, num_tasks, noise_std, batch_size,
+                                axes=axes)[1]
+
+
+def target_width(family: Family) -> int:
+    """How wide a target is as a token: L (a one-hot label) for classification, else 1."""
+    return family.classes.num_labels if family.classes is not None else 1
+
+
+def encode_targets(family: Family, y_K: jax.Array) -> jax.Array:
+    """(K,) targets -> (K, target_width): one-hot labels, or the value itself."""
+    if family.classes is not None:
+        return jax.nn.one_hot(y_K, family.classes.num_labels)
+    return y_K[:, None]
+
+
+def scored_positions(family: Family) -> slice:
+    """The positions losses and probes score: the query (last) only for a `query_only`
+    classification family, else every one."""
+    query_only = family.classes is not None and family.classes.query_only
+    return slice(-1, None) if query_only else slice(None)
+
+
+def prediction_loss(family: Family, preds: jax.Array, y: jax.Array) -> jax.Array:
+    """The training loss of predictions for targets (any leading axes, positions last): the mean
+    cross-entropy of label logits (..., K, L) on the scored positions (classification), else the
+    mean squared error."""
+    if family.classes is None:
+        return jnp.mean((preds - y) ** 2)
+    at = scored_positions(family)
+    log_probs = jax.nn.log_softmax(preds[..., at, :], axis=-1)
+    return -jnp.mean(jnp.take_along_axis(log_probs, y[..., at, None], axis=-1))
 
 
 class Transition(NamedTuple):

@@ -82,7 +82,7 @@ def _support(cfg: Config, context_len: int) -> int:
 def _episodes(family, streams, hparams: Hparams, numbers_N) -> tasks.Episode:
     def one(number):
         batch = tasks.sample_batch(family, jax.random.fold_in(streams.train, number), streams.pool,
-                                   hparams.num_tasks, hparams.noise_std, 1)
+                                   hparams.num_tasks, hparams.noise_std, 1, hparams.axes)
         return jax.tree.map(lambda a: a[0], batch)
     return jax.vmap(one)(numbers_N)
 

@@ -48,7 +48,7 @@ def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps
     def direction(params, batch):
         adapted = jax.vmap(learner.adapt_params, in_axes=(None, 0, 0, None))(
             params, batch.x_KxD, batch.y_K, cfg.inner_steps)
-        return (supervised.batch_loss(learner, params, batch),
+        return (supervised.batch_loss(family, learner, params, batch),
                 jax.tree.map(lambda p, a: p - jnp.mean(a, axis=0), params, adapted))
 
     return supervised.chunk(family, cfg, num_steps, state, hparams, direction)

@@ -1,10 +1,10 @@
-"""Supervised training (MSE on every context position); a chunk of steps is one lax.scan and
-batches come from fold_in(train_key, step)."""
+"""Supervised training (MSE on every context position, or a classification family's
+cross-entropy on its scored positions: `tasks.prediction_loss`); a chunk of steps is one
+lax.scan and batches come from fold_in(train_key, step)."""
 from __future__ import annotations
 
 import dataclasses
 import jax
-import jax.numpy as jnp
 import optax
 
 from mesaopt import keys, tasks
@@ -30,17 +30,17 @@ def init_state(family: tasks.Family, learner: Predictor, cfg: Config, hparams: H
     return fresh_state(params, opt_state)
 
 
-def batch_loss(learner: Predictor, params, batch: tasks.Episode) -> jax.Array:
+def batch_loss(family: tasks.Family, learner: Predictor, params, batch: tasks.Episode) -> jax.Array:
     preds_BxK = jax.vmap(learner.apply, in_axes=(None, 0))(params, batch)
-    return jnp.mean((preds_BxK - batch.y_K) ** 2)
+    return tasks.prediction_loss(family, preds_BxK, batch.y_K)
 
 
 def train_chunk(family: tasks.Family, learner: Predictor, cfg: Config, num_steps: int,
                 state: TrainState, hparams: Hparams) -> tuple[TrainState, dict]:
     """`num_steps` updates of one member (static num_steps: one compiled program per chunk size);
-    metrics: loss (training MSE) and grad_norm (before clipping), (S,) each."""
+    metrics: loss (training MSE or cross-entropy) and grad_norm (before clipping), (S,) each."""
     return chunk(family, cfg, num_steps, state, hparams, jax.value_and_grad(
-        lambda params, batch: batch_loss(learner, params, batch)))
+        lambda params, batch: batch_loss(family, learner, params, batch)))
 
 
 def chunk(family: tasks.Family, cfg, num_steps: int, state: TrainState, hparams: Hparams,
@@ -54,7 +54,7 @@ def chunk(family: tasks.Family, cfg, num_steps: int, state: TrainState, hparams:
     def step(state: TrainState, _):
         batch = tasks.sample_batch(family, jax.random.fold_in(streams.train, state.step),
                                    streams.pool, hparams.num_tasks, hparams.noise_std,
-                                   cfg.batch_size)
+                                   cfg.batch_size, hparams.axes)
         loss, grads = direction(state.params, batch)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         state = next_state(state, optax.apply_updates(state.params, updates), opt_state, loss,

@@ -1,0 +1,166 @@
+"""Check the claims of the in-context classification presets on finished runs; exit 1 if one fails.
+
+The preset is read from each run's config (`name`); a directory may hold several.
+- clusters_icl_cpu (last evaluation, query accuracy, mean over seeds):
+  1. bursty training (rate 0.9) with the most classes: accuracy on novel classes (`ic`) >= 0.8;
+  2. non-bursty training (rate 0): `ic` within 0.1 of chance at every K, while in-weights
+     accuracy (`iw`) at the fewest classes is >= 0.8;
+  3. at the most classes, `ic` rises with the bursty rate.
+- clusters_transience_cpu: at the fewest classes, in every seed, in-context accuracy (`ic`) peaks
+  at >= 0.7 and then falls by >= 0.2 by the end, while in-weights accuracy (`iw`) ends >= 0.8; at
+  the most classes it peaks at >= 0.7 and falls by < 0.1 (more classes delay the transience).
+- digits_gpicl_cpu: at the fewest tasks, training-task accuracy late in the context is >= chance
+  + 0.3 while unseen tasks stay within 0.1 of chance; at the most tasks, unseen tasks are >=
+  chance + 0.2 and above chance by at least half as much as training tasks (both learned).
+- clusters_diversity_cpu: the emergence score is <= -0.5 at the fewest classes and >= +0.5 at
+  the most; the emergence analysis gives a finite K* with its interval.
+Printed beside them: per-seed values and 95 % intervals over seeds (t), the phase per M
+(GPICL), the transience table and the emergence table.
+
+Usage: python scripts/check_classification.py outputs/clusters_icl_cpu
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _claims import main
+from scipy import stats
+
+from mesaopt import results
+from mesaopt.analysis import classification, emergence
+
+LEARNER = "transformer"
+
+
+def interval(values) -> str:
+    """mean [95 % t interval] (per-seed values)."""
+    values = np.asarray(values, float)
+    mean = values.mean()
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)) \
+        if len(values) > 1 else float("nan")
+    return (f"{mean:.3f} [{mean - half:.3f}, {mean + half:.3f}] "
+            f"(seeds {', '.join(f'{v:.3f}' for v in values)})")
+
+
+def final_query(df: pd.DataFrame) -> pd.DataFrame:
+    last = df[df.step == df.groupby("run_id")["step"].transform("max")]
+    return classification.query_accuracy(last)
+
+
+def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:
+    q = final_query(df)
+    mine = q[q.predictor == LEARNER]
+    chance = q[(q.predictor == "chance") & (q.split == "ic")].value.mean()
+    most, fewest = mine.num_tasks.max(), mine.num_tasks.min()
+    table = mine.pivot_table(index=["num_tasks", "bursty_rate"], columns="split", values="value")
+    print(table.round(3).to_string())
+
+    def seeds(split, k, rate):
+        part = mine[(mine.split == split) & (mine.num_tasks == k) & (mine.bursty_rate == rate)]
+        return part.sort_values("seed").value.to_numpy()
+    for k in sorted(mine.num_tasks.unique()):
+        for rate in sorted(mine.bursty_rate.unique()):
+            print(f"K={k:g} bursty={rate:g}: ic {interval(seeds('ic', k, rate))}; "
+                  f"iw {interval(seeds('iw', k, rate))}")
+    rates = sorted(mine.bursty_rate.unique())
+    ic_by_rate = [seeds("ic", most, r).mean() for r in rates]
+    non_bursty_ic = {k: seeds("ic", k, 0.0).mean() for k in sorted(mine.num_tasks.unique())}
+    return {
+        f"bursty 0.9, K={most:g}: ic {seeds('ic', most, 0.9).mean():.3f} >= 0.8":
+            seeds("ic", most, 0.9).mean() >= 0.8,
+        f"bursty 0: ic {', '.join(f'{v:.3f}' for v in non_bursty_ic.values())} within 0.1 of "
+        f"chance {chance:.3f}": all(abs(v - chance) <= 0.1 for v in non_bursty_ic.values()),
+        f"bursty 0, K={fewest:g}: iw {seeds('iw', fewest, 0.0).mean():.3f} >= 0.8":
+            seeds("iw", fewest, 0.0).mean() >= 0.8,
+        f"K={most:g}: ic rises with the bursty rate "
+        f"({', '.join(f'{r:g}: {v:.3f}' for r, v in zip(rates, ic_by_rate))})":
+            all(a < b for a, b in zip(ic_by_rate, ic_by_rate[1:]))}
+
+
+def clusters_transience(df: pd.DataFrame) -> dict[str, bool]:
+    table = classification.transience(df, LEARNER)
+    iw = final_query(df)
+    iw = iw[(iw.predictor == LEARNER) & (iw.split == "iw")].set_index(["run_id", "member"]).value
+    table["iw_final"] = [iw[(r, m)] for r, m in zip(table.run_id, table.member)]
+    print(table.drop(columns="run_id").round(3).to_string())
+    finite = table[np.isfinite(table.num_tasks)]
+    for k, part in finite.groupby("num_tasks"):
+        print(f"K={k:g}: peak {interval(part.peak)}, drop {interval(part['drop'])}, "
+              f"iw at the end {interval(part.iw_final)}")
+    fewest = finite[finite.num_tasks == finite.num_tasks.min()]
+    most = finite[finite.num_tasks == finite.num_tasks.max()]
+    k_few, k_most = fewest.num_tasks.iloc[0], most.num_tasks.iloc[0]
+
+    def listed(values):
+        return ", ".join(f"{v:.3f}" for v in values)
+    return {
+        f"K={k_few:g}, every seed: ic peaks >= 0.7 ({listed(fewest.peak)})":
+            bool((fewest.peak >= 0.7).all()),
+        f"K={k_few:g}, every seed: ic then falls >= 0.2 ({listed(fewest['drop'])})":
+            bool((fewest["drop"] >= 0.2).all()),
+        f"K={k_few:g}, every seed: iw ends >= 0.8 ({listed(fewest.iw_final)})":
+            bool((fewest.iw_final >= 0.8).all()),
+        f"K={k_most:g}, every seed: ic peaks >= 0.7 and falls < 0.1 by the end (more classes "
+        f"delay the transience; peaks {listed(most.peak)}, drops {listed(most['drop'])})":
+            bool((most.peak >= 0.7).all() and (most["drop"] < 0.1).all())}
+
+
+def digits_gpicl(df: pd.DataFrame) -> dict[str, bool]:
+    phases = classification.gpicl_phases(df, LEARNER)
+    print(phases.round(3).to_string())
+    fewest, most = phases.iloc[0], phases.iloc[-1]
+    return {
+        f"M={fewest.num_tasks:g}: training tasks {fewest.train_late:.3f} >= chance "
+        f"{fewest.chance:.3f} + 0.3": fewest.train_late >= fewest.chance + 0.3,
+        f"M={fewest.num_tasks:g}: unseen tasks {fewest.unseen_late:.3f} within 0.1 of chance":
+            abs(fewest.unseen_late - fewest.chance) <= 0.1,
+        f"M={most.num_tasks:g}: unseen tasks {most.unseen_late:.3f} >= chance + 0.2":
+            most.unseen_late >= most.chance + 0.2,
+        f"M={most.num_tasks:g}: both: unseen tasks above chance by >= half as much as training "
+        f"tasks ({most.unseen_late - most.chance:.3f} vs {most.train_late - most.chance:.3f})":
+            most.unseen_late - most.chance >= 0.5 * (most.train_late - most.chance)}
+
+
+def clusters_diversity(df: pd.DataFrame) -> dict[str, bool]:
+    scores = emergence.scores(df, LEARNER)
+    last = scores[scores.step == scores.step.max()]
+    by_k = last.groupby("num_tasks").score
+    print(by_k.agg(["mean", "std", "count"]).round(3).to_string())
+    for k, part in by_k:
+        print(f"K={k:g}: score {interval(part.sort_index())}")
+    table = emergence.summary(df, LEARNER, samples=1000)
+    print(emergence.to_markdown(table))
+    final = table.iloc[-1]
+    means = by_k.mean()
+    return {
+        f"K={means.index[0]:g}: score {means.iloc[0]:.3f} <= -0.5": means.iloc[0] <= -0.5,
+        f"K={means.index[-1]:g}: score {means.iloc[-1]:.3f} >= +0.5": means.iloc[-1] >= 0.5,
+        f"K* at the last budget: {final.m_star:.4g} [{final.m_star_lo:.4g}, {final.m_star_hi:.4g}]"
+        " is finite": math.isfinite(final.m_star)}
+
+
+CHECKS = {"clusters_icl_cpu": clusters_icl, "clusters_transience_cpu": clusters_transience,
+          "digits_gpicl_cpu": digits_gpicl, "clusters_diversity_cpu": clusters_diversity}
+
+
+def check(path: str) -> dict[str, bool]:
+    """Every finished run under `path`, grouped by the preset its config names."""
+    runs = {}
+    for metrics in sorted(Path(path).rglob(results.METRICS_FILE)):
+        name = json.loads((metrics.parent / results.CONFIG_FILE).read_text())["name"]
+        runs.setdefault(name, []).append(results.load(metrics))
+    claims = {}
+    for name in sorted(set(runs) & set(CHECKS)):
+        print(f"== {name}")
+        claims.update(CHECKS[name](pd.concat(runs[name], ignore_index=True)))
+    if not claims:
+        claims[f"a classification preset's runs in {path} (found {sorted(runs)})"] = False
+    return claims
+
+
+if __name__ == "__main__":
+    main(check, __doc__)
