@@ -31,7 +31,7 @@ from _claims import main
 from scipy import stats
 
 from mesaopt import results
-from mesaopt.analysis import classification, emergence
+from mesaopt.analysis import classification, emergence, final_step
 
 LEARNER = "transformer"
 
@@ -47,8 +47,7 @@ def interval(values) -> str:
 
 
 def final_query(df: pd.DataFrame) -> pd.DataFrame:
-    last = df[df.step == df.groupby("run_id")["step"].transform("max")]
-    return classification.query_accuracy(last)
+    return classification.query_accuracy(final_step(df))
 
 
 def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from _claims import main
 
 from mesaopt import results
+from mesaopt.analysis import final_step
 
 
 def check(directory: str) -> dict[str, bool]:
     df = results.load(directory)
-    df = df[(df.split == "true") & (df.step == df.groupby("run_id").step.transform("max"))]
+    df = final_step(df[df.split == "true"])
     adapt = df[df.metric == "adapt_mse"].groupby(["predictor", "position"]).value.mean()
     checks = {}
     for name in ("maml", "pretrained"):

@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 
 from mesaopt import results
+from mesaopt.analysis import final_step
 
 
 def final(path: str) -> pd.DataFrame:
     df = results.load(path)
-    df = df[df.step == df.groupby("run_id")["step"].transform("max")]
+    df = final_step(df)
     return df[(df.role == "learner") & (df.split == "true")]
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 from _claims import main
 
 from mesaopt import results
+from mesaopt.analysis import final_step
 
 REGIME_COLUMNS = {"learner.recurrent": "recurrent", "learner.ticks_per_step": "ticks/step",
                   "train.thinking_ticks": "trained thinking", "learner.thinking_gradient": "grad"}
@@ -48,7 +49,8 @@ def regime(row: pd.Series) -> str:
 
 def final(path: str) -> pd.DataFrame:
     df = results.load(path)
-    df = df[(df.step == df.groupby("run_id")["step"].transform("max")) & (df.role == "learner")]
+    df = final_step(df)
+    df = df[df.role == "learner"]
     return df.assign(regime=df.apply(regime, axis=1))
 
 

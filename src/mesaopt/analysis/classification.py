@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mesaopt.analysis import final_step
+
 MARGIN = 0.1   # accuracy above chance (or gained along the context) that counts as learned
 LATE = 0.25    # the last quarter of the context
 
@@ -71,7 +73,7 @@ def gpicl_phases(df: pd.DataFrame, learner: str) -> pd.DataFrame:
     """Per M (seeds pooled: mean and per-seed values) at the last evaluation: train_first,
     train_late, unseen_late, chance (the chance reference's late accuracy on unseen tasks) and
     the phase of the mean."""
-    last = df[df.step == df.groupby("run_id")["step"].transform("max")]
+    last = final_step(df)
     late, early = query_accuracy(last), query_accuracy(last, late=False)
 
     def per_seed(rows, split, predictor=learner):

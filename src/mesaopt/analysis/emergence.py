@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
+from mesaopt.analysis import final_step
+
 MIN_SEPARATION = 2.0
 KEYS = ["run_id", "member", "seed", "num_tasks", "step"]
 
@@ -225,7 +227,7 @@ def at_budgets(frame: pd.DataFrame, axis: str, count: int = 4) -> pd.DataFrame:
     """Rows at each run's last step when compute is a static axis; else at up to `count` steps
     spread evenly in log scale (the last included)."""
     if axis != "step":
-        return frame[frame.step == frame.groupby("run_id")["step"].transform("max")]
+        return final_step(frame)
     return frame[frame.step.isin(budget_steps(frame.step, count))]
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mesaopt import registry
-from mesaopt.analysis import emergence
+from mesaopt.analysis import emergence, final_step  # noqa: F401 (figures read it from here)
 from mesaopt.config import ConfigError
 from mesaopt.plots import NotDrawable
 
@@ -60,12 +60,6 @@ def scores(df: pd.DataFrame, learner: str) -> pd.DataFrame:
         return emergence.require_scores(emergence.scores(df, learner))
     except ValueError as err:
         raise NotDrawable(str(err)) from None
-
-
-def final_step(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each run's last evaluation."""
-    last = df.groupby("run_id")["step"].transform("max")
-    return df[df.step == last]
 
 
 def varying_static(df: pd.DataFrame) -> list[str]:
