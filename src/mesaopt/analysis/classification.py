@@ -24,15 +24,11 @@ MARGIN = 0.1   # accuracy above chance (or gained along the context) that counts
 LATE = 0.25    # the last quarter of the context
 
 
-def _positions(df: pd.DataFrame) -> pd.DataFrame:
-    return df[(df.metric == "accuracy") & (df.position >= 0)]
-
-
 def query_accuracy(df: pd.DataFrame, late: bool = True) -> pd.DataFrame:
     """Accuracy rows reduced to one per (run, member, step, split, predictor): the mean over the
     late positions (the last quarter; a query-only run's single position), or with late=False
     over the earliest scored position."""
-    rows = _positions(df)
+    rows = df[(df.metric == "accuracy") & (df.position >= 0)]
     last = rows.groupby("run_id")["position"].transform("max")
     first = rows.groupby("run_id")["position"].transform("min")
     span = last - first + 1

@@ -25,8 +25,8 @@ def build(family: Family) -> Predictor:
 
     def apply(params, episode: Episode):
         known = jnp.maximum(params["num_tasks"], 1)
-        log_probs_KxL = jax.vmap(lambda x: in_weights(params["pool"], known, x))(episode.x_KxD)
-        return jnp.where(params["num_tasks"] == FRESH, uniform(*log_probs_KxL.shape),
-                         smoothed(jnp.exp(log_probs_KxL)))
+        probs_KxL = jax.vmap(lambda x: in_weights(params["pool"], known, x))(episode.x_KxD)
+        return jnp.where(params["num_tasks"] == FRESH, uniform(*probs_KxL.shape),
+                         smoothed(probs_KxL))
 
     return Predictor(init, apply)

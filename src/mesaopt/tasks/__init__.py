@@ -54,8 +54,8 @@ class Classes(NamedTuple):
     # Training loss and probes on the last position only (the query of Chan et al.'s and Reddy's
     # sequences), else on every position (GPICL's sequences predict every label).
     query_only: bool = False
-    # (pool, num_tasks, x_D) -> (L,) log-probabilities of x's label given only the member's
-    # training tasks, no context: the in-weights oracle (reference `iw_oracle`), or None.
+    # (pool, num_tasks, x_D) -> (L,) probabilities of x's label given only the member's training
+    # tasks, no context: the in-weights oracle (reference `iw_oracle`), or None.
     in_weights: Callable | None = None
 
 

@@ -72,12 +72,17 @@ def build(cfg: Config) -> Family:
         return (jax.random.normal(centroid_key, (cfg.dim,)) / jnp.sqrt(cfg.dim),
                 jax.random.randint(label_key, (), 0, cfg.labels))
 
+    def log_frequency(size, num_tasks):
+        """(size,) unnormalized log Zipf frequencies of the pool's first `size` classes, -inf
+        beyond the member's num_tasks."""
+        ranks = jnp.arange(size)
+        return jnp.where(ranks < num_tasks, -cfg.zipf * jnp.log(ranks + 1.0), -jnp.inf)
+
     def class_index(key, num_tasks, count):
         """`count` Zipf-distributed indices into the first num_tasks classes of the pool."""
         if cfg.zipf == 0.0:
             return jax.random.randint(key, (count,), 0, jnp.maximum(num_tasks, 1))
-        ranks = jnp.arange(cfg.max_pool_size)
-        cdf = jnp.cumsum(jnp.where(ranks < num_tasks, (ranks + 1.0) ** -cfg.zipf, 0.0))
+        cdf = jnp.cumsum(jnp.exp(log_frequency(cfg.max_pool_size, num_tasks)))
         u = jax.random.uniform(key, (count,)) * cdf[-1]
         return jnp.minimum(jnp.searchsorted(cdf, u, side="right"), jnp.maximum(num_tasks, 1) - 1)
 
@@ -85,6 +90,11 @@ def build(cfg: Config) -> Family:
         """Each slot's class (centroid, label) for pool indices (fresh where M = inf)."""
         return jax.vmap(lambda k, i: draw_task(sample_class, k, pool_key, num_tasks, i))(
             jax.random.split(key, index.shape[0]), index)
+
+    def items(key, centroid_KxD):
+        """One item of each row's class: (mu + eps eta) / sqrt(1 + eps^2)."""
+        noise_KxD = jax.random.normal(key, centroid_KxD.shape)
+        return (centroid_KxD + cfg.within_noise * noise_KxD) * scale
 
     def draw_episode(key, pool_key, num_tasks, axes, split):
         (slot_key, index_key, burst_key, order_key, class_key, item_key,
@@ -111,28 +121,22 @@ def build(cfg: Config) -> Family:
                 jax.random.randint(label_key, (num_items + 1,), 0, cfg.labels)
         elif split == "ic_swapped":
             label_S = (label_S + jax.random.randint(label_key, (), 1, cfg.labels)) % cfg.labels
-        noise_KxD = jax.random.normal(item_key, (num_items + 1, cfg.dim))
-        x_KxD = (centroid_SxD[slot_K] + cfg.within_noise * noise_KxD) * scale
         task_K = jnp.where(num_tasks == FRESH, -1, index_S[slot_K])
-        return task_K, Episode(x_KxD, label_S[slot_K].astype(jnp.int32))
+        return task_K, Episode(items(item_key, centroid_SxD[slot_K]),
+                               label_S[slot_K].astype(jnp.int32))
 
     def in_weights(pool, num_tasks, x_D):
         """The Bayes classifier over the member's training classes alone (their centroids,
         labels and Zipf frequencies): the in-weights oracle."""
         centroid_MxD, label_M = pool
-        size = label_M.shape[0]
         var = cfg.within_noise ** 2 * scale ** 2 + 1e-6
-        log_prior_M = jnp.where(jnp.arange(size) < num_tasks,
-                                -cfg.zipf * jnp.log(jnp.arange(size) + 1.0), -jnp.inf)
-        log_post_M = jax.nn.log_softmax(
-            log_prior_M - jnp.sum((x_D - centroid_MxD * scale) ** 2, axis=1) / (2 * var))
-        return jax.nn.logsumexp(jnp.where(jax.nn.one_hot(label_M, cfg.labels, dtype=bool),
-                                          log_post_M[:, None], -jnp.inf), axis=0)
+        sq_M = jnp.sum((x_D - centroid_MxD * scale) ** 2, axis=1)
+        posterior_M = jax.nn.softmax(log_frequency(label_M.shape[0], num_tasks) - sq_M / (2 * var))
+        return posterior_M @ jax.nn.one_hot(label_M, cfg.labels)
 
     def episode(key, task, noise_std):  # one class's items (the generic path; not trained on)
         centroid_D, label = task
-        noise_KxD = jax.random.normal(key, (num_items + 1, cfg.dim))
-        return Episode((centroid_D + cfg.within_noise * noise_KxD) * scale,
+        return Episode(items(key, jnp.broadcast_to(centroid_D, (num_items + 1, cfg.dim))),
                        jnp.full((num_items + 1,), label, jnp.int32))
 
     return Family(cfg.name, sample_class, episode, context_len=num_items + 1, input_dim=cfg.dim,
