@@ -30,10 +30,17 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     assert report["population_speedup"] == {}  # whole runs vs a multirun: not with --quick
     assert report["bandit_env_steps_per_s"] > 0
     # PPO on mazes beside the minimal loop, for the maze presets' convolutional agent.
-    assert set(report["rl"]) == {f"{agent}/1" for agent in cli.MAZE_AGENTS_QUICK}
+    assert set(report["rl"]) == {f"{agent}/{m}" for agent in cli.MAZE_AGENTS_QUICK
+                                 for m in (1, 2)}
     for m in report["rl"].values():
         assert m["env_steps_per_s"] > 0 and m["minimal_env_steps_per_s"] > 0
         assert 0 < m["live_share"] <= 1 and 0 < m["minimal_live_share"] <= 1
+        low, high = m["vs_minimal_interval"]
+        assert 0 < low <= high
+    # the population again as mesaopt-train spreads it over the population part's devices
+    assert set(report["rl_as_run"]) == {f"{agent}/2" for agent in cli.MAZE_AGENTS_QUICK}
+    for m in report["rl_as_run"].values():
+        assert m["env_steps_per_s"] > 0 and m["vs_minimal"] > 0 and m["devices"] == 2
     assert "peak matmul" in capsys.readouterr().out
 
 

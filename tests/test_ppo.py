@@ -191,3 +191,46 @@ def test_the_minimal_loop_computes_mesaopts_loss_from_the_same_batch(maze_setup)
         mine = ppo.surrogate_loss(agent, cfg.train, p, batch, 0.05)[0]
         theirs = minimal_ppo.loss(agent.act, agent.carry(p), hp, p, batch)
         np.testing.assert_allclose(float(theirs), float(mine), rtol=1e-5)
+
+
+@pytest.mark.parametrize("overrides", [(), ("learner.core=conv", "learner.ticks_per_step=2")])
+def test_the_encoded_replay_equals_the_stepwise_one(compose_cfg, overrides):
+    """`Policy.encode`: a replay that encodes every recorded step at once before the recurrent
+    loop gives the stepwise replay's logits, values and gradients (dense core with thinking ticks
+    drawn per episode; conv core ticking twice per step), and so does a policy steered at its
+    embedding (in the encoder) or at its recurrent state (after it)."""
+    from mesaopt.population import replay_form
+    cfg = run.load_config(compose_cfg("experiment=maze_smoke", "logger=none", *overrides))
+    env, agent, _ = run.build(cfg)
+    assert agent.encode is not None and agent.stepwise().encode is None
+    thinker = agent.think(cfg.learner.thinking_ticks)
+    params = agent.init(jax.random.key(0))
+    levels = jax.vmap(lambda k: env.sample_task(k, {"noise_std": 0.0, "corner_size": 1.0,
+                                                     "anywhere_rate": 1.0}))(
+        jax.random.split(jax.random.key(1), 3))
+    traj, _ = tasks.run_episodes(env, agent, params, levels, jax.random.key(2), 3 * env.horizon,
+                                 keep_obs=True)
+    fresh_E = jax.vmap(lambda n: thinker.thinking_carry(thinker.carry(params), n))(
+        jnp.array([1, 0, 1]))
+    embed, core = len(cfg.learner.channels) + 1, len(cfg.learner.channels) + 2
+    steered = [agent.steer(layer, jax.random.normal(jax.random.key(layer), size))
+               for layer, size in ((embed, agent.features(params, agent.carry(params),
+                                                          traj.obs[0])[1][embed].size),
+                                   (core, agent.carry(params)[0].size))]
+    for policy, fresh in ((thinker, fresh_E), *((s, None) for s in steered)):
+        def replayed(p, form):
+            logits, values = ppo.replay(form, p, traj.obs, traj.first, fresh)
+            return jnp.sum(logits * jnp.arange(env.num_actions)) + jnp.sum(values), (logits, values)
+        (_, encoded), g_encoded = jax.value_and_grad(replayed, has_aux=True)(params, policy)
+        (_, stepwise), g_stepwise = jax.value_and_grad(replayed, has_aux=True)(
+            params, policy.stepwise())
+        for a, b in zip(encoded, stepwise):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                     g_encoded, g_stepwise)
+    # the steering vectors move the replay (the comparison above covers the steered layers)
+    assert not np.allclose(ppo.replay(steered[1], params, traj.obs, traj.first)[0],
+                           ppo.replay(agent, params, traj.obs, traj.first)[0])
+    # populations on a CPU: encoded where a device holds one member, stepwise where it holds more
+    assert replay_form(agent, 1).encode is not None
+    assert replay_form(agent, 2 * len(jax.devices())).encode is None

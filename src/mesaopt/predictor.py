@@ -81,6 +81,16 @@ class Policy(NamedTuple):
     # Size-independent agents: env -> the same policy (same params) for another size of the
     # family's env (e.g. larger mazes than it trained on).
     resized: Callable[[Any], "Policy"] | None = None
+    # Recurrent learners: `act` split where it first reads memory. `encode(params, obs)` is the
+    # part that reads the observation alone, `act_encoded(params, carry, obs, encoding)` the rest
+    # (-> act's (carry, logits_A, value)), so that a replay of recorded steps can encode them all
+    # at once and step only the rest (PPO's replay; purejaxrl's and CleanRL's recurrent agents
+    # encode a sequence likewise). `stepwise()`: the same policy without the split.
+    encode: Callable[[Any, jax.Array], Any] | None = None
+    act_encoded: Callable[[Any, Any, jax.Array, Any], tuple] | None = None
+
+    def stepwise(self) -> "Policy":
+        return self._replace(encode=None, act_encoded=None)
 
 
 class LayerTap:
@@ -88,11 +98,13 @@ class LayerTap:
     `Policy.features`) and, for the steered layer (`steer = (index, vector)`), first adds the
     vector to it, so that the layers above read the steered activations."""
 
-    def __init__(self, steer=None):
-        self.steer, self.layers = steer, []
+    def __init__(self, steer=None, start: int = 0):
+        # start: the index of the first layer this pass records (a pass that begins above the
+        # input: `Policy.act_encoded`)
+        self.steer, self.layers, self.start = steer, [], start
 
     def __call__(self, x):
-        if self.steer is not None and self.steer[0] == len(self.layers):
+        if self.steer is not None and self.steer[0] == self.start + len(self.layers):
             x = x + self.steer[1].reshape(x.shape)
         self.layers.append(x.reshape(-1))
         return x

@@ -8,7 +8,9 @@ as ratios; *population* (two devices per core, members spread over them) gives t
 matmul per device at once, the population speed-up over per-point runs, evaluation's share of a
 run, and the environment steps/s of bandit (A2C) training. The *single* part also runs PPO on
 mazes for the MLP, recurrent and convolutional agents at 1 and 16 members, side by side with a
-minimal hand-written PPO loop (`bench.minimal_ppo`), with the share of live steps. On GPUs both
+minimal hand-written PPO loop (`bench.minimal_ppo`), with the share of live steps; the
+*population* part runs the 16-member PPO populations again as `mesaopt-train` does (spread over
+its devices), to set beside the minimal loop's one-device program. On GPUs both
 processes see the same devices. Timings exclude compilation (reported apart) and take the median
 of repeats.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -26,8 +29,9 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import scipy.stats
 
-from mesaopt import devices, run, tasks
+from mesaopt import devices, distributed, run, tasks
 from mesaopt.bench import minimal, minimal_ppo
 from mesaopt.bench.flops import transformer_train_flops_per_step
 from mesaopt.train import ppo
@@ -244,8 +248,34 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
     steps = members * updates * cfg.train.batch_size * ppo.rollout_length(cfg.train, env)
     return dict(members=members, env_steps_per_s=steps / seconds,
                 minimal_env_steps_per_s=steps / ref_seconds, vs_minimal=ref_seconds / seconds,
+                vs_minimal_interval=ratio_interval(ref_times, times),
                 live_share=live, minimal_live_share=ref_live, compile_s=compile_s,
                 minimal_compile_s=ref_compile_s)
+
+
+def ratio_interval(ref_times: list[float], times: list[float]) -> tuple[float, float]:
+    """95 % t interval of the ratio ref / mine over alternated pairs (geometric: on the log
+    ratios); (nan, nan) with fewer than 2 pairs."""
+    logs = [math.log(r / t) for r, t in zip(ref_times, times)]
+    if len(logs) < 2:
+        return math.nan, math.nan
+    half = scipy.stats.t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    mean = statistics.fmean(logs)
+    return math.exp(mean - half), math.exp(mean + half)
+
+
+def rl_as_run(agent: str, members: int, updates: int, repeats: int, quick: bool) -> dict:
+    """Environment steps/s of mesaopt's PPO (rl_throughput's config) on the devices the process
+    shows, as `mesaopt-train` runs a population of this size (members spread over them)."""
+    cfg = short_run(updates, f"experiment={MAZE_PRESET}", *MAZE_AGENTS[agent],
+                    f"sweep.seeds={members}", "train.schedule=constant",
+                    *(MAZE_QUICK if quick else ()))
+    env, _, _ = run.build(cfg)
+    chunk, hparams, state, compile_s = member_program(cfg)
+    seconds = median_time(threaded(chunk, state, hparams), repeats)
+    steps = members * updates * cfg.train.batch_size * ppo.rollout_length(cfg.train, env)
+    return dict(members=members, env_steps_per_s=steps / seconds, compile_s=compile_s,
+                devices=len(distributed.member_devices(members)))
 
 
 def measure_single(quick: bool, dtype: str) -> dict:
@@ -257,9 +287,20 @@ def measure_single(quick: bool, dtype: str) -> dict:
                 models={size: throughput(size, steps, dtype, peak, repeats) for size in sizes},
                 sequential_member_s=sequential_member_s(steps, repeats, 1 if quick else 3),
                 rl={f"{agent}/{members}": rl_throughput(
-                    agent, members, 2 if quick or members > 1 else 8, repeats, quick)
-                    for agent in (MAZE_AGENTS_QUICK if quick else MAZE_AGENTS)
-                    for members in ((1,) if quick else (1, 16))})
+                    agent, members, rl_updates(members, quick), repeats, quick)
+                    for agent in rl_agents(quick) for members in rl_members(quick)})
+
+
+def rl_agents(quick: bool) -> tuple[str, ...]:
+    return MAZE_AGENTS_QUICK if quick else tuple(MAZE_AGENTS)
+
+
+def rl_members(quick: bool) -> tuple[int, ...]:
+    return (1, 2) if quick else (1, 16)
+
+
+def rl_updates(members: int, quick: bool) -> int:
+    return 2 if quick or members > 1 else 8
 
 
 def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
@@ -287,7 +328,10 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
         if quick else ()
     return dict(peak_matmul_flops=peak, steps=steps, inprocess=inprocess, multirun=multirun,
                 evaluation=evaluation_share(steps, repeats, *small, *probes),
-                bandit=bandit_throughput(2 if quick else 16, repeats, *small, *bandits))
+                bandit=bandit_throughput(2 if quick else 16, repeats, *small, *bandits),
+                rl_as_run={f"{agent}/{members}": rl_as_run(
+                    agent, members, rl_updates(members, quick), repeats, quick)
+                    for agent in rl_agents(quick) for members in rl_members(quick) if members > 1})
 
 
 def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
@@ -332,6 +376,11 @@ def measure(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
         "bandit": population["bandit"],
         "rl": single["rl"],
         "rl_vs_minimal": {k: m["vs_minimal"] for k, m in single["rl"].items()},
+        # a population as mesaopt-train runs it (members spread over the population part's
+        # devices) against the minimal loop's single program on one device (the single part)
+        "rl_as_run": {k: dict(m, vs_minimal=m["env_steps_per_s"]
+                              / single["rl"][k]["minimal_env_steps_per_s"])
+                      for k, m in population["rl_as_run"].items()},
     }
 
 
@@ -378,16 +427,24 @@ def table(report: dict) -> str:
     lines += [f"{BANDIT_PRESET} (A2C, {b['members']} members): {b['env_steps_per_s']:,.0f} env "
               f"steps/s ({b['updates_per_s']:.1f} population updates/s); evaluation set with every "
               f"reference: {b['eval_set_s']:.1f} s"]
-    lines += ["", f"{'agent':<8} {'members':>7} {'env steps/s':>12} {'minimal':>12} {'ratio':>6} "
-                  f"{'live':>6} {'min. live':>9} {'compile s':>9}"]
+    lines += ["", f"{'agent':<9} {'members':>7} {'env steps/s':>12} {'minimal':>12} {'ratio':>6} "
+                  f"{'95% interval':>13} {'live':>6} {'min. live':>9} {'as run':>12} "
+                  f"{'ratio':>6}"]
     for key, m in report["rl"].items():
-        lines.append(f"{key.split('/')[0]:<8} {m['members']:>7} {m['env_steps_per_s']:>12,.0f} "
+        low, high = m["vs_minimal_interval"]
+        as_run = report["rl_as_run"].get(key)
+        run_cols = (f"{as_run['env_steps_per_s']:>12,.0f} {as_run['vs_minimal']:>5.2f}x"
+                    if as_run else f"{'(same)':>12} {'':>6}")
+        lines.append(f"{key.split('/')[0]:<9} {m['members']:>7} {m['env_steps_per_s']:>12,.0f} "
                      f"{m['minimal_env_steps_per_s']:>12,.0f} {m['vs_minimal']:>5.2f}x "
-                     f"{m['live_share']:>6.1%} {m['minimal_live_share']:>9.1%} "
-                     f"{m['compile_s']:>9.1f}")
-    lines.append(f"(PPO on {MAZE_PRESET}'s mazes at M = inf, one device: mesaopt's update vs "
-                 f"the minimal loop (bench/minimal_ppo.py), alternated; env steps: computed steps, "
-                 f"live: the share taken before an environment's last episode ended)")
+                     f"{f'[{low:.2f}, {high:.2f}]':>13} {m['live_share']:>6.1%} "
+                     f"{m['minimal_live_share']:>9.1%} {run_cols}")
+    lines.append(f"(PPO on {MAZE_PRESET}'s mazes at M = inf: mesaopt's update vs the minimal loop "
+                 f"(bench/minimal_ppo.py) on one device, alternated, median ratio and 95% interval "
+                 f"over the pairs; as run: mesaopt's population on the {dev['population']} devices "
+                 f"`mesaopt-train` spreads it over (population part) vs the same minimal loop; "
+                 f"env steps: computed steps, live: the share taken before an environment's last "
+                 f"episode ended)")
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ Dimension letters (docs/architecture.md): A actions, C carry (hidden) units, H x
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import flax.linen as nn
 import jax
@@ -156,43 +157,54 @@ class Agent(nn.Module):
     """Returns (carry, logits_A, value, layers): `layers` are the activations of every layer,
     flattened (the policy's `features`). `steer = (layer, vector)` adds the vector to that
     layer's activations before the layers above read them (the recurrent state: the state that is
-    carried on, so the addition acts at every step)."""
+    carried on, so the addition acts at every step). `encode_only`: return the encoder's output
+    (the layers below the recurrent core, which read the observation alone); `encoding`: start
+    from it (core "conv"'s readout still reads the observation). Submodules are named as Flax
+    names them in a whole pass, whichever part runs."""
     cfg: Config
     num_actions: int
     ticks: int
     agent_channel: int | None = None  # the observation's agent channel (core "conv" reads it)
 
     @nn.compact
-    def __call__(self, carry, obs, steer=None):
-        layer = LayerTap(steer)
+    def __call__(self, carry, obs, steer=None, encoding=None, encode_only=False):
+        cfg, conv = self.cfg, self.cfg.core == "conv"
+        dense = (f"Dense_{i}" for i in itertools.count())
+        embed_name = "Embed" if conv else next(dense)
+        layer = LayerTap(steer, 0 if encoding is None else len(cfg.channels) + 2)
+        if encoding is None:
+            x = layer(obs.astype(jnp.float32))
+            for i, channels in enumerate(cfg.channels):
+                x = layer(nn.relu(Conv3x3(channels, cfg.stride if i == 0 else 1,
+                                          name=f"Conv_{i}")(x)))
+            if conv:
+                encoding = layer(nn.relu(Conv3x3(cfg.embed, name=embed_name)(x)))
+            else:
+                encoding = layer(nn.relu(nn.Dense(cfg.embed, name=embed_name)(x.reshape(-1))))
+            if encode_only:
+                return encoding
         hidden_C, extra = carry
-        x = layer(obs.astype(jnp.float32))
-        for i, channels in enumerate(self.cfg.channels):
-            x = layer(nn.relu(Conv3x3(channels, self.cfg.stride if i == 0 else 1,
-                                      name=f"Conv_{i}")(x)))
-        if self.cfg.core == "conv":
-            e = layer(nn.relu(Conv3x3(self.cfg.embed, name="Embed")(x)))
-            cell = ConvGRUCell(self.cfg.hidden)
+        if conv:
+            cell = ConvGRUCell(cfg.hidden, name="ConvGRUCell_0")
+        elif cfg.recurrent:
+            # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
+            gru = nn.GRUCell(cfg.hidden, recurrent_kernel_init=nn.initializers.lecun_normal(),
+                             name="GRUCell_0")
+            cell = lambda h, x: gru(h, x)[0]  # noqa: E731
+        if not cfg.recurrent:
+            out_C = layer(nn.relu(nn.Dense(cfg.hidden, name=next(dense))(encoding)))
         else:
-            e = layer(nn.relu(nn.Dense(self.cfg.embed)(x.reshape(-1))))
-            if self.cfg.recurrent:
-                # lecun_normal, not Flax's orthogonal default: see learners/gru.py.
-                gru = nn.GRUCell(self.cfg.hidden,
-                                 recurrent_kernel_init=nn.initializers.lecun_normal())
-                cell = lambda h, x: gru(h, x)[0]  # noqa: E731
-        if not self.cfg.recurrent:
-            out_C = layer(nn.relu(nn.Dense(self.cfg.hidden)(e)))
-        else:
-            hidden_C = layer(recurrent_step(cell, hidden_C, e, extra, self.ticks,
-                                            self.cfg.ticks_per_step, self.cfg.thinking_gradient))
+            hidden_C = layer(recurrent_step(cell, hidden_C, encoding, extra, self.ticks,
+                                            cfg.ticks_per_step, cfg.thinking_gradient))
             out_C = hidden_C
-            if self.cfg.core == "conv":  # the state at the agent's position and its maximum
-                where = agent_map(obs, self.agent_channel, self.cfg.stride)
+            if conv:  # the state at the agent's position and its maximum
+                where = agent_map(obs, self.agent_channel, cfg.stride)
                 pooled = jnp.concatenate([jnp.einsum("hw,hwc->c", where, hidden_C),
                                           hidden_C.max(axis=(0, 1))])
-                out_C = nn.relu(nn.Dense(self.cfg.hidden, name="Readout")(pooled))
-        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01))(out_C)
-        value = nn.Dense(1)(out_C)[0]
+                out_C = nn.relu(nn.Dense(cfg.hidden, name="Readout")(pooled))
+        logits_A = nn.Dense(self.num_actions, kernel_init=nn.initializers.normal(0.01),
+                            name=next(dense))(out_C)
+        value = nn.Dense(1, name=next(dense))(out_C)[0]
         return (hidden_C, jnp.int32(0)), logits_A, value, tuple(layer.layers)
 
 
@@ -220,6 +232,12 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
     def act(params, carry, obs, key):
         return module.apply({"params": params}, carry, obs, steer)[:3]
 
+    def encode(params, obs):
+        return module.apply({"params": params}, None, obs, steer, None, True)
+
+    def act_encoded(params, carry, obs, encoding):
+        return module.apply({"params": params}, carry, obs, steer, encoding)[:3]
+
     def features(params, carry, obs):
         out = module.apply({"params": params}, carry, obs, steer)
         return out[0], out[3]
@@ -232,5 +250,7 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
     policy = Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
                     layers=layer_names(cfg), thinking_carry=thinking_carry,
                     steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)),
-                    resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None)
+                    resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None,
+                    encode=encode if cfg.recurrent else None,
+                    act_encoded=act_encoded if cfg.recurrent else None)
     return policy

@@ -102,19 +102,27 @@ def replay(policy: Policy, params, obs_T, first_T, fresh_E=None):
     first step, its memory reset where `first_T` marks an episode's start (to episode e's
     `fresh_E[e]` where given: the rollout's; the policy's forward pass must not depend on the act
     key: learners' does not). A feed-forward policy evaluates every step at once (one batched
-    forward pass, no memory to carry)."""
+    forward pass, no memory to carry); a recurrent one that splits its forward pass
+    (`Policy.encode`) encodes every step at once and steps only the rest."""
     fresh = policy.carry(params)
     if policy.feed_forward:
         return jax.vmap(lambda obs: policy.act(params, fresh, obs, None)[1:])(obs_T)
     start = tasks.episode_start(policy, params, fresh_E)
+    if policy.encode is None:
+        encoding_T = obs_T
+        act = lambda carry, obs, _: policy.act(params, carry, obs, None)  # noqa: E731
+    else:  # the memory-free layers on every step at once, outside the loop
+        encoding_T = jax.vmap(lambda obs: policy.encode(params, obs))(obs_T)
+        act = lambda carry, obs, encoding: policy.act_encoded(  # noqa: E731
+            params, carry, obs, encoding)
 
     def step(carry, inputs):
-        obs, first, episode = inputs
-        carry, logits_A, value = policy.act(params, tasks.tree_where(first, start(episode), carry),
-                                            obs, None)
+        obs, encoding, first, episode = inputs
+        carry, logits_A, value = act(tasks.tree_where(first, start(episode), carry), obs, encoding)
         return carry, (logits_A, value)
     # the episode each step belongs to: the starts counted so far, less one
-    return jax.lax.scan(step, start(0), (obs_T, first_T, jnp.cumsum(first_T) - 1))[1]
+    return jax.lax.scan(step, start(0),
+                        (obs_T, encoding_T, first_T, jnp.cumsum(first_T) - 1))[1]
 
 
 def surrogate_loss(policy: Policy, cfg: Config, params, batch: dict, entropy_coef):
