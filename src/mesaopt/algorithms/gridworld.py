@@ -46,19 +46,17 @@ def generate(key: jax.Array, cells: int) -> jax.Array:
     edges = jnp.asarray(_edges(cells))[jax.random.permutation(key, len(_edges(cells)))]
     walls = jnp.ones((size, size), bool).at[1::2, 1::2].set(False)
 
-    def find(parent, x):
-        return jax.lax.while_loop(lambda x: parent[x] != x, lambda x: parent[x], x)
+    def join(carry, edge):
+        # every cell carries its component's label; joining relabels b's component as a's (no
+        # find loop: under vmap a data-dependent loop runs as long as its slowest maze)
+        label, walls = carry
+        a, b, r, c = edge
+        apart = label[a] != label[b]
+        label = jnp.where(apart & (label == label[b]), label[a], label)
+        return (label, walls.at[r, c].set(walls[r, c] & ~apart)), None
 
-    def join(e, carry):
-        parent, walls = carry
-        a, b, r, c = edges[e]
-        root_a, root_b = find(parent, a), find(parent, b)
-        apart = root_a != root_b
-        parent = parent.at[root_a].set(jnp.where(apart, root_b, parent[root_a]))
-        return parent, walls.at[r, c].set(walls[r, c] & ~apart)
-
-    parent = jnp.arange(cells * cells, dtype=jnp.int32)
-    return jax.lax.fori_loop(0, len(edges), join, (parent, walls))[1]
+    label = jnp.arange(cells * cells, dtype=jnp.int32)
+    return jax.lax.scan(join, (label, walls), edges)[0][1]
 
 
 def distances(walls: jax.Array, source: jax.Array) -> jax.Array:
