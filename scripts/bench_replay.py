@@ -11,8 +11,6 @@ Usage: python scripts/bench_replay.py [--members 1,2,4,16] [--repeats 7]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 from mesaopt import devices
 
@@ -35,16 +33,11 @@ def main() -> None:
     import jax.numpy as jnp
 
     from mesaopt import run, tasks
+    from mesaopt.bench.cli import median_time
     from mesaopt.train import ppo
 
     def median_ms(fn, *operands):
-        jax.block_until_ready(fn(*operands))
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            jax.block_until_ready(fn(*operands))
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1e3
+        return median_time(lambda: fn(*operands), args.repeats) * 1e3
 
     print(f"{'agent':14s} {'members':>7s} {'encoded ms':>10s} {'stepwise ms':>11s} {'ratio':>6s}")
     for name in args.agents.split(","):

@@ -212,7 +212,8 @@ def test_the_encoded_replay_equals_the_stepwise_one(compose_cfg, overrides):
                                  keep_obs=True)
     fresh_E = jax.vmap(lambda n: thinker.thinking_carry(thinker.carry(params), n))(
         jnp.array([1, 0, 1]))
-    embed, core = len(cfg.learner.channels) + 1, len(cfg.learner.channels) + 2
+    embed = agent.layers.index("embed")
+    core = embed + 1  # the recurrent state
     steered = [agent.steer(layer, jax.random.normal(jax.random.key(layer), size))
                for layer, size in ((embed, agent.features(params, agent.carry(params),
                                                           traj.obs[0])[1][embed].size),

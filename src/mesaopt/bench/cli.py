@@ -225,13 +225,23 @@ def minimal_ppo_program(cfg, env, policy, member, members: int, updates: int):
     return lambda: compiled(*args), time.perf_counter() - start
 
 
+def rl_config(agent: str, members: int, updates: int, quick: bool):
+    """The RL section's run: the maze preset at M = inf, constant learning rate, one agent kind."""
+    return short_run(updates, f"experiment={MAZE_PRESET}", *MAZE_AGENTS[agent],
+                     f"sweep.seeds={members}", "train.schedule=constant",
+                     *(MAZE_QUICK if quick else ()))
+
+
+def env_steps(cfg, env, members: int, updates: int) -> int:
+    """Computed environment steps of `updates` PPO updates of every member."""
+    return members * updates * cfg.train.batch_size * ppo.rollout_length(cfg.train, env)
+
+
 def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: bool) -> dict:
     """Environment steps/s of mesaopt's PPO on the maze preset (M = inf, constant learning rate)
     for one agent kind and population size, alternating with the minimal loop's; the share of
     live steps (taken before an environment's last episode ended) in each."""
-    cfg = short_run(updates, f"experiment={MAZE_PRESET}", *MAZE_AGENTS[agent],
-                    f"sweep.seeds={members}", "train.schedule=constant",
-                    *(MAZE_QUICK if quick else ()))
+    cfg = rl_config(agent, members, updates, quick)
     env, policy, pop = run.build(cfg)
     chunk, hparams, state, compile_s = member_program(cfg)
     state, metrics = chunk(state, hparams)
@@ -245,7 +255,7 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
         times.append(median_time(mine, 1))
         ref_times.append(median_time(ref_call, 1))
     seconds, ref_seconds = statistics.median(times), statistics.median(ref_times)
-    steps = members * updates * cfg.train.batch_size * ppo.rollout_length(cfg.train, env)
+    steps = env_steps(cfg, env, members, updates)
     return dict(members=members, env_steps_per_s=steps / seconds,
                 minimal_env_steps_per_s=steps / ref_seconds, vs_minimal=ref_seconds / seconds,
                 vs_minimal_interval=ratio_interval(ref_times, times),
@@ -265,15 +275,12 @@ def ratio_interval(ref_times: list[float], times: list[float]) -> tuple[float, f
 
 
 def rl_as_run(agent: str, members: int, updates: int, repeats: int, quick: bool) -> dict:
-    """Environment steps/s of mesaopt's PPO (rl_throughput's config) on the devices the process
+    """Environment steps/s of mesaopt's PPO (`rl_config`'s run) on the devices the process
     shows, as `mesaopt-train` runs a population of this size (members spread over them)."""
-    cfg = short_run(updates, f"experiment={MAZE_PRESET}", *MAZE_AGENTS[agent],
-                    f"sweep.seeds={members}", "train.schedule=constant",
-                    *(MAZE_QUICK if quick else ()))
-    env, _, _ = run.build(cfg)
+    cfg = rl_config(agent, members, updates, quick)
     chunk, hparams, state, compile_s = member_program(cfg)
     seconds = median_time(threaded(chunk, state, hparams), repeats)
-    steps = members * updates * cfg.train.batch_size * ppo.rollout_length(cfg.train, env)
+    steps = env_steps(cfg, run.build_family(cfg), members, updates)
     return dict(members=members, env_steps_per_s=steps / seconds, compile_s=compile_s,
                 devices=len(distributed.member_devices(members)))
 

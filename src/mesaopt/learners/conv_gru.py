@@ -171,7 +171,7 @@ class Agent(nn.Module):
         cfg, conv = self.cfg, self.cfg.core == "conv"
         dense = (f"Dense_{i}" for i in itertools.count())
         embed_name = "Embed" if conv else next(dense)
-        layer = LayerTap(steer, 0 if encoding is None else len(cfg.channels) + 2)
+        layer = LayerTap(steer, 0 if encoding is None else layer_names(cfg).index("embed") + 1)
         if encoding is None:
             x = layer(obs.astype(jnp.float32))
             for i, channels in enumerate(cfg.channels):
@@ -229,14 +229,14 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
     def init(key):
         return module.init(key, carry(None), jnp.zeros(env.obs_shape, bool))["params"]
 
+    def act_encoded(params, carry, obs, encoding):  # encoding None: the whole pass
+        return module.apply({"params": params}, carry, obs, steer, encoding)[:3]
+
     def act(params, carry, obs, key):
-        return module.apply({"params": params}, carry, obs, steer)[:3]
+        return act_encoded(params, carry, obs, None)
 
     def encode(params, obs):
         return module.apply({"params": params}, None, obs, steer, None, True)
-
-    def act_encoded(params, carry, obs, encoding):
-        return module.apply({"params": params}, carry, obs, steer, encoding)[:3]
 
     def features(params, carry, obs):
         out = module.apply({"params": params}, carry, obs, steer)

@@ -109,7 +109,7 @@ def replay(policy: Policy, params, obs_T, first_T, fresh_E=None):
         return jax.vmap(lambda obs: policy.act(params, fresh, obs, None)[1:])(obs_T)
     start = tasks.episode_start(policy, params, fresh_E)
     if policy.encode is None:
-        encoding_T = obs_T
+        encoding_T = None  # nothing to slice per step
         act = lambda carry, obs, _: policy.act(params, carry, obs, None)  # noqa: E731
     else:  # the memory-free layers on every step at once, outside the loop
         encoding_T = jax.vmap(lambda obs: policy.encode(params, obs))(obs_T)
