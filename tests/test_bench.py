@@ -37,6 +37,7 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
         assert 0 < m["live_share"] <= 1 and 0 < m["minimal_live_share"] <= 1
         low, high = m["vs_minimal_interval"]
         assert 0 < low <= high
+        assert m["update_ms"] > m["level_draws_ms"] > 0 and m["minimal_level_draws_ms"] > 0
     # the population again as mesaopt-train spreads it over the population part's devices
     assert set(report["rl_as_run"]) == {f"{agent}/2" for agent in cli.MAZE_AGENTS_QUICK}
     for m in report["rl_as_run"].values():

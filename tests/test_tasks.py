@@ -83,6 +83,31 @@ def test_declared_linear_targets_are_linear_in_the_inputs(name):
     assert 0.1 < float(jnp.std(noisy.y_K - noisy.x_KxD @ w)) < 1.0
 
 
+@pytest.mark.parametrize("name", ENVS)
+def test_batch_draws_equal_the_draws_one_key_at_a_time(name):
+    """env_batch_sampler / draw_tasks (what training and evaluation use) give exactly the tasks
+    of env_sampler / draw_task key by key, on both sides of a held-out region, pooled and fresh,
+    for members with their own axis values (vmapped, as a population runs)."""
+    env = _family(name)
+    pool_key, keys = jax.random.key(5), jax.random.split(jax.random.key(6), (2, 37))
+    defaults = {a.name: jnp.float32(a.default) for a in env.axes}
+    axes = jax.tree.map(lambda *a: jnp.stack(a), tasks.true_axes(env), defaults)
+    for held_out in (False, True):
+        for m in (7, tasks.FRESH):
+            def per_key(axes, keys):
+                sample = tasks.env_sampler(env, jnp.float32(0.5), axes, held_out)
+                return jax.vmap(lambda k: tasks.draw_task(sample, k, pool_key, jnp.int32(m)))(keys)
+
+            def batch(axes, keys):
+                sample = tasks.env_batch_sampler(env, jnp.float32(0.5), axes, held_out)
+                return tasks.draw_tasks(sample, keys, pool_key, jnp.int32(m))
+            expected = jax.jit(jax.vmap(per_key))(axes, keys)
+            chex.assert_trees_all_equal(jax.jit(jax.vmap(batch))(axes, keys), expected)
+            if env.level_id is not None:  # every task on the asked-for side
+                ids = jax.vmap(jax.vmap(env.level_id))(expected)
+                assert bool(jnp.all(tasks.in_heldout_region(ids) == held_out))
+
+
 def test_families_declare_their_name_and_carry_no_config():
     for name in ALL_FAMILIES:
         family = _family(name)

@@ -34,7 +34,7 @@ import scipy.stats
 from mesaopt import devices, distributed, run, tasks
 from mesaopt.bench import minimal, minimal_ppo
 from mesaopt.bench.flops import transformer_train_flops_per_step
-from mesaopt.train import ppo
+from mesaopt.train import ppo, training_tasks
 
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
     "tiny": ("learner.depth=1", "learner.width=32", "learner.heads=2"),
@@ -216,13 +216,34 @@ def minimal_ppo_program(cfg, env, policy, member, members: int, updates: int):
     hp = minimal_ppo.Hyper(t.batch_size, ppo.rollout_length(t, env), t.rollout_episodes,
                            t.epochs, t.minibatches, t.gamma, t.gae_lambda, t.clip_eps,
                            t.value_coef, t.entropy_coef, t.learning_rate, t.clip_norm)
-    draw = tasks.env_sampler(env, member.noise_std, member.axes)
-    chunk, tx = minimal_ppo.make_chunk(env, policy, draw, hp, updates)
+    chunk, tx = minimal_ppo.make_chunk(env, policy, minimal_draw(env, member), hp, updates)
     params = jax.vmap(policy.init)(jax.random.split(jax.random.key(0), members))
     args = (params, jax.vmap(tx.init)(params), jax.random.split(jax.random.key(1), members))
     start = time.perf_counter()
     compiled = chunk.lower(*args).compile()
     return lambda: compiled(*args), time.perf_counter() - start
+
+
+def minimal_draw(env, member):
+    """The minimal loop's level draw: key -> a level of the training region at the member's axes
+    (the env's sampler, one key at a time; the loop vmaps it)."""
+    return tasks.env_sampler(env, member.noise_std, member.axes)
+
+
+def level_draw_times(cfg, env, pop, hparams, repeats: int) -> tuple[float, float]:
+    """Seconds to draw one update's levels (B x E per member) for every member, median over
+    `repeats` draws from different keys (a rejection loop's length varies with them): mesaopt's
+    batched draw (`train.training_tasks`) and the minimal loop's vmapped one-key draw."""
+    n = cfg.train.batch_size * cfg.train.rollout_episodes
+    mine = jax.jit(jax.vmap(lambda h, k: training_tasks(env, h, k, n)))
+    draw = minimal_draw(env, pop.member(0))
+    ref = jax.jit(jax.vmap(lambda k: jax.vmap(draw)(jax.random.split(k, n))))
+    times, ref_times = [], []
+    for r in range(repeats):
+        keys = jax.random.split(jax.random.key(r), pop.size)
+        times.append(median_time(lambda: mine(hparams, keys), 1))
+        ref_times.append(median_time(lambda: ref(keys), 1))
+    return statistics.median(times), statistics.median(ref_times)
 
 
 def rl_config(agent: str, members: int, updates: int, quick: bool):
@@ -256,7 +277,10 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
         ref_times.append(median_time(ref_call, 1))
     seconds, ref_seconds = statistics.median(times), statistics.median(ref_times)
     steps = env_steps(cfg, env, members, updates)
+    draws_s, ref_draws_s = level_draw_times(cfg, env, pop, hparams, repeats)
     return dict(members=members, env_steps_per_s=steps / seconds,
+                update_ms=seconds / updates * 1e3, minimal_update_ms=ref_seconds / updates * 1e3,
+                level_draws_ms=draws_s * 1e3, minimal_level_draws_ms=ref_draws_s * 1e3,
                 minimal_env_steps_per_s=steps / ref_seconds, vs_minimal=ref_seconds / seconds,
                 vs_minimal_interval=ratio_interval(ref_times, times),
                 live_share=live, minimal_live_share=ref_live, compile_s=compile_s,
@@ -436,7 +460,7 @@ def table(report: dict) -> str:
               f"reference: {b['eval_set_s']:.1f} s"]
     lines += ["", f"{'agent':<9} {'members':>7} {'env steps/s':>12} {'minimal':>12} {'ratio':>6} "
                   f"{'95% interval':>13} {'live':>6} {'min. live':>9} {'as run':>12} "
-                  f"{'ratio':>6}"]
+                  f"{'ratio':>6} {'update ms':>10} {'draws ms':>9}"]
     for key, m in report["rl"].items():
         low, high = m["vs_minimal_interval"]
         as_run = report["rl_as_run"].get(key)
@@ -445,13 +469,17 @@ def table(report: dict) -> str:
         lines.append(f"{key.split('/')[0]:<9} {m['members']:>7} {m['env_steps_per_s']:>12,.0f} "
                      f"{m['minimal_env_steps_per_s']:>12,.0f} {m['vs_minimal']:>5.2f}x "
                      f"{f'[{low:.2f}, {high:.2f}]':>13} {m['live_share']:>6.1%} "
-                     f"{m['minimal_live_share']:>9.1%} {run_cols}")
+                     f"{m['minimal_live_share']:>9.1%} {run_cols} "
+                     f"{m['update_ms']:>4.0f}/{m['minimal_update_ms']:<5.0f} "
+                     f"{m['level_draws_ms']:>4.1f}/{m['minimal_level_draws_ms']:<4.1f}")
     lines.append(f"(PPO on {MAZE_PRESET}'s mazes at M = inf: mesaopt's update vs the minimal loop "
                  f"(bench/minimal_ppo.py) on one device, alternated, median ratio and 95% interval "
                  f"over the pairs; as run: mesaopt's population on the {dev['population']} devices "
                  f"`mesaopt-train` spreads it over (population part) vs the same minimal loop; "
                  f"env steps: computed steps, live: the share taken before an environment's last "
-                 f"episode ended)")
+                 f"episode ended; update ms and draws ms: one update, and drawing its levels, "
+                 f"mesaopt / minimal loop: mesaopt draws a batch's levels at once, the minimal "
+                 f"loop vmaps the env's one-key sampler)")
     return "\n".join(lines)
 
 

@@ -38,10 +38,11 @@ def eval_tasks(env: tasks.Env, batch_size: int, hparams: Hparams) -> tuple[dict,
                 "true": (jnp.asarray(tasks.FRESH), tasks.true_axes(env), True)}
     out_tasks, out_keys = {}, {}
     for i, (split, (num_tasks, axes, held_out)) in enumerate(settings.items()):
-        sampler = tasks.env_sampler(env, hparams.noise_std, axes, held_out)
         split_key = jax.random.fold_in(streams.eval, i)
-        out_tasks[split] = jax.vmap(lambda k: tasks.draw_task(sampler, k, streams.pool, num_tasks))(
-            jax.random.split(jax.random.fold_in(split_key, 0), batch_size))
+        out_tasks[split] = tasks.draw_tasks(
+            tasks.env_batch_sampler(env, hparams.noise_std, axes, held_out),
+            jax.random.split(jax.random.fold_in(split_key, 0), batch_size), streams.pool,
+            num_tasks)
         out_keys[split] = jax.random.fold_in(split_key, 1)
     return out_tasks, out_keys
 

@@ -191,6 +191,20 @@ def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
     """A task uniformly from the first `num_tasks` of the pool (or task `index` of it, where
     given), or a fresh one if num_tasks == FRESH. The key is chosen before the task is drawn:
     one draw, not both (under vmap a branch on M would compute both)."""
+    return sample_task(task_key(key, pool_key, num_tasks, index))
+
+
+def draw_tasks(sample_tasks: Callable, keys_N: jax.Array, pool_key: jax.Array,
+               num_tasks: jax.Array) -> Any:
+    """N tasks, task i the one `draw_task` draws from key i, with `sample_tasks` (keys (N,) ->
+    N tasks, e.g. `env_batch_sampler`'s) drawing them all at once."""
+    return sample_tasks(jax.vmap(lambda k: task_key(k, pool_key, num_tasks))(keys_N))
+
+
+def task_key(key: jax.Array, pool_key: jax.Array, num_tasks: jax.Array,
+             index: jax.Array | None = None) -> jax.Array:
+    """The key `draw_task` samples its task from: the pool's key of a uniform index below
+    `num_tasks` (or of `index`), or a fresh key if num_tasks == FRESH."""
     index_key, fresh_key = jax.random.split(key)
     if index is None:
         index = jax.random.randint(index_key, (), 0, jnp.maximum(num_tasks, 1))
@@ -198,7 +212,7 @@ def draw_task(sample_task: Callable, key: jax.Array, pool_key: jax.Array,
     typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
     data = jax.random.key_data if typed else (lambda k: k)
     chosen = jnp.where(num_tasks == FRESH, data(fresh_key), data(pooled_key))
-    return sample_task(jax.random.wrap_key_data(chosen) if typed else chosen)
+    return jax.random.wrap_key_data(chosen) if typed else chosen
 
 
 def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
@@ -316,14 +330,56 @@ def region_sampler(sample: Callable, level_id: Callable, held_out: bool) -> Call
     return draw
 
 
+def region_batch_sampler(sample: Callable, level_id: Callable, held_out: bool) -> Callable:
+    """keys (N,) -> N tasks, task i the one `region_sampler` draws from key i (the same tasks),
+    with less work than vmapping it: under vmap every key's loop would run as long as the
+    unluckiest key's, drawing N candidates a round. Here the first candidates of all keys are
+    drawn at once, then rounds draw the next candidate only for keys still on the wrong side, a
+    compact batch of at most ceil(N / HELDOUT_MODULUS) of them (the share a training draw rejects;
+    all N for the held-out side, which rejects most)."""
+    def draw(keys_N):
+        n = keys_N.shape[0]
+        size = n if held_out else -(-n // HELDOUT_MODULUS)
+        candidate = jax.vmap(lambda key, j: sample(jax.random.fold_in(key, j)))
+        wrong_side = jax.vmap(lambda task: in_heldout_region(level_id(task)) != held_out)
+
+        def next_round(state):
+            tasks_N, tries_N, pending_N = state
+            slots = jnp.nonzero(pending_N, size=size, fill_value=n)[0]  # n: no slot (dropped)
+            inside = jnp.minimum(slots, n - 1)
+            tries = tries_N[inside] + 1
+            drawn = candidate(keys_N[inside], tries)
+            put = lambda a, new: a.at[slots].set(new, mode="drop")  # noqa: E731
+            return (jax.tree.map(put, tasks_N, drawn), put(tries_N, tries),
+                    put(pending_N, wrong_side(drawn)))
+
+        first = candidate(keys_N, jnp.zeros(n, jnp.int32))
+        return jax.lax.while_loop(lambda state: jnp.any(state[2]), next_round,
+                                  (first, jnp.zeros(n, jnp.int32), wrong_side(first)))[0]
+    return draw
+
+
 def env_sampler(env: Env, noise_std: jax.Array, axes: dict, held_out: bool = False) -> Callable:
     """key -> task of an environment at a member's noise and values of the env's axes; for an env
     with a finite level space, from the training region (default) or the held-out region."""
-    values = {"noise_std": noise_std, **{a.name: axes[a.name] for a in env.axes}}
-    sample = lambda key: env.sample_task(key, values)  # noqa: E731
+    sample = _value_sampler(env, noise_std, axes)
     if env.level_id is None:
         return sample
     return region_sampler(sample, env.level_id, held_out)
+
+
+def env_batch_sampler(env: Env, noise_std: jax.Array, axes: dict,
+                      held_out: bool = False) -> Callable:
+    """keys (N,) -> N tasks, task i the one `env_sampler` draws from key i, drawn at once."""
+    sample = _value_sampler(env, noise_std, axes)
+    if env.level_id is None:
+        return jax.vmap(sample)
+    return region_batch_sampler(sample, env.level_id, held_out)
+
+
+def _value_sampler(env: Env, noise_std: jax.Array, axes: dict) -> Callable:
+    values = {"noise_std": noise_std, **{a.name: axes[a.name] for a in env.axes}}
+    return lambda key: env.sample_task(key, values)
 
 
 def true_axes(env: Env) -> dict:

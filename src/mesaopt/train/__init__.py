@@ -53,7 +53,6 @@ def next_state(state: TrainState, params, opt_state, loss, grads) -> TrainState:
 def training_tasks(env, hparams: Hparams, key: jax.Array, batch_size: int):
     """B tasks of a member's training distribution (its pool of M, or fresh at M = inf; for an
     env with a finite level space never a held-out level): what every RL method trains on."""
-    sampler = tasks.env_sampler(env, hparams.noise_std, hparams.axes)
-    pool_key = keys.streams(hparams.seed).pool
-    return jax.vmap(lambda k: tasks.draw_task(sampler, k, pool_key, hparams.num_tasks))(
-        jax.random.split(key, batch_size))
+    return tasks.draw_tasks(tasks.env_batch_sampler(env, hparams.noise_std, hparams.axes),
+                            jax.random.split(key, batch_size), keys.streams(hparams.seed).pool,
+                            hparams.num_tasks)
