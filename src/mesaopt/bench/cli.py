@@ -238,12 +238,10 @@ def level_draw_times(cfg, env, pop, hparams, repeats: int) -> tuple[float, float
     mine = jax.jit(jax.vmap(lambda h, k: training_tasks(env, h, k, n)))
     draw = minimal_draw(env, pop.member(0))
     ref = jax.jit(jax.vmap(lambda k: jax.vmap(draw)(jax.random.split(k, n))))
-    times, ref_times = [], []
-    for r in range(repeats):
-        keys = jax.random.split(jax.random.key(r), pop.size)
-        times.append(median_time(lambda: mine(hparams, keys), 1))
-        ref_times.append(median_time(lambda: ref(keys), 1))
-    return statistics.median(times), statistics.median(ref_times)
+    def over_keys(draw):  # a new key set every call (median_time's warm-up call takes one)
+        key_sets = (jax.random.split(jax.random.key(r), pop.size) for r in range(repeats + 1))
+        return median_time(lambda: draw(next(key_sets)), repeats)
+    return over_keys(lambda keys: mine(hparams, keys)), over_keys(ref)
 
 
 def rl_config(agent: str, members: int, updates: int, quick: bool):
