@@ -28,22 +28,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _claims import main
-from scipy import stats
 
 from mesaopt import results
-from mesaopt.analysis import classification, emergence, final_step
+from mesaopt.analysis import classification, emergence, final_step, seeds
 
 LEARNER = "transformer"
 
 
 def interval(values) -> str:
-    """mean [95 % t interval] (per-seed values)."""
-    values = np.asarray(values, float)
-    mean = values.mean()
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)) \
-        if len(values) > 1 else float("nan")
-    return (f"{mean:.3f} [{mean - half:.3f}, {mean + half:.3f}] "
-            f"(seeds {', '.join(f'{v:.3f}' for v in values)})")
+    """mean [95 % t-interval over seeds, n/a below 3] (per-seed values)."""
+    return seeds.over_seeds(values).format()
 
 
 def final_query(df: pd.DataFrame) -> pd.DataFrame:
@@ -58,23 +52,23 @@ def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:
     table = mine.pivot_table(index=["num_tasks", "bursty_rate"], columns="split", values="value")
     print(table.round(3).to_string())
 
-    def seeds(split, k, rate):
+    def per_seed(split, k, rate):
         part = mine[(mine.split == split) & (mine.num_tasks == k) & (mine.bursty_rate == rate)]
         return part.sort_values("seed").value.to_numpy()
     for k in sorted(mine.num_tasks.unique()):
         for rate in sorted(mine.bursty_rate.unique()):
-            print(f"K={k:g} bursty={rate:g}: ic {interval(seeds('ic', k, rate))}; "
-                  f"iw {interval(seeds('iw', k, rate))}")
+            print(f"K={k:g} bursty={rate:g}: ic {interval(per_seed('ic', k, rate))}; "
+                  f"iw {interval(per_seed('iw', k, rate))}")
     rates = sorted(mine.bursty_rate.unique())
-    ic_by_rate = [seeds("ic", most, r).mean() for r in rates]
-    non_bursty_ic = {k: seeds("ic", k, 0.0).mean() for k in sorted(mine.num_tasks.unique())}
+    ic_by_rate = [per_seed("ic", most, r).mean() for r in rates]
+    non_bursty_ic = {k: per_seed("ic", k, 0.0).mean() for k in sorted(mine.num_tasks.unique())}
     return {
-        f"bursty 0.9, K={most:g}: ic {seeds('ic', most, 0.9).mean():.3f} >= 0.8":
-            seeds("ic", most, 0.9).mean() >= 0.8,
+        f"bursty 0.9, K={most:g}: ic {per_seed('ic', most, 0.9).mean():.3f} >= 0.8":
+            per_seed("ic", most, 0.9).mean() >= 0.8,
         f"bursty 0: ic {', '.join(f'{v:.3f}' for v in non_bursty_ic.values())} within 0.1 of "
         f"chance {chance:.3f}": all(abs(v - chance) <= 0.1 for v in non_bursty_ic.values()),
-        f"bursty 0, K={fewest:g}: iw {seeds('iw', fewest, 0.0).mean():.3f} >= 0.8":
-            seeds("iw", fewest, 0.0).mean() >= 0.8,
+        f"bursty 0, K={fewest:g}: iw {per_seed('iw', fewest, 0.0).mean():.3f} >= 0.8":
+            per_seed("iw", fewest, 0.0).mean() >= 0.8,
         f"K={most:g}: ic rises with the bursty rate "
         f"({', '.join(f'{r:g}: {v:.3f}' for r, v in zip(rates, ic_by_rate))})":
             all(a < b for a, b in zip(ic_by_rate, ic_by_rate[1:]))}

@@ -2,15 +2,17 @@
 
 Usage: python scripts/check_linreg_phase.py outputs/linreg_phase_cpu
 
-Prints M* per compute budget (sigmoid fit and crossing with the next budget, bootstrap 95% CIs
-over seeds), then checks:
+Prints M* per compute budget (where the seed-mean score crosses 0, interpolated and by a
+free-asymptote logistic fit, and the crossing with the next budget; bootstrap 95% CIs over
+seeds, n/a below 3 seeds), then checks:
   1. the transition is there at the last budget: score < -0.5 at M = 1 and > 0.5 at the
      best-scoring larger M among those where dMMSE and ridge are still separated
      (emergence.MIN_SEPARATION), where the model is also within 50% of ridge's error (it is
      ridge-like, not merely "neither");
-  2. M* is estimated at the last budget (finite, found in >= 80% of resamples);
+  2. M* is estimated at the last budget (finite; found in >= 80% of resamples where there are
+     >= 3 seeds to resample);
   3. the two definitions agree: the crossing of the first and the last budget's
-     Delta(model, ridge) curves lies within one octave of the last budget's sigmoid M*.
+     Delta(model, ridge) curves lies within one octave of the last budget's M*.
 Then measures (no pass/fail: it is the finding, whichever way it goes) how far M* moves between
 the first and the last budget with a finite M*, in octaves, and whether their CIs overlap.
 """
@@ -57,9 +59,10 @@ def main(argv: list[str]) -> int:
          f"{by_m[best]:.2f} > 0.5 with MSE {relative[best]:.2f} x ridge's <= 1.5",
          by_m.iloc[0] < -0.5 and by_m[best] > 0.5 and relative[best] <= 1.5),
         (f"M* at the last budget: {end.m_star:.1f} [{end.m_star_lo:.1f}, {end.m_star_hi:.1f}], "
-         f"fit in {end.fit_share:.0%} of resamples", math.isfinite(end.m_star) and end.fit_share >= 0.8),
+         f"found in {end.m_star_share:.0%} of resamples (logistic fit: {end.m_star_fit:.1f})",
+         math.isfinite(end.m_star) and not end.m_star_share < 0.8),
         (f"crossing of the first and last budget's curves: {cross:.1f} [{cross_lo:.1f}, "
-         f"{cross_hi:.1f}], within one octave of the sigmoid M* {end.m_star:.1f}", agree),
+         f"{cross_hi:.1f}], within one octave of M* {end.m_star:.1f}", agree),
     ]
     if len(finite) >= 2:
         first, final = finite.iloc[0], finite.iloc[-1]

@@ -4,8 +4,9 @@ On held-out digits problems (held-out images of the 90 class pairs, 10 support i
 queries) at the run's last step, the learned optimizer against Adam and SGD whose step sizes were
 tuned on the same protocol (10 steps on 10 support images, the queries' MSE; 8 points per decade,
 training images only): the queries' MSE after `horizon` inner steps, per seed, and the paired
-difference lopt - optimizer with a 95 % bootstrap interval over seeds. The verdict per optimizer
-is "beats" (interval below 0), "loses" (above 0) or "no significant difference".
+difference lopt - optimizer with its 95 % paired t-interval over seeds (n/a below 3 seeds). The
+verdict per optimizer is "beats" (interval below 0), "loses" (above 0), "no significant
+difference" (the interval holds 0: not equivalence) or "too few seeds".
 Claims checked: the rows exist for lopt, adam and sgd with one value per seed; every reading is
 finite at the horizon and at 10x the horizon. The verdicts are printed, not claimed.
 Prints adapt_mse, train_val_gap and update_cosine at 0, 1, the horizon and 10x for every optimizer.
@@ -18,17 +19,14 @@ import numpy as np
 from _claims import main
 
 from mesaopt import results
+from mesaopt.analysis import seeds
 
 
-def bootstrap_interval(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> tuple:
-    """95 % percentile interval of the mean of `values`, resampled with replacement."""
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, (draws, len(values))).mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
-def verdict(low: float, high: float) -> str:
-    return "beats" if high < 0 else "loses to" if low > 0 else "no significant difference from"
+def verdict(estimate: seeds.Estimate) -> str:
+    if not estimate.has_interval:
+        return "(too few seeds for a verdict) vs"
+    return ("beats" if estimate.below(0) else "loses to" if estimate.above(0)
+            else "no significant difference from")
 
 
 def check(directory: str) -> dict[str, bool]:
@@ -52,16 +50,14 @@ def check(directory: str) -> dict[str, bool]:
     print(f"per seed, queries' MSE after {horizon} steps:")
     print(at_horizon[["lopt", "adam", "sgd"]].round(4).to_string())
     for name in ("adam", "sgd"):
-        difference = (at_horizon["lopt"] - at_horizon[name]).to_numpy()
-        low, high = bootstrap_interval(difference)
-        print(f"lopt - {name}: {difference.mean():+.4f} [95 % bootstrap over "
-              f"{len(difference)} seeds: {low:+.4f}, {high:+.4f}]: lopt {verdict(low, high)} "
-              f"tuned {name}")
+        difference = seeds.paired(at_horizon["lopt"].to_numpy(), at_horizon[name].to_numpy())
+        print(f"lopt - {name}: {difference.format('+.4f')} (paired t over seeds): lopt "
+              f"{verdict(difference)} tuned {name}")
     adapt = df[df.metric == "adapt_mse"]
-    seeds = df.seed.nunique()
+    count = df.seed.nunique()
     return {
-        f"one value per seed ({seeds}) for lopt, adam and sgd": all(
-            at_horizon[n].notna().sum() == seeds for n in ("lopt", "adam", "sgd")),
+        f"one value per seed ({count}) for lopt, adam and sgd": all(
+            at_horizon[n].notna().sum() == count for n in ("lopt", "adam", "sgd")),
         f"every reading finite at {horizon} and {10 * horizon} steps": bool(np.isfinite(
             adapt[adapt.position.isin([horizon, 10 * horizon])].value).all())}
 

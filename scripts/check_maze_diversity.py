@@ -7,7 +7,7 @@ Last evaluation, mean over seeds, the agent:
   4. held-out goal_rate at the largest finite M and at M = inf is above M = 1's by >= 0.2;
   5. the emergence score on held-out levels rises with M (Spearman > 0.8 over finite M).
 Printed, not claimed: goal_rate on training and held-out levels per M (the gap), the references,
-and M* per compute budget (sigmoid fit, bootstrap 95% CI over seeds).
+and M* per compute budget (zero crossing of the seed-mean score, bootstrap 95% CI over seeds).
 
 Usage: python scripts/check_maze_diversity.py outputs/maze_diversity_cpu
 """

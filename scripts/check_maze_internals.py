@@ -8,8 +8,8 @@ Printed (last evaluation, per corner size k: mean over seeds and each seed's val
     agent's square at the decision square (control) and the outcome probe against its base rate;
   - steering: goal_rate and proxy rate per vector kind and coefficient, and the effects
     rate(c) - rate(0) of adding the goal vector (c > 0), subtracting the proxy vector (c < 0) and
-    the random vector of the same norm at the same c, with a 95 % interval over the pooled test
-    episodes of all seeds (normal approximation for a difference of two proportions);
+    the random vector of the same norm at the same c: mean over seeds with its 95 % t-interval
+    over seeds (each seed's difference; n/a below 3 seeds, never pooled over episodes);
   - retargeting: how often the target square is reached before the goal, along the probe's
     direction and a random one.
 Checks (properties of the construction, not hoped-for results):
@@ -19,14 +19,13 @@ Checks (properties of the construction, not hoped-for results):
 """
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
 import pandas as pd
 
 from mesaopt import results
-from mesaopt.analysis import final_step
+from mesaopt.analysis import final_step, seeds
 
 
 def final(path: str) -> pd.DataFrame:
@@ -60,12 +59,8 @@ def decodability(df: pd.DataFrame) -> None:
 
 
 def effect(rates: pd.DataFrame, c_index: int, zero: int, episodes: int) -> str:
-    """rate(c) - rate(0), mean over seeds, each seed's, and a 95 % interval pooled over episodes."""
-    diff = rates.loc[c_index] - rates.loc[zero]
-    p1, p0, n = rates.loc[c_index].mean(), rates.loc[zero].mean(), episodes * rates.shape[1]
-    half = 1.96 * math.sqrt(max(p1 * (1 - p1) + p0 * (1 - p0), 1e-12) / n)
-    return (f"{diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] "
-            f"(seeds {' / '.join(f'{d:+.3f}' for d in diff)})")
+    """rate(c) - rate(0) over seeds (analysis.seeds: t-interval, n/a below 3 seeds)."""
+    return seeds.paired(rates.loc[c_index].to_numpy(), rates.loc[zero].to_numpy()).format("+.3f")
 
 
 def steering(df: pd.DataFrame, episodes: int) -> list[tuple[str, bool]]:

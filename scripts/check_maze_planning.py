@@ -6,11 +6,10 @@ Usage: python scripts/check_maze_planning.py outputs/maze_planning_cpu
 Printed per regime (last evaluation, held-out levels: mazes no training level had):
   - goal_rate_by_ticks: P(goal first) with 0, 1, 2, 4, 8, 16 extra ticks before the first
     action, mean over seeds and each seed's value;
-  - the effect rate(n) - rate(0) at every n, with a 95 % interval over the pooled test episodes
-    of all seeds (normal approximation for a difference of two proportions, unpaired: the same
-    levels are used at every n, so it is conservative), and the planning effect (best minus zero,
-    biased upwards by picking the best; read it against its interval) and last minus zero, per
-    seed.
+  - the effect rate(n) - rate(0) at every n: mean over seeds with its 95 % t-interval over
+    seeds (each seed's difference on its own levels; n/a below 3 seeds: the seeds are the unit,
+    never the episodes pooled across them), and the planning effect (best minus zero, biased
+    upwards by picking the best) and last minus zero, per seed with the same interval.
 Checks (properties of the construction, not hoped-for results):
   1. the thinking-ticks probe at 0 ticks is the agent as evaluated: its goal rate equals
      goal_outcomes' goal_rate on the same levels and keys, every regime and seed (|diff| < 1e-6);
@@ -23,14 +22,12 @@ Then the regime claims the preset's header states:
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 from _claims import main
 
 from mesaopt import results
-from mesaopt.analysis import final_step
+from mesaopt.analysis import final_step, seeds
 
 REGIME_COLUMNS = {"learner.recurrent": "recurrent", "learner.ticks_per_step": "ticks/step",
                   "train.thinking_ticks": "trained thinking", "learner.thinking_gradient": "grad"}
@@ -54,12 +51,9 @@ def final(path: str) -> pd.DataFrame:
     return df.assign(regime=df.apply(regime, axis=1))
 
 
-def effect_line(rates: pd.DataFrame, n, episodes: int) -> str:
-    diff = rates.loc[n] - rates.loc[0]
-    p1, p0, total = rates.loc[n].mean(), rates.loc[0].mean(), episodes * rates.shape[1]
-    half = 1.96 * math.sqrt(max(p1 * (1 - p1) + p0 * (1 - p0), 1e-12) / total)
-    return (f"{diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] "
-            f"(seeds {' / '.join(f'{d:+.3f}' for d in diff)})")
+def effect_line(rates: pd.DataFrame, n) -> str:
+    """rate(n) - rate(0) over seeds (analysis.seeds: t-interval, n/a below 3 seeds)."""
+    return seeds.paired(rates.loc[n].to_numpy(), rates.loc[0].to_numpy()).format("+.3f")
 
 
 def check(path: str) -> dict[str, bool]:
@@ -74,11 +68,10 @@ def check(path: str) -> dict[str, bool]:
             f"{int(n)}: {row.mean():.3f} ({' / '.join(f'{v:.3f}' for v in row)})"
             for n, row in rates.iterrows()))
         for n in rates.index[1:]:
-            print(f"  effect at {int(n):2d} ticks: {effect_line(rates, n, episodes)}")
+            print(f"  effect at {int(n):2d} ticks: {effect_line(rates, n)}")
         for metric in ("planning_effect", "planning_effect_last"):
-            seeds = part[(part.metric == metric) & (part.split == "true")].sort_values("seed").value
-            each = " / ".join(f"{v:+.3f}" for v in seeds)
-            print(f"  {metric}: {seeds.mean():+.3f} (seeds {each})")
+            per_seed = part[(part.metric == metric) & (part.split == "true")].sort_values("seed")
+            print(f"  {metric}: {seeds.over_seeds(per_seed.value).format('+.3f')}")
         last = part[(part.metric == "planning_effect_last") & (part.split == "true")]
         effects[name] = last.value.mean()
         goal = part[(part.metric == "goal_rate") & (part.position == -1)]

@@ -108,6 +108,27 @@ def load(path: str | os.PathLike) -> pd.DataFrame:
     return pd.concat([_with_role(pd.read_parquet(f)) for f in files], ignore_index=True)
 
 
+def select(df: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
+    """The rows whose settings match every "column=value" condition (values compared as text,
+    numbers as numbers: learner.depth=2 matches 2 and 2.0); ValueError naming a column the table
+    lacks or a condition no row matches."""
+    for condition in conditions:
+        column, sep, wanted = condition.partition("=")
+        if not sep or column not in df:
+            raise ValueError(f"--where {condition!r}: expected COLUMN=VALUE with a column of the "
+                             f"table (e.g. learner.depth=2)")
+        values = df[column]
+        try:
+            match = np.isclose(pd.to_numeric(values, errors="coerce"), float(wanted))
+        except ValueError:
+            match = values.astype(str) == wanted
+        if not match.any():
+            raise ValueError(f"--where {condition!r}: no run has it (values: "
+                             f"{', '.join(map(str, sorted(values.dropna().unique(), key=str)))})")
+        df = df[match]
+    return df
+
+
 def _with_role(frame: pd.DataFrame) -> pd.DataFrame:
     """Tables of mesaopt < 0.2 have no role column: there the learner is the predictor with a
     training loss."""

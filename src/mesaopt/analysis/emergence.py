@@ -17,26 +17,33 @@ distribution: ridge, the grid posterior, `bayes`, `bfs_goal`), through the dista
   D(mem, gen) > 2e. As M grows the pool posterior approaches the Gaussian one and an imperfect
   learner's score falls back towards 0 however ridge-like it is; those diversities say nothing
   about the transition, while a learner far from both references in mid-transition still counts.
-- threshold M* per compute setting: (a) a fit s = tanh(k (log2 M - x0)) over the separated
-  diversities, M* = 2^x0; (b) the
-  paper's crossing: where D(learner, generalizer) vs log2 M of a later budget crosses the
-  earlier budget's from above to below (`crossing`). Both
-  with a bootstrap CI over seeds (resample seeds, refit).
+- threshold M* per compute setting, over the separated diversities: (a) where the seed-mean
+  score crosses 0 (between the two references), interpolated linearly in log2 M (`m_star`) and
+  where a logistic with free asymptotes fitted to it crosses 0 (`m_star_fit`): scores that level
+  off at +0.55 or never reach -1 move the asymptotes, not the crossing; (b) the paper's crossing:
+  where D(learner, generalizer) vs log2 M of a later budget crosses the earlier budget's from
+  above to below (`crossing`). Each with a bootstrap interval over seeds (seeds resampled, n/a
+  below 3 seeds: analysis/thresholds.py).
+- no silent pooling: runs that differ in a setting other than the one compute axis are never
+  averaged (`compute_axis` raises MixedSettings naming what differs).
 - bimodality: diversities near M* where some seeds score > 0 and others < 0.
 """
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import curve_fit
 
 from mesaopt.analysis import final_step
+from mesaopt.analysis.thresholds import (SPAN, bimodal, crossing, grid_near, logistic_threshold,
+                                         with_interval, zero_crossing)
 
 MIN_SEPARATION = 2.0
 KEYS = ["run_id", "member", "seed", "num_tasks", "step"]
+# Columns of every table that are no setting: the record's keys and values.
+RECORD_COLUMNS = {"run_id", "member", "step", "split", "predictor", "role", "position", "metric",
+                  "value", "seed", "num_tasks"}
 
 
 SCORE_METRICS = {"score": "emergence_score", "delta_mem": "emergence_d_mem",
@@ -74,7 +81,55 @@ def scores(df: pd.DataFrame, learner: str, split: str = "true") -> pd.DataFrame:
                                  / values(rows, generalizer, "mse", split))
     out = out.reset_index()
     per_run = rows.groupby("run_id")[static].first()
-    return out.merge(per_run, left_on="run_id", right_index=True, how="left")
+    axes = [c for c in df.columns if "." not in c and c not in RECORD_COLUMNS]
+    per_member = rows.groupby(["run_id", "member"])[axes].first().add_prefix("sweep.")
+    return (out.merge(per_run, left_on="run_id", right_index=True, how="left")
+            .merge(per_member, left_on=["run_id", "member"], right_index=True, how="left"))
+
+
+UNDERTRAINED_TOLERANCE = 0.25
+READINGS = ("undertrained", "memorizes", "in between", "generalizes")
+
+
+def readings(df: pd.DataFrame, learner: str) -> pd.DataFrame:
+    """One row per member and evaluation at finite M: the `emergence_performance` (higher is
+    better) of the learner, the memorizer and the generalizer on the member's own training tasks
+    (`*_train`) and on held-out ones (`*_true`), the score, and the reading:
+    - undertrained: on its own training tasks the learner is worse than both references by more
+      than UNDERTRAINED_TOLERANCE x the memorizer's margin (memorizer on training tasks minus
+      memorizer on held-out ones: what knowing the pool is worth). It has learned neither, so its
+      held-out score says nothing about memorization;
+    - else by the held-out score: memorizes (< -SPAN), generalizes (> +SPAN), in between."""
+    memorizer, generalizer = roles(df)
+    if memorizer is None or not df.metric.eq("emergence_performance").any():
+        raise ValueError("the table has no emergence_performance on the training split (a run "
+                         "of mesaopt < 0.3, or eval.probes leaves the emergence_score probe out)")
+    perf = {(who, split): values(df, name, "emergence_performance", split)
+            for who, name in (("learner", learner), ("mem", memorizer), ("gen", generalizer))
+            for split in ("pretrain", "true")}
+    out = pd.DataFrame({f"{who}_{'train' if split == 'pretrain' else 'true'}": series
+                        for (who, split), series in perf.items()})
+    out["score"] = values(df, learner, "emergence_score")
+    out = out.reset_index()
+    out = out[np.isfinite(out.num_tasks)]
+    margin = out.mem_train - out.mem_true
+    best = np.maximum(out.mem_train, out.gen_train)
+    undertrained = (margin > 0) & (out.learner_train < best - UNDERTRAINED_TOLERANCE * margin)
+    by_score = np.select([out.score < -SPAN, out.score > SPAN], ["memorizes", "generalizes"],
+                         "in between")
+    return out.assign(reading=np.where(undertrained, "undertrained", by_score))
+
+
+def reading_table(frame: pd.DataFrame, axis: str = "step") -> pd.DataFrame:
+    """Per (budget, M): seeds, the majority reading, how many seeds read undertrained, and the
+    seed means of the learner's and the memorizer's performance on training and held-out tasks."""
+    columns = ["learner_train", "mem_train", "learner_true", "mem_true", "gen_true"]
+    grouped = frame.groupby([axis, "num_tasks"])
+    table = grouped[columns].mean()
+    table["seeds"] = grouped.seed.nunique()
+    table["undertrained"] = grouped.reading.apply(lambda r: int((r == "undertrained").sum()))
+    table["reading"] = grouped.reading.agg(lambda r: r.value_counts().index[0])
+    return table.reset_index()
 
 
 def roles(df: pd.DataFrame) -> tuple[str | None, str | None]:
@@ -85,105 +140,26 @@ def roles(df: pd.DataFrame) -> tuple[str | None, str | None]:
     return name(-1.0), name(1.0)
 
 
-def _tanh(x, k, x0):
-    return np.tanh(k * (x - x0))
-
-
-SPAN = 0.5  # a threshold needs scores below -SPAN and above +SPAN
-
-
-def sigmoid_threshold(log2_m: np.ndarray, score: np.ndarray) -> float:
-    """x0 of the best fit s = tanh(k (x - x0)) (k > 0), clipped to the observed range; nan unless
-    the scores go from memorizer-like (< -SPAN) to generalizer-like (> +SPAN): a model that stops
-    memorizing without learning ridge scores ~0 and has no threshold."""
-    log2_m, score = np.asarray(log2_m, float), np.asarray(score, float)
-    if len(score) < 2 or score.max() <= SPAN or score.min() >= -SPAN:
-        return math.nan
-    order = np.argsort(log2_m)
-    x, s = log2_m[order], score[order]
-    start = x[np.argmax(s > 0)]  # first diversity with a positive score
-    lo, hi = x.min(), x.max()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            (k, x0), _ = curve_fit(_tanh, x, s, p0=(1.0, start), bounds=((1e-3, lo), (50.0, hi)))
-        except RuntimeError:
-            return math.nan
-    return float(x0)
-
-
-def crossing(log2_m: np.ndarray, earlier: np.ndarray, later: np.ndarray) -> float:
-    """log2 M where the Delta(learner, generalizer) curve of a later budget crosses the earlier
-    one's from above (memorizing more below M*) to below (closer to the generalizer above M*),
-    by linear interpolation. Of several such sign changes (noise where the curves nearly touch)
-    the one that best splits the diversities into "later above" and "later below" is taken; nan
-    when the later curve never goes from above to below."""
-    gain = np.asarray(earlier, float) - np.asarray(later, float)  # > 0: the later budget is closer
-    x = np.asarray(log2_m, float)
-    best, best_split = math.nan, -math.inf
-    for i in range(len(gain) - 1):
-        if gain[i] <= 0 < gain[i + 1]:
-            split = gain[i + 1:].sum() - gain[: i + 1].sum()
-            if split > best_split:
-                best_split = split
-                best = float(x[i] + (x[i + 1] - x[i]) * gain[i] / (gain[i] - gain[i + 1]))
-    return best
-
-
 def _seed_table(part: pd.DataFrame, column: str) -> pd.DataFrame:
     """Finite diversities x seeds of `column` (rows sorted by M)."""
     finite = part[np.isfinite(part.num_tasks)]
     return finite.pivot_table(index="num_tasks", columns="seed", values=column).sort_index()
 
 
-def _separated_scores(part: pd.DataFrame) -> pd.DataFrame:
+def separated_scores(part: pd.DataFrame) -> pd.DataFrame:
     """The score table restricted to diversities where most seeds have separated references."""
     table = _seed_table(part, "score")
     keep = _seed_table(part, "separated").mean(axis=1) >= 0.5
     return table[keep.reindex(table.index, fill_value=False)]
 
 
-def bootstrap(estimate, tables: list[pd.DataFrame], samples: int, seed: int) -> np.ndarray:
-    """`estimate(log2_m, *mean_curves)` on seed-resampled mean curves; seeds resampled per table."""
-    if any(t.size == 0 for t in tables):
-        return np.full(samples, math.nan)
-    rng = np.random.default_rng(seed)
-    log2_m = np.log2(tables[0].index.to_numpy(float))
-    draws = []
-    for _ in range(samples):
-        curves = [t.to_numpy()[:, rng.integers(0, t.shape[1], t.shape[1])].mean(axis=1)
-                  for t in tables]
-        draws.append(estimate(log2_m, *curves))
-    return np.asarray(draws)
-
-
-def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(lower, upper, share of resamples with an estimate) of the finite bootstrap draws."""
-    finite = draws[np.isfinite(draws)]
-    if not len(finite):
-        return math.nan, math.nan, 0.0
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail)), \
-        len(finite) / len(draws)
-
-
-def bimodal(table: pd.DataFrame, log2_star: float, window: float = 2.0) -> dict[float, list]:
-    """Diversities within `window` (log2) of M* whose seeds disagree in the sign of the score:
-    M -> seeds scoring above zero (the rest score below)."""
-    out = {}
-    for m, row in table.iterrows():
-        if math.isfinite(log2_star) and abs(math.log2(m) - log2_star) <= window:
-            above = [int(s) for s, v in row.items() if v > 0]
-            if 0 < len(above) < row.notna().sum():
-                out[float(m)] = above
-    return out
-
-
 def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
                seed: int = 0) -> pd.DataFrame:
-    """M* per compute setting (the `compute` columns of a `scores` frame, e.g. ["step",
-    "learner.width"]): sigmoid fit with bootstrap CI, crossing with the next larger budget (in
-    the order of the settings) with its CI, and seeds that disagree near M*."""
+    """M* per compute setting (the `compute` columns of a `scores` frame, e.g. ["step"]): where
+    the seed-mean score crosses 0 by interpolation (`m_star`) and by a free-asymptote logistic fit
+    (`m_star_fit`), each with its bootstrap interval over seeds (n/a below MIN_SEEDS seeds); the
+    grid points within x8 of M* (`grid_near`); the crossing with the next larger budget (in the
+    order of the settings) with its interval; and seeds that disagree near M*."""
     settings = [s if isinstance(s, tuple) else (s,) for s in sorted(frame.groupby(compute).groups)]
 
     def rows_of(key):
@@ -192,22 +168,19 @@ def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
     rows = []
     for i, key in enumerate(settings):
         part = rows_of(key)
-        table = _separated_scores(part)
-        log2_m = np.log2(table.index.to_numpy(float))
-        x0 = sigmoid_threshold(log2_m, table.mean(axis=1).to_numpy())
-        lo, hi, ok = interval(bootstrap(sigmoid_threshold, [table], samples, seed))
-        row = dict(zip(compute, key), seeds=table.shape[1], m_star=2**x0, m_star_lo=2**lo,
-                   m_star_hi=2**hi, fit_share=ok, bimodal=bimodal(table, x0))
+        table = separated_scores(part)
+        row = dict(zip(compute, key), seeds=table.shape[1],
+                   **with_interval(zero_crossing, [table], "m_star", samples, seed),
+                   **with_interval(logistic_threshold, [table], "m_star_fit", samples, seed))
+        row.update(grid_near=grid_near(table.index, row["m_star"]),
+                   bimodal=bimodal(table, math.log2(row["m_star"])))
         if i + 1 < len(settings):
             nxt = settings[i + 1]
-            other = rows_of(nxt)
-            curves = [_seed_table(part, "delta_gen"), _seed_table(other, "delta_gen")]
+            curves = [_seed_table(part, "delta_gen"), _seed_table(rows_of(nxt), "delta_gen")]
             common = curves[0].index.intersection(curves[1].index)
-            curves = [c.loc[common] for c in curves]
-            cross = crossing(np.log2(common.to_numpy(float)), *[c.mean(axis=1) for c in curves])
-            c_lo, c_hi, c_ok = interval(bootstrap(crossing, curves, samples, seed))
             row.update(crossing_with=", ".join(f"{c}={v}" for c, v in zip(compute, nxt)),
-                       m_cross=2**cross, m_cross_lo=2**c_lo, m_cross_hi=2**c_hi, cross_share=c_ok)
+                       **with_interval(crossing, [c.loc[common] for c in curves], "m_cross",
+                                       samples, seed))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -215,12 +188,42 @@ def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
 COMPUTE_COLUMNS = ("learner.width", "learner.depth", "train.batch_size", "train.steps")
 
 
-def compute_axis(df: pd.DataFrame) -> str:
-    """The compute axis of a sweep: the first static compute column that varies between runs,
-    else the training step (intermediate evaluations of one run)."""
-    per_run = df.groupby("run_id")[[c for c in COMPUTE_COLUMNS if c in df]].first()
-    varying = [c for c in per_run if per_run[c].nunique() > 1]
-    return varying[0] if varying else "step"
+class MixedSettings(ValueError):
+    """Runs that differ in more than the sweep's axes: averaging them would pool settings."""
+
+
+def differing_settings(frame: pd.DataFrame) -> dict[str, list]:
+    """Settings that differ between the members of a `scores` frame, other than seed and M:
+    static config columns (task.*, learner.*, train.*, eval.*) and the dynamic axes (sweep.*:
+    learning rate, noise, ...) -> their distinct values."""
+    columns = [c for c in frame.columns if "." in c]
+    per_member = frame.groupby(["run_id", "member"])[columns].first().astype(str)
+    return {c: _sorted(frame[c].dropna().unique().tolist())
+            for c in sorted(columns) if per_member[c].nunique() > 1}
+
+
+def _sorted(values: list) -> list:
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types (lists as text beside numbers)
+        return sorted(values, key=str)
+
+
+def compute_axis(frame: pd.DataFrame) -> str:
+    """The compute axis of a sweep: the one setting that differs between its runs where that is
+    a compute column (model size, batch, steps), the training step where none differs.
+    MixedSettings (one line: what differs, and how to select one value) otherwise: runs that
+    differ in anything else are never averaged together."""
+    differing = differing_settings(frame)
+    if not differing:
+        return "step"
+    if len(differing) == 1 and next(iter(differing)) in COMPUTE_COLUMNS:
+        return next(iter(differing))
+    listed = "; ".join(f"{c} ({', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in values)})"
+                       for c, values in differing.items())
+    column, values = next(iter(differing.items()))
+    raise MixedSettings(f"the runs differ in {listed}: select one setting (e.g. --where "
+                        f"{column}={values[0]}) or sweep one compute setting at a time")
 
 
 def at_budgets(frame: pd.DataFrame, axis: str, count: int = 4) -> pd.DataFrame:
@@ -249,7 +252,7 @@ def require_scores(frame: pd.DataFrame) -> pd.DataFrame:
 
 def first_and_last(frame: pd.DataFrame, axis: str, samples: int = 1000) -> pd.DataFrame:
     """Thresholds of the smallest and the largest budget only: row 0 carries the crossing of their
-    Delta(model, generalizer) curves (the paper's M*), row 1 the sigmoid M* of the largest."""
+    Delta(model, generalizer) curves (the paper's M*), row 1 the M* of the largest."""
     finite = frame[np.isfinite(frame.num_tasks)]
     ends = finite[finite[axis].isin([finite[axis].min(), finite[axis].max()])]
     return thresholds(ends, [axis], samples=samples)

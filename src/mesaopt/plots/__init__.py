@@ -12,7 +12,7 @@ import pkgutil
 from pathlib import Path
 
 NOT_FIGURES = ("cli", "style")  # and private modules (`_name`): helpers shared by figures
-ACROSS_FAMILIES = ("thresholds",)
+ACROSS_FAMILIES = ("thresholds", "threshold-scaling")
 
 
 class NotDrawable(ValueError):
@@ -37,14 +37,21 @@ def draw(name: str, df):
         return module(name).plot(df)
 
 
-def render(name: str, directory: Path, out_dir: Path | None = None) -> dict[str, Path]:
+def render(name: str, directory: Path, out_dir: Path | None = None,
+           where: list[str] = ()) -> dict[str, Path]:
     """Draw figure `name` from the tables under `directory` (PNG + PDF), plus any summary tables
-    the figure module offers (`tables(df)`, written as CSV and markdown next to it)."""
+    the figure module offers (`tables(df)`, written as CSV and markdown next to it); `where`:
+    "column=value" conditions selecting the runs drawn (`results.select`)."""
     from mesaopt import results
     from mesaopt.analysis.emergence import to_markdown
     from mesaopt.plots import style
     figure = module(name)
     df = results.load(directory)
+    if where:
+        try:
+            df = results.select(df, list(where))
+        except ValueError as err:
+            raise NotDrawable(str(err)) from None
     out_dir = out_dir or Path(directory) / "figures"
     paths = style.save(draw(name, df), out_dir, name)
     for table_name, table in getattr(figure, "tables", lambda _: {})(df).items():

@@ -45,7 +45,7 @@ def learner_curves(ax, final: pd.DataFrame, metric: str, split: str = "true", su
     for name in style.learner_names(final):
         rows = final[(final.predictor == name) & (final.metric == metric) & (final.split == split)]
         for text, g in curves(rows, columns):
-            style.band(ax, style.mean_std(g, "corner_size"), f"{name} {text}{suffix}".strip(),
+            style.band(ax, style.seed_band(g, "corner_size"), f"{name} {text}{suffix}".strip(),
                        marker="o", color=style.LEARNER_COLORS[color % len(style.LEARNER_COLORS)],
                        **kw)
             color += 1
@@ -81,9 +81,9 @@ def coefficients(final: pd.DataFrame) -> pd.Series:
     return final[final.metric == "steer_coefficient"].groupby("position")["value"].first()
 
 
-def mean_std_by_coefficient(rows: pd.DataFrame, coefficient: pd.Series) -> pd.DataFrame:
-    """`style.mean_std` over seeds per position, indexed by the position's coefficient."""
-    stats = style.mean_std(rows, "position")
+def seed_band_by_coefficient(rows: pd.DataFrame, coefficient: pd.Series) -> pd.DataFrame:
+    """`style.seed_band` per position, indexed by the position's coefficient."""
+    stats = style.seed_band(rows, "position")
     stats.index = coefficient.reindex(stats.index).to_numpy()
     return stats
 

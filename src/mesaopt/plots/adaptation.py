@@ -31,7 +31,7 @@ def plot(df: pd.DataFrame):
         varying = [c for c in style.varying_static(same_name) if c.startswith(("learner.", "train."))]
         broken = part[~np.isfinite(part.value)].position  # a seed diverged (NaN or inf)
         diverged = f", diverged by {broken.min()} steps" if len(broken) else ""
-        stats = style.mean_std(part[part.position < (broken.min() if len(broken) else np.inf)],
+        stats = style.seed_band(part[part.position < (broken.min() if len(broken) else np.inf)],
                                "position")
         label = ", ".join([name, *[f"{c.split('.', 1)[1]}={part[c].iloc[0]}" for c in varying]])
         style.band(ax, stats, label + diverged,
@@ -40,7 +40,7 @@ def plot(df: pd.DataFrame):
     optimizers = adapting[(adapting.role == "reference")
                           & (adapting.run_id == adapting.run_id.iloc[0])]
     for name, part in optimizers.groupby("predictor"):
-        style.band(ax, style.mean_std(part[np.isfinite(part.value)], "position"),
+        style.band(ax, style.seed_band(part[np.isfinite(part.value)], "position"),
                    f"{name} (tuned step size)", marker=".", **style.reference_style(name))
     same_context = style.final_step(df[(df.split == "true") & (df.metric == "mse")
                                        & (df.position == support)])

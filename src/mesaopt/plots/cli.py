@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("figure", help=f"one of: {', '.join(available())}")
     parser.add_argument("directory", type=Path, help="a run directory or a sweep directory")
     parser.add_argument("--out", type=Path, default=None, help="folder for PNG/PDF (default DIR/figures)")
+    parser.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                        help="draw only the runs with this setting (repeatable), e.g. "
+                             "--where learner.depth=2")
     args = parser.parse_args(argv)
     if args.figure not in available():
         parser.exit(2, f"mesaopt-plot: error: unknown figure {args.figure!r} "
@@ -21,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.directory.exists():
         parser.exit(2, f"mesaopt-plot: error: directory {args.directory} does not exist\n")
     try:
-        paths = render(args.figure, args.directory, args.out)
+        paths = render(args.figure, args.directory, args.out, args.where)
     except (FileNotFoundError, plots.NotDrawable) as err:
         parser.exit(2, f"mesaopt-plot: error: {args.figure}: {err}\n")
     print(paths["png"])

@@ -1,7 +1,7 @@
 """Raventos et al. Fig. 3 style, for any family that declares a memorizer and a generalizer:
 D(model, generalizer) and D(model, memorizer) on held-out tasks vs log2 M (ridge and dMMSE for
 regression; D is the emergence probe's distance), one line per compute budget. M* of the largest
-budget (sigmoid fit of the score) is drawn dashed with the region past it shaded; where the
+budget (where the seed-mean score crosses 0) is drawn dashed with the region past it shaded; where the
 D(model, generalizer) curves of the first and the largest budget cross (the paper's definition), a
 dotted line marks the crossing. D(memorizer, generalizer) is drawn too: where it is small the two
 references cannot be told apart."""
@@ -18,7 +18,7 @@ def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]
     frame = style.scores(df, learner)
     memorizer, generalizer = emergence.roles(df)
-    axis = emergence.compute_axis(frame)
+    axis = style.compute_axis(frame)
     frame = emergence.at_budgets(frame, axis)
     x_all, ticks, labels = style.log2_diversity_axis(frame.num_tasks)
     frame = frame.assign(x=x_all)
@@ -26,15 +26,15 @@ def plot(df: pd.DataFrame):
     for i, (budget, part) in enumerate(frame.groupby(axis)):
         color = style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)]
         for ax, column in zip(axes[0], ("delta_gen", "delta_mem")):
-            style.band(ax, style.mean_std(part.rename(columns={column: "value"}), "x"),
+            style.band(ax, style.seed_band(part.rename(columns={column: "value"}), "x"),
                        f"{axis}={budget:g}", color=color, marker="o")
     refs = frame.drop_duplicates(["num_tasks", "seed"]).rename(columns={"delta_refs": "value"})
     for ax in axes[0]:
-        style.band(ax, style.mean_std(refs, "x"), f"D({memorizer}, {generalizer})", color="grey",
+        style.band(ax, style.seed_band(refs, "x"), f"D({memorizer}, {generalizer})", color="grey",
                    linestyle=":")
     table = emergence.first_and_last(frame, axis, samples=300)
     last = table.iloc[-1] if len(table) else pd.Series({"m_star": np.nan})
-    marks = [(last.m_star, "--", f"M* (sigmoid fit, {axis}={last.get(axis, np.nan):g})")]
+    marks = [(last.m_star, "--", f"M* (score crosses 0, {axis}={last.get(axis, np.nan):g})")]
     if "m_cross" in table:
         marks.append((table.m_cross.iloc[0], ":", "M* (crossing of first and last)"))
     for ax in axes[0]:

@@ -32,7 +32,7 @@ def plot(df: pd.DataFrame):
             series.append((ref_rows, name, dict(marker=".", **style.reference_style(name))))
         for i, (data, label, kw) in enumerate(series):
             kw.setdefault("color", style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)])
-            style.band(ax, style.mean_std(data, "x"), label, **kw)
+            style.band(ax, style.seed_band(data, "x"), label, **kw)
         ax.set_xticks(ticks, labels)
         ax.set_xlabel("log2 task diversity M")
         ax.set_ylabel("MSE / D")

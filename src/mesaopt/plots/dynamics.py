@@ -20,7 +20,7 @@ def plot(df: pd.DataFrame):
     groups = list(frame.groupby("num_tasks"))
     colors = style.colormap("viridis")(np.linspace(0, 0.9, len(groups)))  # M ordered dark -> light
     for color, (m, part) in zip(colors, groups):
-        stats = style.mean_std(part.rename(columns={"delta_gen": "value"}), "step")
+        stats = style.seed_band(part.rename(columns={"delta_gen": "value"}), "step")
         label = "M=∞" if np.isinf(m) else f"M={m:g}"
         style.band(curve_ax, stats, label, color=color)
         if np.isfinite(m):

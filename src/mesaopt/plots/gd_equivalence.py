@@ -35,7 +35,7 @@ def plot(df: pd.DataFrame):
         for name in learners:
             for m, part in rows[(rows.predictor == name) & (rows.metric == metric)].groupby("num_tasks"):
                 m_label = "∞" if np.isinf(m) else f"{m:g}"
-                style.band(ax, style.mean_std(part, "step"), f"{name} M={m_label}",
+                style.band(ax, style.seed_band(part, "step"), f"{name} M={m_label}",
                            color=colors[m], marker=markers[name])
         ax.set_xlabel("training step")
         ax.set_ylabel(label)
@@ -54,11 +54,11 @@ def _versus_m(df, final, learners, axes):
     for ax, (metric, label) in zip(axes[:2], METRICS[:2]):
         part = final[final.metric == metric]
         for i, name in enumerate(learners):
-            style.band(ax, style.mean_std(part[part.predictor == name], "x"), name,
+            style.band(ax, style.seed_band(part[part.predictor == name], "x"), name,
                        color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)], marker="o")
         for name in sorted(part.loc[part.role == "reference", "predictor"].unique()):
             refs = part[part.predictor == name].drop_duplicates(["num_tasks", "seed", "noise_std"])
-            style.band(ax, style.mean_std(refs, "x"), name, marker=".", **style.reference_style(name))
+            style.band(ax, style.seed_band(refs, "x"), name, marker=".", **style.reference_style(name))
         ax.set_ylabel(f"{label}, last step")
     axes[0].legend(loc="best", fontsize=6)
     score_ax = axes[2]
@@ -71,7 +71,7 @@ def _versus_m(df, final, learners, axes):
             continue
         x, _, _ = style.log2_diversity_axis(scores.num_tasks)
         scores = scores.assign(x=x, value=scores.score)[np.isfinite(scores.num_tasks)]
-        stats = style.mean_std(scores, "x")  # at M = inf dMMSE is ridge: no score
+        stats = style.seed_band(scores, "x")  # at M = inf dMMSE is ridge: no score
         style.band(score_ax, stats, name, color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)],
                    marker="o")
     score_ax.set_ylabel("emergence score (−1 dMMSE, +1 ridge)")

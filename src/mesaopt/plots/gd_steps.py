@@ -31,14 +31,14 @@ def plot(df: pd.DataFrame):
     ax = axes[0][0]
     for i, name in enumerate(style.learner_names(rows)):
         part = rows[rows.predictor == name]
-        style.band(ax, style.mean_std(part.assign(x=part["learner.depth"]), "x"), f"{name} (L layers)",
+        style.band(ax, style.seed_band(part.assign(x=part["learner.depth"]), "x"), f"{name} (L layers)",
                    color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)], marker="o")
     for name in REFERENCES:
         part = rows[rows.predictor == name].drop_duplicates(["run_id", "seed", "noise_std"])
         if len(part):
             x = _steps(part, f"eval.options.{name}.steps")
             part = part.assign(x=x).drop_duplicates(["x", "seed", "noise_std"])
-            style.band(ax, style.mean_std(part, "x"), f"{name} (k steps)", marker="s",
+            style.band(ax, style.seed_band(part, "x"), f"{name} (k steps)", marker="s",
                        **style.reference_style(name))
     if "ridge" in set(rows.predictor):
         ridge = rows.loc[rows.predictor == "ridge", "value"].mean()

@@ -44,10 +44,10 @@ def plot(df: pd.DataFrame):
     for ax, (metric, chance, control, title) in zip(axes[0], PANELS):
         for j, (text, g) in enumerate(lines):
             color = style.LEARNER_COLORS[j % len(style.LEARNER_COLORS)]
-            style.band(ax, style.mean_std(g[g.metric == metric], "position"), text, marker="o",
+            style.band(ax, style.seed_band(g[g.metric == metric], "position"), text, marker="o",
                        color=color)
             if control:
-                style.band(ax, style.mean_std(g[g.metric == control], "position"),
+                style.band(ax, style.seed_band(g[g.metric == control], "position"),
                            f"{text}: agent square (control)", marker="x",
                            linestyle="--", color=color, alpha=0.6)
             level = g[g.metric == chance].value.mean() if chance else None

@@ -32,12 +32,12 @@ def plot(df: pd.DataFrame):
     for i, (rows, split, label, dash) in enumerate(lines):
         part = rows[(rows.split == split) & (rows.predictor == learners[0])]
         part = part.assign(x=style.log2_diversity_axis(part.num_tasks)[0])
-        style.band(ax, style.mean_std(part, "x"), label, color=style.LEARNER_COLORS[i % 2],
+        style.band(ax, style.seed_band(part, "x"), label, color=style.LEARNER_COLORS[i % 2],
                    linestyle=dash, marker="o")
     for name in sorted(set(late.predictor) - {*learners, "chance"}):   # in-context references
         part = late[(late.split == "true") & (late.predictor == name)]
         part = part.assign(x=style.log2_diversity_axis(part.num_tasks)[0])
-        style.band(ax, style.mean_std(part, "x"), f"{name}, unseen tasks, late",
+        style.band(ax, style.seed_band(part, "x"), f"{name}, unseen tasks, late",
                    **style.reference_style(name))
     x, ticks, labels = style.log2_diversity_axis(phases.num_tasks)
     for xi, (_, row) in zip(x, phases.iterrows()):

@@ -57,13 +57,13 @@ def plot(df: pd.DataFrame):
         rows = final[final.split == split]
         for i, name in enumerate(learners):
             part = rows[(rows.predictor == name) & (rows.role == "learner")]
-            style.band(ax, style.mean_std(part, "x"), f"{name} ({kind[name]})",
+            style.band(ax, style.seed_band(part, "x"), f"{name} ({kind[name]})",
                        marker=MARKERS[kind[name]], color=style.LEARNER_COLORS[
                            i % len(style.LEARNER_COLORS)])
         references = rows[rows.role == "reference"]
         first_run = references.run_id.iloc[0] if len(references) else None
         for name, part in references[references.run_id == first_run].groupby("predictor"):
-            style.band(ax, style.mean_std(part, "x"), name, marker=".",
+            style.band(ax, style.seed_band(part, "x"), name, marker=".",
                        **style.reference_style(name))
         ax.set_xticks(ticks, labels)
         ax.set_yscale("log")

@@ -22,7 +22,7 @@ def plot(df: pd.DataFrame):
     for i, m in enumerate(picks):
         for name in learners:
             part = rows[(rows.num_tasks == m) & (rows.predictor == name)]
-            style.band(ax, style.mean_std(part, "position"), f"{name} M={'∞' if np.isinf(m) else f'{m:g}'}",
+            style.band(ax, style.seed_band(part, "position"), f"{name} M={'∞' if np.isinf(m) else f'{m:g}'}",
                        color=style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)], marker="o")
     references = sorted(set(rows.predictor) - set(learners))
     for name in references:
@@ -32,7 +32,7 @@ def plot(df: pd.DataFrame):
             label = f"dmmse M={picks[0]:g}"
         else:
             label = name
-        style.band(ax, style.mean_std(part, "position"), label, **style.reference_style(name))
+        style.band(ax, style.seed_band(part, "position"), label, **style.reference_style(name))
     ax.set_xlabel("context position k (pairs seen)")
     if metric == "mse":
         ax.set_yscale("log")

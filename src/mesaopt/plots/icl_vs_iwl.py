@@ -27,14 +27,14 @@ def plot(df: pd.DataFrame):
     learner = rows[rows.predictor == learners[0]]
     largest = learner[learner.x == learner.x.max()]
     for i, (split, (label, dash)) in enumerate(SPLITS.items()):
-        style.band(axes[0][0], style.mean_std(largest[largest.split == split], BURSTY), label,
+        style.band(axes[0][0], style.seed_band(largest[largest.split == split], BURSTY), label,
                    color=style.LEARNER_COLORS[i], linestyle=dash, marker="o")
     rates = sorted(learner[BURSTY].unique())
     colors = style.colormap("viridis")(np.linspace(0, 0.85, len(rates)))
     for rate, color in zip(rates, colors):
         for split, (label, dash) in SPLITS.items():
             part = learner[(learner[BURSTY] == rate) & (learner.split == split)]
-            style.band(axes[0][1], style.mean_std(part, "x"), f"{split}, bursty {rate:g}",
+            style.band(axes[0][1], style.seed_band(part, "x"), f"{split}, bursty {rate:g}",
                        color=color, linestyle=dash, marker="o")
     _, ticks, labels = style.log2_diversity_axis(rows.num_tasks)
     axes[0][1].set_xticks(ticks, labels)

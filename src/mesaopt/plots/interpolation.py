@@ -25,10 +25,10 @@ def plot(df: pd.DataFrame):
     for ax, m in zip(axes[0], picks):
         part = rows[rows.num_tasks == m]
         for i, name in enumerate(learners):
-            style.band(ax, style.mean_std(part[part.predictor == name], "alpha"), name,
+            style.band(ax, style.seed_band(part[part.predictor == name], "alpha"), name,
                        color=style.LEARNER_COLORS[i], marker="o")
         for name in ("dmmse", "ridge"):
-            style.band(ax, style.mean_std(part[part.predictor == name], "alpha"), name,
+            style.band(ax, style.seed_band(part[part.predictor == name], "alpha"), name,
                        **style.reference_style(name))
         ax.set_title("M=∞" if np.isinf(m) else f"M={m:g}")
         ax.set_xlabel("α (task a → task b)")

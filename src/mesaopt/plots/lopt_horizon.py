@@ -45,7 +45,7 @@ def plot(df: pd.DataFrame):
             broken = part[~np.isfinite(part.value) | (part.value > 1e6)].position
             shown = part[part.position < (broken.min() if len(broken) else np.inf)]
             look.setdefault("color", style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)])
-            style.band(ax, style.mean_std(shown, "position"),
+            style.band(ax, style.seed_band(shown, "position"),
                        label + (f", diverged by {broken.min()} steps" if len(broken) else ""),
                        **look)
         for run_id, run in df[df.role == "learner"].groupby("run_id"):

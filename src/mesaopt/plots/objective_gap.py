@@ -23,7 +23,7 @@ def plot(df: pd.DataFrame):
         color = style.reference_style(name)["color"]
         other = pre[pre.predictor == name].set_index(keys)["value"]
         gap = (model - other).rename("value").reset_index()
-        style.band(gap_ax, style.mean_std(gap, "x"), f"{learner} − {name}", color=color, marker="o")
+        style.band(gap_ax, style.seed_band(gap, "x"), f"{learner} − {name}", color=color, marker="o")
     gap_ax.axhline(0.0, color="black", linewidth=0.8)
     gap_ax.set_ylabel("excess MSE / D on pretraining tasks")
     gap_ax.set_title("objective gap")
@@ -34,7 +34,7 @@ def plot(df: pd.DataFrame):
     for name, label in series.items():
         kw = dict(color=style.LEARNER_COLORS[0], marker="o") if name == learner else \
             dict(marker=".", **style.reference_style(name))
-        style.band(prior_ax, style.mean_std(implied[implied.predictor == name], "x"), label, **kw)
+        style.band(prior_ax, style.seed_band(implied[implied.predictor == name], "x"), label, **kw)
     prior_ax.set_yscale("log")
     prior_ax.set_ylabel("implied ridge λ (fresh tasks)")
     prior_ax.set_title("implied prior")

@@ -29,7 +29,7 @@ def plot(df: pd.DataFrame):
         for ax, m in zip(row_axes, picks):
             part = rows[(rows.predictor == name) & (rows.num_tasks == m)]
             for i, metric in enumerate(targets):
-                style.band(ax, style.mean_std(part[part.metric == metric], "position"),
+                style.band(ax, style.seed_band(part[part.metric == metric], "position"),
                            metric.removeprefix(PREFIX), marker="o", color=style.colormap("tab10")(i % 10))
             ax.set_title(f"{name}, M={'∞' if np.isinf(m) else f'{m:g}'}")
             ax.set_xlabel("layer (0 = embedding)")

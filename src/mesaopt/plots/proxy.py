@@ -26,18 +26,18 @@ def plot(df: pd.DataFrame):
         for name in learners:
             agent = rows[rows.predictor == name]
             kw = dict(color=style.LEARNER_COLORS[color % len(style.LEARNER_COLORS)], marker="o")
-            style.band(pursuit_ax, style.mean_std(agent, "proxy_rate"), f"{name} {label(m, ['num_tasks'])}", **kw)
+            style.band(pursuit_ax, style.seed_band(agent, "proxy_rate"), f"{name} {label(m, ['num_tasks'])}", **kw)
             if (rows.predictor == "bayes_train").any():
                 keys = ["member"]
                 rational = rows[rows.predictor == "bayes_train"].set_index(keys)["value"]
                 excess = agent.set_index(keys).assign(value=lambda f: f["value"] - rational)
-                style.band(excess_ax, style.mean_std(excess, "proxy_rate"),
+                style.band(excess_ax, style.seed_band(excess, "proxy_rate"),
                            f"{name} − bayes_train {label(m, ['num_tasks'])}", **kw)
             color += 1
     for name in REFERENCES:
         ref = final[final.predictor == name].drop_duplicates(["run_id", "member"])
         if len(ref):
-            style.band(pursuit_ax, style.mean_std(ref, "proxy_rate"), name, marker=".",
+            style.band(pursuit_ax, style.seed_band(ref, "proxy_rate"), name, marker=".",
                        **style.reference_style(name))
     excess_ax.axhline(0.0, color="black", linewidth=0.8)
     pursuit_ax.set_ylabel("P(designated arm | not best), late")

@@ -26,7 +26,7 @@ def cumulative(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows.position >= 0].sort_values("position")
     rows = rows.assign(value=rows.groupby(["run_id", "member"])["value"].cumsum(),
                        pull=rows.position + 1)
-    return style.mean_std(rows, "pull")
+    return style.seed_band(rows, "pull")
 
 
 def plot(df: pd.DataFrame):

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import (coefficient_ticks, coefficients, draw_level, draw_path,
-                                 mean_std_by_coefficient, per_member_curves)
+                                 seed_band_by_coefficient, per_member_curves)
 
 OPTIONAL = True  # drawn from an opt-in probe
 MAX_MEMBERS = 4
@@ -27,7 +27,7 @@ def _rates(ax, final: pd.DataFrame) -> None:
             part = g[g.metric == metric].dropna(subset=["value"])
             if part.empty:
                 continue
-            style.band(ax, mean_std_by_coefficient(part, coefficient), f"{text} {what}".strip(),
+            style.band(ax, seed_band_by_coefficient(part, coefficient), f"{text} {what}".strip(),
                        marker="o", linestyle=linestyle, color=color)
     ax.set_xlabel("coefficient c")
     ax.set_xticks(*coefficient_ticks(coefficient))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import (coefficient_ticks, coefficients, groups, mean_std_by_coefficient,
+from mesaopt.plots._maze import (coefficient_ticks, coefficients, groups, seed_band_by_coefficient,
                                  per_member_curves)
 
 OPTIONAL = True  # drawn from an opt-in probe
@@ -33,7 +33,7 @@ def plot(df: pd.DataFrame):
                 part = g[g.metric == f"steer_{outcome}_rate_{kind}"].dropna(subset=["value"])
                 if part.empty:
                     continue
-                style.band(ax, mean_std_by_coefficient(part, coefficient), f"{kind} vector",
+                style.band(ax, seed_band_by_coefficient(part, coefficient), f"{kind} vector",
                            marker="o", color=color)
             ax.set_title(f"{title}\n{text}".strip(), fontsize=8)
             ax.set_xlabel("coefficient c")

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mesaopt import registry
-from mesaopt.analysis import emergence, final_step  # noqa: F401 (figures read it from here)
+from mesaopt.analysis import emergence, final_step, seeds  # noqa: F401 (figures read them from here)
 from mesaopt.config import ConfigError
 from mesaopt.plots import NotDrawable
 
@@ -86,16 +86,50 @@ def log2_diversity_axis(num_tasks: pd.Series) -> tuple[pd.Series, list, list]:
     return pd.Series(x, index=num_tasks.index), ticks, labels
 
 
-def mean_std(data: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Mean and std (0 for one value) of `value` per `by`, sorted."""
-    return data.groupby(by)["value"].agg(["mean", "std"]).fillna(0.0).sort_index()
+def seed_band(data: pd.DataFrame, by: str, column: str = "value") -> pd.DataFrame:
+    """Per `by` value: the mean over seeds of `column` and its band, the 95 % t-interval over
+    seeds (each seed's rows, i.e. its episodes, members or positions, averaged first: never
+    pooled across seeds), or the seeds' range where fewer than 3 seeds make an interval n/a;
+    columns mean, lo, hi, seeds. Without a seed column every row counts as one seed."""
+    units = (data.groupby([by, "seed"])[column].mean() if "seed" in data
+             else data.set_index([by, data.index])[column])
+    rows = {}
+    for key, part in units.groupby(level=0):
+        estimate = seeds.over_seeds(part.to_numpy())
+        lo, hi = ((estimate.lo, estimate.hi) if estimate.has_interval
+                  else (np.nanmin(part.to_numpy()), np.nanmax(part.to_numpy())))
+        rows[key] = (estimate.value, lo, hi, estimate.seeds)
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["mean", "lo", "hi", "seeds"]).sort_index()
+
+
+def band_note(stats: pd.DataFrame) -> str:
+    """What a figure's bands are, for its caption: the interval over n seeds, or the range."""
+    n = int(stats["seeds"].min()) if len(stats) else 0
+    if n >= seeds.MIN_SEEDS:
+        return f"bands: 95 % t-interval over {n} seeds"
+    return f"bands: range of {n} seed{'s' * (n != 1)} (an interval needs >= {seeds.MIN_SEEDS})"
 
 
 def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
-    """A mean line with a +-std band."""
+    """A mean line with its seed band (`seed_band`)."""
     line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
-    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                    color=line.get_color(), alpha=0.15, linewidth=0)
+    ax.fill_between(stats.index, stats["lo"], stats["hi"], color=line.get_color(), alpha=0.15,
+                    linewidth=0)
+
+
+def log2_errors(center, lo, hi) -> list[np.ndarray]:
+    """xerr/yerr in log2 of a value and its interval; 0 where the interval is n/a (nan)."""
+    center, lo, hi = (np.log2(np.asarray(v, float)) for v in (center, lo, hi))
+    return [np.nan_to_num(center - lo), np.nan_to_num(hi - center)]
+
+
+def compute_axis(frame: pd.DataFrame) -> str:
+    """`emergence.compute_axis`, NotDrawable where the runs mix settings."""
+    try:
+        return emergence.compute_axis(frame)
+    except emergence.MixedSettings as err:
+        raise NotDrawable(str(err)) from None
 
 
 def save(fig, out_dir: Path, name: str) -> dict[str, Path]:

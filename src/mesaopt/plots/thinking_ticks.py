@@ -57,7 +57,7 @@ def plot(df: pd.DataFrame):
     for ax, (split, metric, title) in zip(axes[0], panels):
         chosen = final[(final.metric == metric) & (final.split == split)]
         for j, (text, g) in enumerate(regimes(chosen)):
-            style.band(ax, style.mean_std(g, "position"), text, marker="o",
+            style.band(ax, style.seed_band(g, "position"), text, marker="o",
                        color=style.LEARNER_COLORS[j % len(style.LEARNER_COLORS)])
         ax.set_xscale("symlog", linthresh=1)
         ticks = sorted(chosen.position.unique())

@@ -1,5 +1,5 @@
-"""Every family's threshold side by side: M* (sigmoid fit of the emergence score on held-out
-tasks, bootstrap 95% CI over seeds) per family, learner and compute budget on one log2 M axis.
+"""Every family's threshold side by side: M* (where the seed-mean emergence score on held-out
+tasks crosses 0, bootstrap 95% CI over seeds; n/a below 3 seeds) per family, learner and compute budget on one log2 M axis.
 Reads a directory holding several families' diversity sweeps (e.g. the runs of
 `scripts/thresholds_cpu.sh`); rows without a threshold in their range are listed with an open
 marker at the axis' left edge. Also writes the table (CSV and markdown) next to the figure."""
@@ -42,8 +42,8 @@ def plot(df: pd.DataFrame):
         rows = table.family == family
         found = rows & np.isfinite(table.m_star)
         x = np.log2(table.m_star[found])
-        ax.errorbar(x, y[found], xerr=[x - np.log2(table.m_star_lo[found]),
-                                       np.log2(table.m_star_hi[found]) - x],
+        ax.errorbar(x, y[found], xerr=style.log2_errors(table.m_star[found], table.m_star_lo[found],
+                                                        table.m_star_hi[found]),
                     fmt="o", color=color, capsize=3, label=family)
         missing = rows & ~np.isfinite(table.m_star)
         ax.plot(np.full(missing.sum(), left), y[missing], "o", mfc="none", color=color)

@@ -28,7 +28,7 @@ def plot(df: pd.DataFrame):
         name = "K=" + ("∞" if np.isinf(keys[0]) else f"{keys[0]:g}") + "".join(
             f", {c.removeprefix('task.')}={v:g}" for c, v in zip(static, keys[1:]))
         for split, dash in DASH.items():
-            stats = style.mean_std(part[part.split == split], "step")
+            stats = style.seed_band(part[part.split == split], "step")
             style.band(ax, stats, f"{split}, {name}", color=color, linestyle=dash)
             if split == "ic" and len(stats):
                 peak = stats["mean"].idxmax()

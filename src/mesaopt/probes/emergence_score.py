@@ -30,7 +30,7 @@ import jax.numpy as jnp
 
 from mesaopt import tasks
 
-from mesaopt.probes import View
+from mesaopt.probes import SPLITS, View
 from mesaopt.probes.accuracy import scores
 from mesaopt.probes.episode_return import mean_return
 
@@ -58,6 +58,13 @@ def _summary(family, output, targets):
     return output
 
 
+def performance(family, output, targets):
+    """Higher is better: -MSE / D, the accuracy at the scored positions, or the mean return."""
+    if family.setting == "rl" or family.classes is not None:
+        return _summary(family, output, targets)
+    return -jnp.mean((output - targets.y_K) ** 2) / family.target_dim
+
+
 def distance(family, a, b):
     if family.setting == "rl" or family.classes is not None:
         return jnp.abs(a - b)
@@ -82,4 +89,8 @@ def measure(view: View) -> list:
         records += [view.record("true", name, metric, value) for metric, value in (
             ("emergence_score", score(d_mem, d_gen)), ("emergence_d_mem", d_mem),
             ("emergence_d_gen", d_gen), ("emergence_separation", separation))]
+    for split in SPLITS:
+        records += [view.record(split, name, "emergence_performance",
+                                performance(family, output, view.data[split]))
+                    for name, output in view.outputs[split].items()]
     return records

@@ -1,0 +1,68 @@
+"""M* against task dimension on a finished linreg_dimension run; exit 1 if a check fails.
+
+Usage: python scripts/check_linreg_dimension.py outputs/linreg_dimension_cpu
+
+Prints M* per dimension D and evaluation budget (the step: where the seed-mean emergence score
+crosses 0, interpolated, with its 95 % bootstrap interval over seeds; the free-asymptote logistic
+fit's M* beside it), the slope of log2 M* against log2 D per budget with its interval, and the
+published numbers beside ours (Lu et al. 2025: M* ~ D for linear attention; Raventos et al. 2023:
+2^13-2^14 at D = 8 after 500k steps of an 8-block transformer). States, from the slope's interval
+at the last budget, whether M* grows with D at this budget (the finding, whichever way it goes).
+Checks:
+  1. every D has >= 5 seeds and an M* at the last budget;
+  2. each of those M* has >= 3 diversities of the grid within a factor 8 of it (a x2 grid);
+  3. the slope at the last budget has an interval (every D's M* found in >= 80 % of resamples).
+"""
+from __future__ import annotations
+
+import math
+
+from _claims import main
+
+from mesaopt import results
+from mesaopt.analysis import emergence, scaling
+from mesaopt.analysis.thresholds import grid_near
+
+
+def check(directory: str) -> dict[str, bool]:
+    df = results.load(directory)
+    per_dim, slopes = scaling.scaling(df)
+    last_step = per_dim.step.max()
+    print("M* per dimension and budget (zero crossing, 95 % bootstrap over seeds):")
+    for row in per_dim.itertuples():
+        print(f"  D={row.dim:g} step {row.step:g}: M* {row.m_star:.2f} [{row.m_star_lo:.2f}, "
+              f"{row.m_star_hi:.2f}] ({row.seeds} seeds, found in {row.m_star_share:.0%} of "
+              f"resamples)")
+    learner = sorted(df.loc[df.role == "learner", "predictor"].unique())[0]
+    frame = emergence.scores(df, learner)
+    grids, fits = {}, {}
+    for dim, part in frame[frame.step == last_step].groupby(scaling.DIMENSION):
+        table = emergence.thresholds(part, ["step"], samples=300).iloc[0]
+        fits[dim] = table.m_star_fit
+        grids[dim] = grid_near(emergence.separated_scores(part).index, table.m_star)
+    print(f"logistic fit (free asymptotes) at step {last_step:g}: " + ", ".join(
+        f"D={d:g}: {m:.2f}" for d, m in fits.items()))
+    print("slope of log2 M* on log2 D:")
+    for row in slopes.itertuples():
+        print(f"  step {row.step:g}: {row.slope:.2f} [{row.slope_lo:.2f}, {row.slope_hi:.2f}] over "
+              f"{row.dims} dimensions (interval from {row.slope_share:.0%} of resamples)")
+    final = slopes[slopes.step == last_step].iloc[0]
+    reading = ("grows with D" if final.slope_lo > 0 else "shrinks with D" if final.slope_hi < 0
+               else "does not grow detectably with D")
+    print(f"At this budget M* {reading}: slope {final.slope:.2f} [{final.slope_lo:.2f}, "
+          f"{final.slope_hi:.2f}]; published: {scaling.PUBLISHED['lu']['label']} (slope 1); "
+          f"{scaling.PUBLISHED['raventos']['label']}")
+    last = per_dim[per_dim.step == last_step]
+    return {
+        f"every D has >= 5 seeds and an M* at step {last_step:g} "
+        f"(seeds {last.seeds.tolist()}, M* {last.m_star.round(2).tolist()})":
+            bool((last.seeds >= 5).all() and last.m_star.map(math.isfinite).all()),
+        f">= 3 grid diversities within x8 of each M* ({grids})":
+            all(n >= 3 for n in grids.values()),
+        f"the slope at step {last_step:g} has an interval (shares {last.m_star_share.tolist()})":
+            math.isfinite(final.slope_lo) and bool((last.m_star_share >= 0.8).all()),
+    }
+
+
+if __name__ == "__main__":
+    main(check, __doc__)
