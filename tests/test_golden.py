@@ -23,7 +23,8 @@ KEYS = ["step", "split", "predictor", "metric"]
 # preset, and for every preset), and references with every metric of theirs.
 ADDED_SINCE = {"smoke": {"return", "alive"}, "bandit_smoke": {"return", "alive"}}
 ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_d_gen", "emergence_separation",
-                 "emergence_role", "delta_grid_posterior", "planning_effect", "planning_effect_last"}
+                 "emergence_role", "delta_grid_posterior", "planning_effect", "planning_effect_last",
+                 "emergence_performance"}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 # Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
 # the difference of float32 weights (new - old), which loses digits where the update is small
