@@ -14,6 +14,8 @@ The preset is read from each run's config (`name`); a directory may hold several
   chance + 0.2 and above chance by at least half as much as training tasks (both learned).
 - clusters_diversity_cpu: the emergence score is <= -0.5 at the fewest classes and >= +0.5 at
   the most; the emergence analysis gives a finite K* with its interval.
+Held-out sequences hold 4 classes (task.heldout_classes): copying a context label (`copy_label`)
+scores 1/4 there, printed beside chance.
 Printed beside them: per-seed values and 95 % intervals over seeds (t), the phase per M
 (GPICL), the transience table and the emergence table.
 
@@ -48,6 +50,8 @@ def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:
     q = final_query(df)
     mine = q[q.predictor == LEARNER]
     chance = q[(q.predictor == "chance") & (q.split == "ic")].value.mean()
+    copy = q[(q.predictor == "copy_label") & (q.split == "ic")].value.mean()
+    print(f"on ic: chance {chance:.3f}, copy_label (a guess among the context's labels) {copy:.3f}")
     most, fewest = mine.num_tasks.max(), mine.num_tasks.min()
     table = mine.pivot_table(index=["num_tasks", "bursty_rate"], columns="split", values="value")
     print(table.round(3).to_string())
@@ -76,6 +80,9 @@ def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:
 
 def clusters_transience(df: pd.DataFrame) -> dict[str, bool]:
     table = classification.transience(df, LEARNER)
+    q = final_query(df)
+    print(f"on ic: copy_label {q[(q.predictor == 'copy_label') & (q.split == 'ic')].value.mean():.3f}"
+          f", chance {q[(q.predictor == 'chance') & (q.split == 'ic')].value.mean():.3f}")
     iw = final_query(df)
     iw = iw[(iw.predictor == LEARNER) & (iw.split == "iw")].set_index(["run_id", "member"]).value
     table["iw_final"] = [iw[(r, m)] for r, m in zip(table.run_id, table.member)]

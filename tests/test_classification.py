@@ -271,3 +271,41 @@ def test_classification_reference_contract_jit_vmap_and_finite(family, name):
     assert batched.shape == (3, N + 1, L) and bool(jnp.all(jnp.isfinite(batched)))
     np.testing.assert_allclose(batched[1], single, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(jnp.exp(batched).sum(-1), 1.0, rtol=1e-4)   # log-probabilities
+
+
+def test_held_out_bursty_sequences_hold_heldout_classes_classes():
+    """Training bursts of B = 4 (two classes per context) and held-out contexts of 4 classes with
+    2 items each, the query's among them: copying a context label is a 1-in-4 guess there."""
+    family = clusters.build(CFG.__class__(**{**CFG.__dict__, "bursts": 4, "heldout_classes": 4}))
+    train = _draw(family, "train", 200, count=500, bursty_rate=1.0)[0]
+    classes = np.array([len(np.unique(t[:-1])) for t in train])
+    assert classes.max() == 2 and np.mean(classes == 2) > 0.98  # two slots may draw one class
+    for split in ("true", "ic", "ic_swapped"):
+        _, x_BxKxD, y_BxK = _draw(family, split, 200, count=500)
+        # fresh classes carry task -1: tell classes apart by their items (within-class spread
+        # 0.02, centroids about 1.4 apart): an item's class is the first item near it
+        near_BxNxN = np.linalg.norm(x_BxKxD[:, :-1, None] - x_BxKxD[:, None, :-1], axis=-1) < 0.5
+        groups_B = np.array([len(np.unique(np.argmax(near, axis=1))) for near in near_BxNxN])
+        same_as_query = (np.linalg.norm(x_BxKxD[:, :-1] - x_BxKxD[:, -1:], axis=-1) < 0.5).sum(1)
+        if split == "ic_swapped":  # training classes: two slots may draw one of the 200
+            assert groups_B.max() == 4 and np.mean(groups_B == 4) > 0.9
+            assert np.all(same_as_query >= 2) and np.mean(same_as_query == 2) > 0.9
+        else:
+            assert np.all(groups_B == 4) and np.all(same_as_query == 2), split
+    with pytest.raises(ConfigError, match="heldout_classes"):
+        CFG.__class__(**{**CFG.__dict__, "heldout_classes": 3}).validate("task")
+
+
+def test_copy_label_guesses_uniformly_among_the_context_labels(family):
+    episode = _episode(np.zeros((5, CFG.dim)), [3, 5, 3, 7, 5])
+    log_probs = np.asarray(_reference(family, "copy_label").apply((), episode))
+    np.testing.assert_allclose(log_probs[0], -np.log(L), rtol=1e-6)   # nothing seen yet
+    from mesaopt.references import _classes
+    for position, present in ((1, [3]), (2, [3, 5]), (4, [3, 5, 7])):
+        expected = np.full(L, _classes.SMOOTHING / L)
+        expected[present] += (1 - _classes.SMOOTHING) / len(present)
+        np.testing.assert_allclose(np.exp(log_probs[position]), expected, rtol=1e-5)
+    # On the ic split (4 classes with distinct labels, the query's among them): accuracy 1/4
+    _, x, y = _draw(family, "ic", 16, count=300)
+    out = jax.vmap(_reference(family, "copy_label").apply, in_axes=(None, 0))((), _episode(x, y))
+    np.testing.assert_allclose(np.asarray(scores(out, jnp.asarray(y))[0])[-1], 0.25, rtol=1e-5)

@@ -11,7 +11,11 @@ from the items before it, and is trained and scored on the query alone (`Classes
 A *bursty* sequence (probability `bursty_rate`, a sweep axis: `sweep.bursty_rate`, traced per
 member; default 0.9, Chan et al.'s p_bursty) holds N / B classes with B items each, the query's
 class among them; otherwise the N items are drawn independently, like the query. Labels are the
-classes' own (training), so a bursty query is solvable in context or in weights.
+classes' own (training), so a bursty query is solvable in context or in weights. Held-out bursty
+sequences (true, ic, ic_swapped) hold `heldout_classes` classes (default 4) with N / that many
+items each: with two classes, copying either context label already scores 0.5 (Reddy 2023's
+plateau), so in-context learning is measured against the `copy_label` reference, not only
+chance.
 
 Evaluation splits (the episode's tasks are its N + 1 class indices into the pool, -1 = fresh):
 - `pretrain`: the member's training distribution; `true`: fresh classes, every sequence bursty;
@@ -35,6 +39,7 @@ from mesaopt.tasks import FRESH, Axis, Classes, Emergence, Episode, Family, draw
 
 FIGURES = ("icl-vs-iwl", "transience", "training")
 SPLITS = ("ic", "ic_swapped", "iw")
+HELDOUT_BURSTY = ("true", "ic", "ic_swapped")  # bursty with `heldout_classes` classes
 # The fraction of bursty training sequences; every held-out sequence with a copy is bursty.
 BURSTY_RATE = Axis("bursty_rate", 0.9, 0.0, 1.0, true_value=1.0)
 
@@ -48,12 +53,16 @@ class Config:
     bursts: int = 4             # B, items per class in a bursty sequence (divides N)
     within_noise: float = 0.1   # eps, within-class spread
     zipf: float = 0.0           # alpha, Zipf exponent of class frequencies (0: uniform)
+    heldout_classes: int = 4    # classes in a held-out bursty context (true, ic, ic_swapped)
     max_pool_size: int = 2**16  # largest number of training classes K
 
     def validate(self, path: str) -> None:
-        positive(self, path, "dim", "labels", "context_items", "bursts", "max_pool_size")
+        positive(self, path, "dim", "labels", "context_items", "bursts", "max_pool_size",
+                 "heldout_classes")
         require(self.context_items % self.bursts == 0, f"{path}.bursts",
                 f"must divide context_items={self.context_items}, got {self.bursts}")
+        require(self.context_items % self.heldout_classes == 0, f"{path}.heldout_classes",
+                f"must divide context_items={self.context_items}, got {self.heldout_classes}")
         require(self.labels >= 2, f"{path}.labels", f"must be >= 2, got {self.labels}")
         require(self.within_noise >= 0 and self.zipf >= 0, f"{path}.within_noise",
                 "within_noise and zipf must be >= 0")
@@ -100,7 +109,7 @@ def build(cfg: Config) -> Family:
         (slot_key, index_key, burst_key, order_key, class_key, item_key,
          label_key) = jax.random.split(key, 7)
         num_tasks = jnp.asarray(FRESH if split in ("true", "ic") else num_tasks)
-        # Slot 0 is the query's class; a bursty sequence uses slots 0 .. N/B - 1, B items each,
+        # Slot 0 is the query's class; a bursty sequence uses slots 0 .. groups - 1, N / groups items each,
         # in random order; a non-bursty one draws slots 1 .. N for its items.
         index_S = class_index(index_key, num_tasks, num_items + 1)
         if split == "iw":  # no item of the query's class: redraw collisions among the others
@@ -110,8 +119,9 @@ def build(cfg: Config) -> Family:
         rate = {"train": axes["bursty_rate"], "pretrain": axes["bursty_rate"], "iw": 0.0}.get(
             split, 1.0)
         bursty = jax.random.bernoulli(burst_key, rate)
+        groups = cfg.heldout_classes if split in HELDOUT_BURSTY else num_items // cfg.bursts
         burst_slots = jax.random.permutation(
-            order_key, jnp.repeat(jnp.arange(num_items // cfg.bursts), cfg.bursts))
+            order_key, jnp.repeat(jnp.arange(groups), num_items // groups))
         slot_N = jnp.where(bursty, burst_slots, jnp.arange(1, num_items + 1))
         slot_K = jnp.concatenate([slot_N, jnp.zeros((1,), slot_N.dtype)])
         centroid_SxD, label_S = classes(class_key, pool_key, num_tasks, index_S)
@@ -140,7 +150,7 @@ def build(cfg: Config) -> Family:
                        jnp.full((num_items + 1,), label, jnp.int32))
 
     return Family(cfg.name, sample_class, episode, context_len=num_items + 1, input_dim=cfg.dim,
-                  target_dim=1, references=("ncm", "knn", "iw_oracle", "chance"),
+                  target_dim=1, references=("ncm", "knn", "iw_oracle", "chance", "copy_label"),
                   figures=FIGURES, max_pool_size=cfg.max_pool_size, continuous_tasks=False,
                   emergence=Emergence("iw_oracle", "ncm"),
                   classes=Classes(cfg.labels, query_only=True, in_weights=in_weights),
