@@ -30,9 +30,13 @@ def check(directory: str) -> dict[str, bool]:
     last_step = per_dim.step.max()
     print("M* per dimension and budget (zero crossing, 95 % bootstrap over seeds):")
     for row in per_dim.itertuples():
+        bound = {"above": f" (no crossing: M* > {row.m_star_bound:g}, the largest M where the "
+                          "references are separated, the score still below 0 there)",
+                 "below": f" (no crossing: M* < {row.m_star_bound:g})",
+                 "none": " (no crossing: the score never leaves 0 ... +-0.5)"}.get(row.censored, "")
         print(f"  D={row.dim:g} step {row.step:g}: M* {row.m_star:.2f} [{row.m_star_lo:.2f}, "
               f"{row.m_star_hi:.2f}] ({row.seeds} seeds, found in {row.m_star_share:.0%} of "
-              f"resamples)")
+              f"resamples){bound}")
     learner = sorted(df.loc[df.role == "learner", "predictor"].unique())[0]
     frame = emergence.scores(df, learner)
     grids, fits = {}, {}

@@ -375,3 +375,15 @@ def test_the_phase_figure_marks_undertrained_cells():
     assert not hatched(without)
     plt.close(with_cell)
     plt.close(without)
+
+
+def test_a_dimension_whose_learner_never_crosses_zero_is_a_lower_bound():
+    """Scores below 0 at every separated M: no M*, but M* > the largest separated M."""
+    from mesaopt.analysis import scaling
+    sweep = _dimension_sweep({2: 14.0, 4: 4.5, 8: 6.5})   # D = 2 crosses beyond the grid
+    # references far apart next to the learner's own error at D = 2: every M is separated
+    sweep.loc[(sweep["task.dim"] == 2) & (sweep.metric == "emergence_separation"), "value"] = 10.0
+    per_dim = scaling.scaling(sweep, samples=100)[0].set_index("dim")
+    assert math.isnan(per_dim.loc[2, "m_star"]) and per_dim.loc[2, "censored"] == "above"
+    assert per_dim.loc[2, "m_star_bound"] == 1024.0
+    assert per_dim.loc[4, "censored"] == "" and math.isfinite(per_dim.loc[4, "m_star"])

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mesaopt.analysis import emergence
 from mesaopt.analysis.seeds import MIN_SEEDS
-from mesaopt.analysis.thresholds import bootstrap, interval, zero_crossing
+from mesaopt.analysis.thresholds import SPAN, bootstrap, interval, zero_crossing
 
 DIMENSION = "task.dim"
 # Settings that move with D by construction (K = 2D); anything else that differs is pooling.
@@ -28,7 +28,8 @@ PUBLISHED = {
 
 def scaling(df: pd.DataFrame, samples: int = 1000, seed: int = 0,
             budgets: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(M* per dimension and budget: dim, step, seeds, m_star, m_star_lo, m_star_hi, m_star_share;
+    """(M* per dimension and budget: dim, step, seeds, m_star, m_star_lo, m_star_hi, m_star_share,
+    censored and m_star_bound where there is no crossing (`_censoring`);
     slope per budget: step, dims, slope, slope_lo, slope_hi, slope_share, intercept). Raises
     emergence.MixedSettings where the runs differ in more than D (and K = 2D)."""
     learner = sorted(df.loc[df.role == "learner", "predictor"].unique())[0]
@@ -56,9 +57,24 @@ def scaling(df: pd.DataFrame, samples: int = 1000, seed: int = 0,
                                 if table.shape[1] >= MIN_SEEDS else np.full(samples, math.nan))
             lo, hi, share = interval(draws[dim, step])
             rows.append(dict(dim=dim, step=step, seeds=table.shape[1], m_star=2**point,
-                             m_star_lo=2**lo, m_star_hi=2**hi, m_star_share=share))
+                             m_star_lo=2**lo, m_star_hi=2**hi, m_star_share=share,
+                             **_censoring(table, point)))
     per_dim = pd.DataFrame(rows)
     return per_dim, _slopes(per_dim, draws, dims, steps)
+
+
+def _censoring(table: pd.DataFrame, point: float) -> dict:
+    """Where there is no crossing, what the curve says instead: `above` (M* > the largest M
+    where the references are separated: the mean score stays below 0 there), `below` (M* < the
+    smallest: above 0 throughout), or `none` (no memorizer-like or no separated diversity)."""
+    if math.isfinite(point):
+        return dict(censored="", m_star_bound=math.nan)
+    curve = table.mean(axis=1)
+    if len(curve) and (curve < 0).all() and curve.min() < -SPAN:
+        return dict(censored="above", m_star_bound=float(curve.index.max()))
+    if len(curve) and (curve > 0).all() and curve.max() > SPAN:
+        return dict(censored="below", m_star_bound=float(curve.index.min()))
+    return dict(censored="none", m_star_bound=math.nan)
 
 
 def _slopes(per_dim: pd.DataFrame, draws: dict, dims: list, steps: list) -> pd.DataFrame:

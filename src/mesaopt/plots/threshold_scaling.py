@@ -2,7 +2,8 @@
 its 95 % interval over seeds per D and evaluation budget, the least-squares line of log2 M* on
 log2 D per budget with its slope and interval in the legend, and the published numbers beside
 ours: Lu et al. 2025's M* ~ D for linear attention (slope 1 through M* = D) and Raventos et al.'s
-D = 8 threshold at their scale. Reads a sweep with one run per D (preset linreg_dimension_cpu);
+D = 8 threshold at their scale. A D whose score stays below 0 wherever the references are
+separated is drawn as a lower bound (a caret at the largest such M). Reads a sweep with one run per D (preset linreg_dimension_cpu);
 also writes the two tables (M* per D and budget, slopes)."""
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def plot(df: pd.DataFrame):
                     fmt="o", color=color, capsize=3, label=label)
         if np.isfinite(slope.slope):
             ax.plot(x_line, slope.intercept + slope.slope * x_line, color=color, linewidth=1)
+        above = part[part.censored == "above"]
+        ax.plot(np.log2(above.dim.astype(float)) + 0.03 * (i - 1), np.log2(above.m_star_bound),
+                linestyle="none", marker=6, markersize=8, color=color,
+                label=f"step {step:g}: no crossing, M* > this" if len(above) else None)
     lu, raventos = scaling.PUBLISHED["lu"], scaling.PUBLISHED["raventos"]
     ax.plot(x_line, np.log2(lu["ratio"]) + lu["slope"] * x_line, color="grey", linestyle="--",
             linewidth=1, label=lu["label"])
