@@ -5,6 +5,21 @@ import sys
 from pathlib import Path
 
 
+def print_by_seed(title: str, rows, by: str | list[str], spec: str = ".3f") -> dict:
+    """Print, per value of `by`, the mean over seeds of the rows' `value` with its 95 % t-interval
+    over seeds (analysis.seeds: each seed's rows averaged first; n/a below 3 seeds) and each
+    seed's value; return {key: Estimate}."""
+    from mesaopt.analysis import seeds
+    out = {}
+    print(f"{title} (mean [95 % t-interval over seeds] (seeds: each)):")
+    for key, part in rows.groupby(by, sort=True):
+        out[key] = seeds.estimate(part)
+        label = key if isinstance(key, tuple) else (key,)
+        print(f"  {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in label)}: "
+              f"{out[key].format(spec)}")
+    return out
+
+
 def report(checks: dict[str, bool]) -> bool:
     for claim, ok in checks.items():
         print(f"[{'ok' if ok else 'FAIL'}] {claim}")

@@ -12,7 +12,7 @@ Usage: python scripts/check_gd_vs_diversity.py <sweep-dir>
 from __future__ import annotations
 
 import numpy as np
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import emergence
@@ -26,6 +26,8 @@ def check(directory: str) -> dict[str, bool]:
     finite = df.num_tasks[np.isfinite(df.num_tasks)]
     smallest, largest = finite.min(), finite.max()
     checks = {}
+    print_by_seed("gd_cosine at the last position per learner and M",
+                  last[last.metric == "gd_cosine"], ["predictor", "num_tasks"])
     lsa_inf = cosine[("lsa", np.inf)]
     checks[f"lsa, M=inf: cos(sensitivities, GD's) {lsa_inf:.4f} >= 0.99"] = lsa_inf >= 0.99
     for learner in ("lsa", "transformer"):

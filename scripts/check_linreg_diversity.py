@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
 
@@ -19,6 +19,8 @@ from mesaopt import results
 def check(directory: str) -> dict[str, bool]:
     df = results.load(directory)
     df = df[(df.split == "true") & (df.position == -1) & (df.step == df.step.max())]
+    print_by_seed("transformer MSE/D per M", df[(df.predictor == "transformer")
+                                                 & (df.metric == "mse")], "num_tasks")
     values = df.groupby(["num_tasks", "predictor", "metric"]).value.mean()
     smallest = df.num_tasks[np.isfinite(df.num_tasks)].min()
     memorize = values[(smallest, "transformer", "delta_dmmse")]

@@ -10,7 +10,7 @@ Usage: python scripts/check_lsa_gd.py <sweep-dir>
 """
 from __future__ import annotations
 
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
 
@@ -24,6 +24,10 @@ def check(directory: str) -> dict[str, bool]:
     if 1 not in per_depth:
         checks["a one-layer run (learner.depth=1)"] = False
     for depth, part in sorted(per_depth.items()):
+        if depth == 1:
+            print_by_seed("L=1: lsa gd_cosine at the last position", part[
+                (part.predictor == "lsa") & (part.metric == "gd_cosine") & (part.position == last)],
+                "learner.depth", ".4f")
         mean = part[part.position == -1].groupby(["predictor", "metric"]).value.mean()
         at_last = part[part.position == last].groupby(["predictor", "metric"]).value.mean()
         lsa, gd = mean[("lsa", "mse")], mean[("gd", "mse")]

@@ -10,7 +10,7 @@ Usage: python scripts/check_maml_sinusoid.py <sweep-dir>
 """
 from __future__ import annotations
 
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import final_step
@@ -34,6 +34,8 @@ def check(directory: str) -> dict[str, bool]:
                     & ~df.predictor.isin(set(adapt.index.get_level_values(0)))]
     for name, part in in_context.groupby("predictor"):
         print(f"{name:>10}: in context, 10 pairs: mse {part.value.mean():.3f}")
+    steps = df[(df.metric == "adapt_mse") & df.position.isin([0, 1, 10])]
+    print_by_seed("adapt_mse per learner and steps", steps, ["predictor", "position"])
     maml, pre = adapt["maml"], adapt["pretrained"]
     checks[f"maml adapts: 1 step {maml[1]:.3f} <= half of 0 steps {maml[0]:.3f}"] = \
         maml[1] <= 0.5 * maml[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 
 import pandas as pd
+from _claims import print_by_seed
 
 from mesaopt import results
 
@@ -40,6 +41,9 @@ def check_misgeneralization(path: str) -> list[tuple[str, bool]]:
     print("agent, last evaluation, mean over seeds:")
     with pd.option_context("display.width", 200):
         print(table[[c for c in columns if c in table]].round(3).T.to_string())
+    for metric in ("goal_rate", "corner_rate_conflict", "proxy_cell_weight"):
+        print_by_seed(f"held-out {metric} per k", df[(df.split == "true") & (df.metric == metric)],
+                      "corner_size")
     true, train = table.loc["true"], table.loc["pretrain"]
     k = pd.Series(true.index, index=true.index)
     first, last = true.index.min(), true.index.max()

@@ -6,7 +6,8 @@ Last evaluation, mean over seeds, the agent:
   3. at M = inf it solves held-out levels (mazes no training level had): true goal_rate >= 0.8;
   4. held-out goal_rate at the largest finite M and at M = inf is above M = 1's by >= 0.2;
   5. the emergence score on held-out levels rises with M (Spearman > 0.8 over finite M).
-Printed, not claimed: goal_rate on training and held-out levels per M (the gap), the references,
+Printed, not claimed: goal_rate on training and held-out levels per M (the gap; each with its
+95 % t-interval over seeds), the references,
 and M* per compute budget (zero crossing of the seed-mean score, bootstrap 95% CI over seeds).
 
 Usage: python scripts/check_maze_diversity.py outputs/maze_diversity_cpu
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import emergence
@@ -36,6 +37,10 @@ def check(path: str) -> dict[str, bool]:
         print(refs.pivot_table(index="predictor", columns=["split", "num_tasks"], values="value")
               .round(3).to_string())
         print(emergence.to_markdown(emergence.summary(df, agent.predictor.iloc[0], samples=1000)))
+    for split, metric in (("pretrain", "goal_rate"), ("true", "goal_rate"),
+                          ("true", "emergence_score")):
+        print_by_seed(f"{split} {metric} per M", agent[(agent.split == split)
+                                                       & (agent.metric == metric)], "num_tasks")
     finite = score[np.isfinite(score.index)]
     largest = finite.index.max()
     trend = pd.Series(finite.index, index=finite.index).rank().corr(finite.rank())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import emergence
@@ -35,6 +35,8 @@ def check(path: str) -> dict[str, bool]:
                             "D(dmmse, posterior)": table[(learner, "emergence_separation")]})
               .round(3).to_string())
         print(emergence.to_markdown(emergence.summary(df, learner, samples=1000)))
+    mine = last[last.predictor == learner]
+    print_by_seed("emergence score per M", mine[mine.metric == "emergence_score"], "num_tasks")
     ratio = mse[np.inf] / posterior[np.inf]
     return {
         f"M = 1: emergence score {score[1.0]:.3f} <= -0.9": score[1.0] <= -0.9,
