@@ -31,9 +31,11 @@ def _obs(action, reward, time=1):
         [jax.nn.one_hot(action, 2), jnp.array([reward, time / HORIZON])])
 
 
-def _probs_after(name, history, key=0, **context):
-    """Action probabilities after a history of (action, reward) pairs."""
-    policy, params = _policy(name, **context)
+def _probs_after(name, history, key=0, params=None, **context):
+    """Action probabilities after a history of (action, reward) pairs (`params`: the policy's
+    parameters instead of its init's, e.g. a fixed exploration constant)."""
+    policy, tuned = _policy(name, **context)
+    params = tuned if params is None else jnp.asarray(params, jnp.float32)
     carry = policy.carry(params)
     obs_seq = [_obs(None, 0.0)] + [_obs(a, r, t + 1) for t, (a, r) in enumerate(history)]
     for t, obs in enumerate(obs_seq):
@@ -102,11 +104,15 @@ def test_bayes_train_with_one_pool_task_plays_its_best_arm():
 
 
 def test_ucb_tries_each_arm_then_maximizes_the_index():
-    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0)]), [0.0, 1.0])   # arm 1 untried
+    from mesaopt.references import ucb
+    c = ucb.UCB1_C
+    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0)], params=c), [0.0, 1.0])  # arm 1 untried
     # arm 0: 1/2 + sqrt(2 ln 3 / 2) vs arm 1: 1 + sqrt(2 ln 3 / 1): arm 1
-    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0), (0, 0.0), (1, 1.0)]), [0.0, 1.0])
+    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0), (0, 0.0), (1, 1.0)], params=c), [0.0, 1.0])
     # arm 0: 1 + sqrt(2 ln 3 / 1) vs arm 1: 1/2 + sqrt(2 ln 3 / 2): arm 0
-    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0), (1, 1.0), (1, 0.0)]), [1.0, 0.0])
+    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0), (1, 1.0), (1, 0.0)], params=c), [1.0, 0.0])
+    # with c = 0 it is greedy on the means once both arms were tried: 1/2 vs 1
+    np.testing.assert_allclose(_probs_after("ucb", [(0, 1.0), (0, 0.0), (1, 1.0)], params=0.0), [0.0, 1.0])
 
 
 def test_thompson_picks_arms_with_their_posterior_probability_of_being_best():
@@ -118,7 +124,7 @@ def test_thompson_picks_arms_with_their_posterior_probability_of_being_best():
 def test_greedy_epsilon_greedy_random_and_fixed():
     history = [(0, 0.0), (1, 1.0)]
     np.testing.assert_allclose(_probs_after("greedy", history), [0.0, 1.0])
-    np.testing.assert_allclose(_probs_after("epsilon_greedy", history), [0.05, 0.95])
+    np.testing.assert_allclose(_probs_after("epsilon_greedy", history, params=0.1), [0.05, 0.95])
     np.testing.assert_allclose(_probs_after("random", history), [0.5, 0.5])
     np.testing.assert_allclose(_probs_after("fixed", history, num_tasks=1), [1.0, 0.0])
     np.testing.assert_allclose(_probs_after("fixed", history, proxy_rate=0.9), [1.0, 0.0])
@@ -133,3 +139,37 @@ def test_proxy_rate_sets_how_often_arm_0_is_best():
                                                                noise_std=jnp.float32(1.0))))
             best = jax.vmap(lambda t: jnp.argmax(env.action_values(t)))(sample(jax.random.split(jax.random.key(0), 2000)))
             assert float(jnp.mean(best == 0)) == pytest.approx(rate, abs=0.03)
+
+
+def _total_regret(env, policy, params, tasks_N, key):
+    traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k))(
+        tasks_N, jax.random.split(key, jax.tree.leaves(tasks_N)[0].shape[0]))
+    best = jnp.max(tasks_N.means_A, axis=1)
+    return float(jnp.mean(best * env.horizon - jnp.sum(traj.reward, axis=1)))
+
+
+@pytest.mark.parametrize("name, textbook, ratio", [("ucb", 1.0, 0.85), ("epsilon_greedy", 0.1, 0.95)])
+def test_tuned_baselines_beat_their_textbook_constant_on_the_training_distribution(
+        name, textbook, ratio):
+    """Bernoulli arms, 100 pulls: UCB1's c = 1 (and epsilon = 0.1) explore too much; tuned on the
+    member's training distribution (fresh tasks at its axes), the chosen constant is smaller and
+    its regret on new tasks of that distribution (other keys than the tuning's) is lower."""
+    env = bandit.build(bandit.Config(horizon=100))
+    policy = registry.load("references", name, "ref").build(env)
+    context = _context(num_tasks=tasks.FRESH, proxy_rate=0.5)
+    chosen = jax.jit(policy.init)(context)
+    assert float(chosen) < textbook
+    from mesaopt import references
+    tasks_N = references.training_tasks(env, context, jax.random.key(123), 2000)
+    tuned = _total_regret(env, policy, chosen, tasks_N, jax.random.key(5))
+    fixed = _total_regret(env, policy, jnp.float32(textbook), tasks_N, jax.random.key(5))
+    assert tuned < ratio * fixed, (float(chosen), tuned, fixed)
+
+
+def test_tuning_reads_the_members_own_pool():
+    """epsilon-greedy trained on one task whose arm 0 is far better needs no random pulls (its
+    greedy start already tries both arms); on fresh tasks some exploration pays."""
+    env = bandit.build(bandit.Config(horizon=100))
+    policy = registry.load("references", "epsilon_greedy", "ref").build(env)
+    assert float(policy.init(_context(num_tasks=1, means=((0.95, 0.05),)))) == 0.0
+    assert float(policy.init(_context(num_tasks=tasks.FRESH))) > 0.0

@@ -37,6 +37,18 @@ def training_episodes(family, context: Context, key, batch_size: int):
     return jax.vmap(one)(jax.random.split(key, batch_size))
 
 
+def training_tasks(env, context: Context, key, count: int):
+    """`count` tasks of the member's training distribution for an environment: uniformly from its
+    pool (fresh at its axes when M = inf); what environment references tune their parameters on."""
+    from mesaopt import tasks
+    index_key, fresh_key = jax.random.split(key)
+    index_N = jax.random.randint(index_key, (count,), 0, jnp.maximum(context.num_tasks, 1))
+    pooled = jax.tree.map(lambda p: p[index_N], context.pool)
+    fresh = tasks.env_batch_sampler(env, context.noise_std, context.axes)(
+        jax.random.split(fresh_key, count))
+    return jax.tree.map(lambda p, f: jnp.where(context.num_tasks == FRESH, f, p), pooled, fresh)
+
+
 def build_selected(family, names: tuple[str, ...] | None, options: dict | None = None) -> dict:
     """name -> built reference for `names` (the eval config's list; None: every reference the
     family offers by default). A module with a `Config` is built with its parsed options

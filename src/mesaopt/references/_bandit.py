@@ -37,6 +37,26 @@ def mean_estimate(stats: Stats) -> jax.Array:
     return jnp.where(stats.pulls_A > 0, stats.reward_A / jnp.maximum(stats.pulls_A, 1), jnp.inf)
 
 
+TUNING_TASKS = 256  # tasks of the member's training distribution a tuned parameter is chosen on
+TUNING_SEED = 7     # the same tasks and rollout keys for every candidate (common random numbers)
+
+
+def tuned(env: Env, probs: Callable, grid: jax.Array, context) -> jax.Array:
+    """The value of `grid` whose policy (`probs(value, stats, key)`) earns the highest mean return
+    on TUNING_TASKS tasks of the member's training distribution: the protocol the learned agent
+    is trained on, so that a baseline is tuned like the learner (ties: the first)."""
+    from mesaopt import references, tasks
+    task_key, rollout_key = jax.random.split(jax.random.key(TUNING_SEED))
+    tasks_N = references.training_tasks(env, context, task_key, TUNING_TASKS)
+    keys_N = jax.random.split(rollout_key, TUNING_TASKS)
+    candidate = policy(env, lambda context: (), probs)
+
+    def mean_return(value):
+        traj = jax.vmap(lambda task, k: tasks.rollout(env, candidate, value, task, k))(tasks_N, keys_N)
+        return jnp.mean(jnp.sum(traj.reward, axis=1))
+    return grid[jnp.argmax(jax.lax.map(mean_return, grid))]
+
+
 def policy(env: Env, init: Callable, probs: Callable) -> Policy:
     """A Policy from `probs(params, stats, key) -> (A,)` over the running per-arm statistics."""
     def carry(params):
