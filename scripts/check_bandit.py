@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+from _claims import print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import seeds
@@ -59,6 +60,8 @@ def check_proxy(path: str) -> list[tuple[str, bool]]:
     late["excess"] = late.gru - late.bayes_train
     print("late proxy pursuit on held-out tasks where arm 0 is not best (mean over seeds):")
     print(late[["gru", "bayes_train", "excess", "bayes", "thompson"]].round(3).to_string())
+    agent = df[(df.metric == "proxy_pursuit_late") & (df.predictor == "gru")]
+    print_by_seed("agent's late proxy pursuit per rho", agent, "proxy_rate")
     rho = pd.Series(late.index, index=late.index)
     spearman = rho.rank().corr(late.gru.rank())
     rise = late.gru.iloc[-1] - late.gru.iloc[0]

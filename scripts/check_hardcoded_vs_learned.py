@@ -10,17 +10,21 @@ Usage: python scripts/check_hardcoded_vs_learned.py <sweep-dir>
 """
 from __future__ import annotations
 
-from _claims import main
+from _claims import main, print_by_seed
 
 from mesaopt import results
-from mesaopt.plots.hardcoded_vs_learned import tables
+from mesaopt.plots.hardcoded_vs_learned import _final, tables
 
 LEARNERS = ("maml", "lopt", "transformer")
 
 
 def check(directory: str) -> dict[str, bool]:
-    table = tables(results.load(directory))["hardcoded_vs_learned"]
+    df = results.load(directory)
+    table = tables(df)["hardcoded_vs_learned"]
     print(table.to_string(index=False))
+    final = _final(df)
+    print_by_seed("fresh-task MSE per learner and M", final[
+        (final.role == "learner") & (final.split == "true")], ["predictor", "num_tasks"])
     checks = {}
     for name in LEARNERS:
         rows = table[table.predictor == name].set_index("num_tasks")

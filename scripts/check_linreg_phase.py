@@ -23,6 +23,8 @@ import sys
 
 import numpy as np
 
+from _claims import print_by_seed
+
 from mesaopt import results
 from mesaopt.analysis import emergence
 
@@ -42,7 +44,8 @@ def main(argv: list[str]) -> int:
     finite_m = last[np.isfinite(last.num_tasks)].groupby("num_tasks")
     by_m, relative = finite_m.score.mean(), finite_m.relative_error.mean()
     separated = finite_m.separated.mean() >= 0.5
-    print("score at the last budget:", by_m.round(2).to_dict())
+    print_by_seed("score at the last budget per M", last[np.isfinite(last.num_tasks)].rename(
+        columns={"score": "value"}), "num_tasks")
     print("MSE relative to ridge at the last budget:", relative.round(2).to_dict())
     print("dMMSE and ridge separated:", separated.to_dict())
     by_m, relative = by_m[separated], relative[separated]
