@@ -88,7 +88,6 @@ def scores(df: pd.DataFrame, learner: str, split: str = "true") -> pd.DataFrame:
 
 
 UNDERTRAINED_TOLERANCE = 0.25
-READINGS = ("undertrained", "memorizes", "in between", "generalizes")
 
 
 def readings(df: pd.DataFrame, learner: str) -> pd.DataFrame:
@@ -103,7 +102,8 @@ def readings(df: pd.DataFrame, learner: str) -> pd.DataFrame:
     memorizer, generalizer = roles(df)
     if memorizer is None or not df.metric.eq("emergence_performance").any():
         raise ValueError("the table has no emergence_performance on the training split (a run "
-                         "of mesaopt < 0.3, or eval.probes leaves the emergence_score probe out)")
+                         "made before the probe recorded it, or eval.probes leaves the "
+                         "emergence_score probe out)")
     perf = {(who, split): values(df, name, "emergence_performance", split)
             for who, name in (("learner", learner), ("mem", memorizer), ("gen", generalizer))
             for split in ("pretrain", "true")}
