@@ -172,7 +172,8 @@ def thresholds(frame: pd.DataFrame, compute: list[str], samples: int = 1000,
         row = dict(zip(compute, key), seeds=table.shape[1],
                    **with_interval(zero_crossing, [table], "m_star", samples, seed),
                    **with_interval(logistic_threshold, [table], "m_star_fit", samples, seed))
-        row.update(grid_near=grid_near(table.index, row["m_star"]),
+        row.update(peak=float(table.mean(axis=1).max()) if table.size else math.nan,
+                   grid_near=grid_near(table.index, row["m_star"]),
                    bimodal=bimodal(table, math.log2(row["m_star"])))
         if i + 1 < len(settings):
             nxt = settings[i + 1]
@@ -300,7 +301,7 @@ def family_thresholds(df: pd.DataFrame, samples: int = 1000) -> pd.DataFrame:
                 budget = row.pop(axis)
                 rows.append(dict(base, compute=f"{axis}={budget:g}", **row,
                                  note="" if math.isfinite(row["m_star"]) else
-                                 "no threshold: scores never go from below -0.5 to above +0.5"))
+                                 "no threshold: scores never go from below -0.5 to above +0.25"))
     return pd.DataFrame(rows)
 
 

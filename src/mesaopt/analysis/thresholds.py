@@ -19,19 +19,26 @@ from scipy.optimize import curve_fit
 
 from mesaopt.analysis.seeds import MIN_SEEDS
 
-SPAN = 0.5  # a threshold needs scores below -SPAN and above +SPAN
+SPAN = 0.5  # memorizer-like below -SPAN, generalizer-like above +SPAN (emergence readings)
+# A threshold needs the seed-mean curve below -SPAN somewhere (it memorizes) and above
+# +RISE somewhere past its crossing: a model that stops memorizing without moving towards the
+# generalizer hovers at 0, where a crossing would be noise. Why not +SPAN: on the diversities
+# kept (the references at least 2 x the learner's own error apart, emergence.MIN_SEPARATION) a
+# learner with that error scores at most d / (d + 2e), +0.5 at the separation limit, so +0.5
+# asks for a learner better than its own error floor (D = 4 regression at 3072 steps tops at
+# +0.35 with 1.2 x ridge's error). The table's `peak` says how far each curve got.
+RISE = 0.25
 
 
 def _spans(log2_m: np.ndarray, score: np.ndarray, points: int = 2) -> bool:
-    """The curve goes from memorizer-like (< -SPAN) to generalizer-like (> +SPAN): a model that
-    stops memorizing without learning the generalizer scores ~0 and has no threshold."""
-    return len(score) >= points and score.max() > SPAN and score.min() < -SPAN
+    """The curve goes from memorizer-like (< -SPAN) to clearly past 0 (> +RISE)."""
+    return len(score) >= points and score.max() > RISE and score.min() < -SPAN
 
 
 def zero_crossing(log2_m: np.ndarray, score: np.ndarray) -> float:
     """log2 M where the score curve crosses 0 upwards, interpolated linearly between the two
     diversities around it (of several upward crossings, the one that best splits the curve into
-    below and above: `crossing`); nan unless the curve spans -SPAN ... +SPAN."""
+    below and above: `crossing`); nan unless the curve spans -SPAN ... +RISE."""
     log2_m, score = np.asarray(log2_m, float), np.asarray(score, float)
     if not _spans(log2_m, score):
         return math.nan
@@ -46,7 +53,7 @@ def _logistic(x, low, high, k, x0):
 def logistic_threshold(log2_m: np.ndarray, score: np.ndarray) -> float:
     """log2 M where a logistic with free asymptotes, s = low + (high - low) sigma(k (x - x0)),
     fitted to the curve crosses 0: scores that level off at +0.55 or never reach -1 move the
-    asymptotes, not the crossing. nan unless the curve spans -SPAN ... +SPAN over >= 4
+    asymptotes, not the crossing. nan unless the curve spans -SPAN ... +RISE over >= 4
     diversities, the fit converges and its crossing lies within the observed range."""
     log2_m, score = np.asarray(log2_m, float), np.asarray(score, float)
     if not _spans(log2_m, score, points=4):

@@ -59,8 +59,8 @@ def plot(df: pd.DataFrame):
         fit = table[np.isfinite(table.m_star_fit)]
         ax.plot(np.log2(fit.m_star_fit), [row_of[v] for v in fit[axis]], "D", mfc="none",
                 color="black", label="M*: logistic fit crosses 0")
-    else:  # scores that never go from below -0.5 to above +0.5 at any budget
-        ax.text(0.02, 0.97, "no M* at any budget: the scores do not span -0.5 ... +0.5",
+    else:  # scores that never go from below -0.5 to above +0.25 at any budget
+        ax.text(0.02, 0.97, "no M* at any budget: the scores do not span -0.5 ... +0.25",
                 transform=ax.transAxes, va="top", fontsize=7)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize=7)
