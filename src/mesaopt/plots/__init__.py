@@ -34,7 +34,9 @@ def draw(name: str, df):
 
     from mesaopt.plots import style
     with matplotlib.rc_context(style.RC):
-        return module(name).plot(df)
+        fig = module(name).plot(df)
+        style.band_caption(fig)
+        return fig
 
 
 def render(name: str, directory: Path, out_dir: Path | None = None,

@@ -112,10 +112,22 @@ def band_note(stats: pd.DataFrame) -> str:
 
 
 def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
-    """A mean line with its seed band (`seed_band`)."""
+    """A mean line with its seed band (`seed_band`); the figure remembers the fewest seeds behind
+    a band, for the caption `plots.draw` adds (`band_caption`)."""
     line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
     ax.fill_between(stats.index, stats["lo"], stats["hi"], color=line.get_color(), alpha=0.15,
                     linewidth=0)
+    if len(stats):
+        fig = ax.figure
+        fig.band_seeds = min(getattr(fig, "band_seeds", math.inf), int(stats["seeds"].min()))
+
+
+def band_caption(fig) -> None:
+    """A grey line under a figure that drew seed bands, saying what they are."""
+    seeds_behind = getattr(fig, "band_seeds", None)
+    if seeds_behind is not None:
+        fig.text(0.01, -0.02, band_note(pd.DataFrame({"seeds": [seeds_behind]})), fontsize=6,
+                 color="grey", va="top")
 
 
 def log2_errors(center, lo, hi) -> list[np.ndarray]:
