@@ -27,3 +27,25 @@ def test_help_and_a_missing_directory(script, tmp_path):
     assert missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
     empty = run(str(tmp_path))  # exists, holds no tables: a failed claim or one line, no traceback
     assert empty.returncode in (1, 2) and "Traceback" not in empty.stderr
+
+
+def test_the_best_tick_count_is_chosen_on_the_other_seeds():
+    """A planning effect that is pure noise around 0: the per-seed maximum is biased upwards,
+    the leave-one-seed-out choice is not (here: exactly the chosen counts' values)."""
+    import importlib.util
+
+    import numpy as np
+    import pandas as pd
+    sys.path.insert(0, str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location("check_maze_planning",
+                                                  SCRIPTS / "check_maze_planning.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    rates = pd.DataFrame(0.5 + 0.05 * rng.normal(size=(6, 8)), index=[0, 1, 2, 4, 8, 16])
+    effects = rates.iloc[1:] - rates.loc[0]
+    held_out = module.held_out_best(rates)
+    assert held_out.seeds == 8
+    assert held_out.value < effects.max().mean()   # the in-sample maximum is biased upwards
+    by_hand = [effects.loc[effects.drop(columns=s).mean(axis=1).idxmax(), s] for s in effects]
+    assert held_out.value == pytest.approx(np.mean(by_hand))
