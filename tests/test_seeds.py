@@ -75,3 +75,13 @@ def test_figure_bands_are_seed_intervals():
         [expected.value, expected.lo, expected.hi, 3])
     assert band.loc[2, ["lo", "hi", "seeds"]].tolist() == [5.0, 7.0, 2]  # the range of 2 seeds
     assert "range of 2 seeds" in style.band_note(band)
+
+
+def test_equivalence_needs_a_tight_interval_inside_the_margin():
+    tight = [0.001, -0.002, 0.0015, 0.0, -0.001, 0.0005, 0.002, -0.0015]
+    assert seeds.equivalent(tight, margin=0.01)
+    assert not seeds.equivalent(tight, margin=0.001)          # the margin is narrower than the data
+    loose = [0.02, -0.03, 0.025, -0.01, 0.03, -0.02, 0.015, -0.025]
+    assert not seeds.over_seeds(loose).above(0) and not seeds.over_seeds(loose).below(0)
+    assert not seeds.equivalent(loose, margin=0.01)           # "no difference found" is not this
+    assert not seeds.equivalent([0.0, 0.0], margin=1.0)       # two seeds: no claim

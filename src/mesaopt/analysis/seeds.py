@@ -13,7 +13,9 @@ as the episode count allows however far apart the seeds land. Here every interva
   side: the seed means already carry their episodes' noise, which the second level adds again
   (with no spread between seeds the interval is sqrt(2) x the episode-level one).
 - `paired(a, b)`: the difference a - b seed by seed (same seeds, e.g. a learner and a baseline
-  evaluated on each seed's own test set), as `over_seeds`.
+  evaluated on each seed's own test set), as `over_seeds`;
+- `equivalent(differences, margin)`: two one-sided tests; "no significant difference" is not
+  equivalence, this is.
 """
 from __future__ import annotations
 
@@ -86,6 +88,14 @@ def paired(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Esti
     if a.shape != b.shape:
         raise ValueError(f"paired: {len(a)} seeds against {len(b)}: pair the same seeds")
     return over_seeds(a - b, level)
+
+
+def equivalent(per_seed_differences: Sequence[float], margin: float, alpha: float = 0.05) -> bool:
+    """Two one-sided t-tests (TOST) at level alpha: the mean difference lies within +-margin,
+    i.e. the (1 - 2 alpha) t-interval over seeds lies inside (-margin, +margin). State the margin
+    before looking; False below MIN_SEEDS (no interval, no claim)."""
+    estimate = over_seeds(per_seed_differences, level=1 - 2 * alpha)
+    return estimate.has_interval and -margin < estimate.lo and estimate.hi < margin
 
 
 def hierarchical(per_seed_episodes: Sequence[Sequence[float]], samples: int = 2000,
