@@ -32,11 +32,13 @@ def plot(df: pd.DataFrame):
     ax = axes[0][0]
     dims = np.array(sorted(per_dim.dim.unique()), float)
     x_line = np.log2(dims)
+    bounds_labelled = False
     for i, (step, part) in enumerate(per_dim.groupby("step")):
         color = style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)]
         slope = slopes[slopes.step == step].iloc[0]
         found = part[np.isfinite(part.m_star)]
-        label = f"step {step:g}: slope {slope.slope:.2f} [{slope.slope_lo:.2f}, {slope.slope_hi:.2f}]"
+        label = (f"step {step:g}: slope {slope.slope:.2f} [{slope.slope_lo:.2f}, {slope.slope_hi:.2f}]"
+                 if np.isfinite(slope.slope) else f"step {step:g}: no slope (< 2 D with an M*)")
         ax.errorbar(np.log2(found.dim.astype(float)) + 0.03 * (i - 1), np.log2(found.m_star),
                     yerr=style.log2_errors(found.m_star, found.m_star_lo, found.m_star_hi),
                     fmt="o", color=color, capsize=3, label=label)
@@ -45,7 +47,9 @@ def plot(df: pd.DataFrame):
         above = part[part.censored == "above"]
         ax.plot(np.log2(above.dim.astype(float)) + 0.03 * (i - 1), np.log2(above.m_star_bound),
                 linestyle="none", marker=6, markersize=8, color=color,
-                label=f"step {step:g}: no crossing, M* > this" if len(above) else None)
+                label=None if bounds_labelled or not len(above) else
+                "no crossing where the references differ: M* > caret")
+        bounds_labelled |= bool(len(above))
     lu, raventos = scaling.PUBLISHED["lu"], scaling.PUBLISHED["raventos"]
     ax.plot(x_line, np.log2(lu["ratio"]) + lu["slope"] * x_line, color="grey", linestyle="--",
             linewidth=1, label=lu["label"])
