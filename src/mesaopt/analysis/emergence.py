@@ -220,11 +220,17 @@ def compute_axis(frame: pd.DataFrame) -> str:
         return "step"
     if len(differing) == 1 and next(iter(differing)) in COMPUTE_COLUMNS:
         return next(iter(differing))
-    listed = "; ".join(f"{c} ({', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in values)})"
-                       for c, values in differing.items())
+    raise mixed(differing)
+
+
+def mixed(differing: dict[str, list], what: str = "the runs differ in") -> MixedSettings:
+    """The one-line error for runs that differ in `differing` (column -> values)."""
+    def text(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    listed = "; ".join(f"{c} ({', '.join(map(text, values))})" for c, values in differing.items())
     column, values = next(iter(differing.items()))
-    raise MixedSettings(f"the runs differ in {listed}: select one setting (e.g. --where "
-                        f"{column}={values[0]}) or sweep one compute setting at a time")
+    return MixedSettings(f"{what} {listed}: select one setting (e.g. --where {column}={values[0]}) "
+                         "or sweep one compute setting at a time")
 
 
 def at_budgets(frame: pd.DataFrame, axis: str, count: int = 4) -> pd.DataFrame:

@@ -36,11 +36,7 @@ def scaling(df: pd.DataFrame, samples: int = 1000, seed: int = 0,
     frame = emergence.require_scores(emergence.scores(df, learner))
     others = {c: v for c, v in emergence.differing_settings(frame).items() if c not in COUPLED}
     if others:
-        raise emergence.MixedSettings(
-            "the runs differ in more than the task dimension: " + "; ".join(
-                f"{c} ({', '.join(map(str, v))})" for c, v in others.items())
-            + ": select one setting (e.g. --where " f"{next(iter(others))}="
-            f"{others[next(iter(others))][0]})")
+        raise emergence.mixed(others, "the runs differ in more than the task dimension:")
     dims = sorted(frame[DIMENSION].unique())
     if len(dims) < 2:
         raise ValueError(f"threshold scaling needs runs at two or more task dimensions "

@@ -1,9 +1,9 @@
 """Raventos et al. Fig. 3 style, for any family that declares a memorizer and a generalizer:
 D(model, generalizer) and D(model, memorizer) on held-out tasks vs log2 M (ridge and dMMSE for
 regression; D is the emergence probe's distance), one line per compute budget. M* of the largest
-budget (where the seed-mean score crosses 0) is drawn dashed with the region past it shaded; where the
-D(model, generalizer) curves of the first and the largest budget cross (the paper's definition), a
-dotted line marks the crossing. D(memorizer, generalizer) is drawn too: where it is small the two
+budget (where the seed-mean score crosses 0) is drawn dashed with the region past it shaded;
+where the D(model, generalizer) curves of the first and the largest budget cross (the paper's
+definition), a dotted line marks the crossing. D(memorizer, generalizer) is drawn too: where it is small the two
 references cannot be told apart."""
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ its 95 % interval over seeds per D and evaluation budget, the least-squares line
 log2 D per budget with its slope and interval in the legend, and the published numbers beside
 ours: Lu et al. 2025's M* ~ D for linear attention (slope 1 through M* = D) and Raventos et al.'s
 D = 8 threshold at their scale. A D whose score stays below 0 wherever the references are
-separated is drawn as a lower bound (a caret at the largest such M). Reads a sweep with one run per D (preset linreg_dimension_cpu);
-also writes the two tables (M* per D and budget, slopes)."""
+separated is drawn as a lower bound (a caret at the largest such M). Reads a sweep with one run
+per D (preset linreg_dimension_cpu); also writes the two tables (M* per D and budget, slopes)."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +37,9 @@ def plot(df: pd.DataFrame):
         color = style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)]
         slope = slopes[slopes.step == step].iloc[0]
         found = part[np.isfinite(part.m_star)]
-        label = (f"step {step:g}: slope {slope.slope:.2f} [{slope.slope_lo:.2f}, {slope.slope_hi:.2f}]"
-                 if np.isfinite(slope.slope) else f"step {step:g}: no slope (< 2 D with an M*)")
+        label = (f"step {step:g}: slope {slope.slope:.2f} [{slope.slope_lo:.2f}, "
+                 f"{slope.slope_hi:.2f}]" if np.isfinite(slope.slope)
+                 else f"step {step:g}: no slope (< 2 D with an M*)")
         ax.errorbar(np.log2(found.dim.astype(float)) + 0.03 * (i - 1), np.log2(found.m_star),
                     yerr=style.log2_errors(found.m_star, found.m_star_lo, found.m_star_hi),
                     fmt="o", color=color, capsize=3, label=label)

@@ -1,5 +1,6 @@
 """Every family's threshold side by side: M* (where the seed-mean emergence score on held-out
-tasks crosses 0, bootstrap 95% CI over seeds; n/a below 3 seeds) per family, learner and compute budget on one log2 M axis.
+tasks crosses 0, bootstrap 95% CI over seeds; n/a below 3 seeds) per family, learner and compute
+budget on one log2 M axis.
 Reads a directory holding several families' diversity sweeps (e.g. the runs of
 `scripts/thresholds_cpu.sh`); rows without a threshold in their range are listed with an open
 marker at the axis' left edge. Also writes the table (CSV and markdown) next to the figure."""

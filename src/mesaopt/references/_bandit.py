@@ -52,7 +52,8 @@ def tuned(env: Env, probs: Callable, grid: jax.Array, context) -> jax.Array:
     candidate = policy(env, lambda context: (), probs)
 
     def mean_return(value):
-        traj = jax.vmap(lambda task, k: tasks.rollout(env, candidate, value, task, k))(tasks_N, keys_N)
+        traj = jax.vmap(lambda task, k: tasks.rollout(env, candidate, value, task, k))(
+            tasks_N, keys_N)
         return jnp.mean(jnp.sum(traj.reward, axis=1))
     return grid[jnp.argmax(jax.lax.map(mean_return, grid))]
 

@@ -109,8 +109,8 @@ def build(cfg: Config) -> Family:
         (slot_key, index_key, burst_key, order_key, class_key, item_key,
          label_key) = jax.random.split(key, 7)
         num_tasks = jnp.asarray(FRESH if split in ("true", "ic") else num_tasks)
-        # Slot 0 is the query's class; a bursty sequence uses slots 0 .. groups - 1, N / groups items each,
-        # in random order; a non-bursty one draws slots 1 .. N for its items.
+        # Slot 0 is the query's class; a bursty sequence uses slots 0 .. groups - 1, N / groups
+        # items each, in random order; a non-bursty one draws slots 1 .. N for its items.
         index_S = class_index(index_key, num_tasks, num_items + 1)
         if split == "iw":  # no item of the query's class: redraw collisions among the others
             shift = jax.random.randint(slot_key, (num_items + 1,), 1, jnp.maximum(num_tasks, 2))
