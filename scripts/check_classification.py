@@ -12,8 +12,9 @@ The preset is read from each run's config (`name`); a directory may hold several
 - digits_gpicl_cpu: at the fewest tasks, training-task accuracy late in the context is >= chance
   + 0.3 while unseen tasks stay within 0.1 of chance; at the most tasks, unseen tasks are >=
   chance + 0.2 and above chance by at least half as much as training tasks (both learned).
-- clusters_diversity_cpu: the emergence score is <= -0.5 at the fewest classes and >= +0.5 at
-  the most; the emergence analysis gives a finite K* with its interval.
+- clusters_diversity_cpu (and its 5-seed companion clusters_diversity_seeds): the emergence
+  score is <= -0.5 at the fewest classes and >= +0.5 at the most; the emergence analysis gives a
+  finite K* with its interval.
 Held-out sequences hold 4 classes (task.heldout_classes): copying a context label (`copy_label`)
 scores 1/4 there, printed beside chance.
 Printed beside them: per-seed values and 95 % intervals over seeds (t), the phase per M
@@ -144,7 +145,8 @@ def clusters_diversity(df: pd.DataFrame) -> dict[str, bool]:
 
 
 CHECKS = {"clusters_icl_cpu": clusters_icl, "clusters_transience_cpu": clusters_transience,
-          "digits_gpicl_cpu": digits_gpicl, "clusters_diversity_cpu": clusters_diversity}
+          "digits_gpicl_cpu": digits_gpicl, "clusters_diversity_cpu": clusters_diversity,
+          "clusters_diversity_seeds": clusters_diversity}
 
 
 def check(path: str) -> dict[str, bool]:

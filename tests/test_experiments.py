@@ -107,6 +107,13 @@ def test_maze_planning_cpu_measures_the_planning_effect_of_each_regime(compose_c
 
 
 @pytest.mark.preset
+def test_linreg_dimension_cpu_measures_m_star_against_dimension(compose_cfg, tmp_path):
+    _train_sweep_and_check(compose_cfg, tmp_path, "linreg_dimension_cpu",
+                           [f"+dimension=d{dim}" for dim in (2, 4, 8)],
+                           "check_linreg_dimension.py")
+
+
+@pytest.mark.preset
 def test_maze_diversity_cpu_memorizes_at_small_m_and_generalizes_at_large_m(compose_cfg, tmp_path):
     _train_and_check(compose_cfg, tmp_path, ("maze_diversity_cpu",), "check_maze_diversity.py")
 
@@ -126,6 +133,7 @@ def test_maze_internals_cpu_decodes_the_goal_from_the_input_and_steers_with_c_0_
 
 @pytest.mark.preset
 @pytest.mark.parametrize("preset", ["clusters_icl_cpu", "clusters_transience_cpu",
-                                    "digits_gpicl_cpu", "clusters_diversity_cpu"])
+                                    "digits_gpicl_cpu", "clusters_diversity_cpu",
+                                    "clusters_diversity_seeds"])
 def test_in_context_classification_presets_show_their_shape(compose_cfg, tmp_path, preset):
     _train_and_check(compose_cfg, tmp_path, (preset,), "check_classification.py")
