@@ -62,11 +62,13 @@ def plot(df: pd.DataFrame):
     else:  # scores that never go from below -0.5 to above +0.25 at any budget
         ax.text(0.02, 0.97, "no M* at any budget: the scores do not span -0.5 ... +0.25",
                 transform=ax.transAxes, va="top", fontsize=7)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # below the axes: inside, it hides cells
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6,
+                  frameon=False)
     seeds = int(table.seeds.min()) if len(table) else 0
-    fig.text(0.01, 0.01, f"colour: mean score of {seeds} seeds per cell; intervals over seeds "
-             f"(n/a below 3)", fontsize=6, color="grey")
+    fig.text(0.01, -0.04, f"colour: mean score of {seeds} seeds per cell; M* intervals: 95 % "
+             f"bootstrap over seeds (n/a below 3); hatched: references too close to tell apart",
+             fontsize=6, color="grey")
     ax.set_xticks(ticks, labels)
     ax.set_yticks(rows, [f"{v:g}" for v in grid.index])
     ax.set_xlabel("log2 task diversity M")
