@@ -7,8 +7,9 @@ The preset is read from each run's config (`name`); a directory may hold several
      accuracy (`iw`) at the fewest classes is >= 0.8;
   3. at the most classes, `ic` rises with the bursty rate.
 - clusters_transience_cpu: at the fewest classes, in every seed, in-context accuracy (`ic`) peaks
-  at >= 0.7 and then falls by >= 0.2 by the end, while in-weights accuracy (`iw`) ends >= 0.8; at
-  the most classes it peaks at >= 0.7 and falls by < 0.1 (more classes delay the transience).
+  at >= label copying + 0.2 and then falls by >= 0.2 by the end, while in-weights accuracy (`iw`)
+  ends >= 0.8; at the most classes it peaks as high and falls by < 0.1 (more classes delay the
+  transience).
 - digits_gpicl_cpu: at the fewest tasks, training-task accuracy late in the context is >= chance
   + 0.3 while unseen tasks stay within 0.1 of chance; at the most tasks, unseen tasks are >=
   chance + 0.2 and above chance by at least half as much as training tasks (both learned).
@@ -36,6 +37,9 @@ from mesaopt import results
 from mesaopt.analysis import classification, emergence, final_step, seeds
 
 LEARNER = "transformer"
+# In-context accuracy counts as learned only this far above label copying (the claim was "peaks
+# >= 0.7" when two-class contexts let copying score 0.5: the same 0.2 margin).
+PEAK_ABOVE_COPY = 0.2
 
 
 def interval(values) -> str:
@@ -51,8 +55,8 @@ def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:
     q = final_query(df)
     mine = q[q.predictor == LEARNER]
     chance = q[(q.predictor == "chance") & (q.split == "ic")].value.mean()
-    copy = q[(q.predictor == "copy_label") & (q.split == "ic")].value.mean()
-    print(f"on ic: chance {chance:.3f}, copy_label (a guess among the context's labels) {copy:.3f}")
+    print(f"on ic: chance {chance:.3f}, copy_label (a guess among the context's labels) "
+          f"{copy_level(q, df):.3f}")
     most, fewest = mine.num_tasks.max(), mine.num_tasks.min()
     table = mine.pivot_table(index=["num_tasks", "bursty_rate"], columns="split", values="value")
     print(table.round(3).to_string())
@@ -79,13 +83,21 @@ def clusters_icl(df: pd.DataFrame) -> dict[str, bool]:
             all(a < b for a, b in zip(ic_by_rate, ic_by_rate[1:]))}
 
 
+def copy_level(q: pd.DataFrame, df: pd.DataFrame) -> float:
+    """Label copying's accuracy on `ic`: the copy_label reference where it was evaluated, else its
+    exact value there, 1 / task.heldout_classes (ic contexts hold that many classes with distinct
+    labels, the query's among them; tests/test_classification.py checks it)."""
+    copy = q[(q.predictor == "copy_label") & (q.split == "ic")].value
+    return float(copy.mean()) if len(copy) else 1.0 / float(df["task.heldout_classes"].iloc[0])
+
+
 def clusters_transience(df: pd.DataFrame) -> dict[str, bool]:
     table = classification.transience(df, LEARNER)
     q = final_query(df)
-    print(f"on ic: copy_label {q[(q.predictor == 'copy_label') & (q.split == 'ic')].value.mean():.3f}"
-          f", chance {q[(q.predictor == 'chance') & (q.split == 'ic')].value.mean():.3f}")
-    iw = final_query(df)
-    iw = iw[(iw.predictor == LEARNER) & (iw.split == "iw")].set_index(["run_id", "member"]).value
+    copy = copy_level(q, df)
+    print(f"on ic: copy_label {copy:.3f}, chance "
+          f"{q[(q.predictor == 'chance') & (q.split == 'ic')].value.mean():.3f}")
+    iw = q[(q.predictor == LEARNER) & (q.split == "iw")].set_index(["run_id", "member"]).value
     table["iw_final"] = [iw[(r, m)] for r, m in zip(table.run_id, table.member)]
     print(table.drop(columns="run_id").round(3).to_string())
     finite = table[np.isfinite(table.num_tasks)]
@@ -95,19 +107,20 @@ def clusters_transience(df: pd.DataFrame) -> dict[str, bool]:
     fewest = finite[finite.num_tasks == finite.num_tasks.min()]
     most = finite[finite.num_tasks == finite.num_tasks.max()]
     k_few, k_most = fewest.num_tasks.iloc[0], most.num_tasks.iloc[0]
+    high = copy + PEAK_ABOVE_COPY
 
     def listed(values):
         return ", ".join(f"{v:.3f}" for v in values)
     return {
-        f"K={k_few:g}, every seed: ic peaks >= 0.7 ({listed(fewest.peak)})":
-            bool((fewest.peak >= 0.7).all()),
+        f"K={k_few:g}, every seed: ic peaks >= label copying + {PEAK_ABOVE_COPY} = {high:.3f} "
+        f"({listed(fewest.peak)})": bool((fewest.peak >= high).all()),
         f"K={k_few:g}, every seed: ic then falls >= 0.2 ({listed(fewest['drop'])})":
             bool((fewest["drop"] >= 0.2).all()),
         f"K={k_few:g}, every seed: iw ends >= 0.8 ({listed(fewest.iw_final)})":
             bool((fewest.iw_final >= 0.8).all()),
-        f"K={k_most:g}, every seed: ic peaks >= 0.7 and falls < 0.1 by the end (more classes "
-        f"delay the transience; peaks {listed(most.peak)}, drops {listed(most['drop'])})":
-            bool((most.peak >= 0.7).all() and (most["drop"] < 0.1).all())}
+        f"K={k_most:g}, every seed: ic peaks >= {high:.3f} and falls < 0.1 by the end (more "
+        f"classes delay the transience; peaks {listed(most.peak)}, drops {listed(most['drop'])})":
+            bool((most.peak >= high).all() and (most["drop"] < 0.1).all())}
 
 
 def digits_gpicl(df: pd.DataFrame) -> dict[str, bool]:
