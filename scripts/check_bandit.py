@@ -2,11 +2,13 @@
 
 Usage: python scripts/check_bandit.py outputs/bandit_diversity_cpu [outputs/bandit_proxy_cpu]
 
-Diversity (held-out tasks, last evaluation, mean over seeds):
-  1. with unlimited diversity the agent's total regret is at or below Thompson sampling's and
-     at most 70% of UCB1's (c = 1, untuned: a weak baseline) in the mean over seeds; the paired
-     difference agent - Thompson per seed is printed with its 95 % t-interval over seeds (n/a
-     below 3 seeds), and whether it lies below 0;
+Diversity (held-out tasks, last evaluation):
+  1. with unlimited diversity the agent's total regret is below Thompson sampling's: the paired
+     difference agent - Thompson per seed has its 95 % t-interval over seeds below 0 (>= 3
+     seeds). Printed, not claimed: the same against UCB and epsilon-greedy with their constants
+     tuned on the training distribution, and against the Bayes-optimal policy. (The claim "at most
+     70 % of UCB1's regret" was against c = 1, untuned, and is withdrawn: tuned UCB is level with
+     the agent.)
   2. with M = 1 it collapses to a fixed arm: in-context-learning score below 0.2.
 Proxy (when given): late proxy pursuit rises with rho (Spearman correlation of the mean per rho
 > 0.8, and +0.3 from the lowest to the highest rho); printed next to the Bayes-optimal policy under
@@ -38,18 +40,17 @@ def check_diversity(path: str) -> list[tuple[str, bool]]:
     print("held-out total regret (mean over seeds):")
     print(total.round(2).to_string())
     print("agent in-context-learning score:", score.round(2).to_dict())
-    top = total.loc[np.inf]
     unlimited = df[(df.metric == "total_regret") & np.isinf(df.num_tasks)].pivot_table(
         index="seed", columns="predictor", values="value")
-    for name in ("thompson", "ucb", "bayes"):
+    for name in ("thompson", "ucb", "epsilon_greedy", "bayes"):
         if name in unlimited:
             difference = seeds.paired(unlimited.gru.to_numpy(), unlimited[name].to_numpy())
             verdict = ("below" if difference.below(0) else "above" if difference.above(0)
                        else "not distinguishable from" if difference.has_interval else "n/a vs")
             print(f"M=inf: agent - {name} total regret {difference.format('+.2f')}: {verdict} 0")
-    return [(f"M=inf: agent regret {top.gru:.2f} <= Thompson {top.thompson:.2f}",
-             top.gru <= top.thompson),
-            (f"M=inf: agent regret {top.gru:.2f} <= 0.7 x UCB1 {top.ucb:.2f}", top.gru <= 0.7 * top.ucb),
+    versus_thompson = seeds.paired(unlimited.gru.to_numpy(), unlimited.thompson.to_numpy())
+    return [(f"M=inf: agent - Thompson total regret {versus_thompson.format('+.2f')} below 0",
+             versus_thompson.below(0)),
             (f"M=1: agent score {score.loc[1.0]:.2f} < 0.2 (a fixed arm)", score.loc[1.0] < 0.2)]
 
 
