@@ -160,7 +160,7 @@ def test_tuned_baselines_beat_their_textbook_constant_on_the_training_distributi
     chosen = jax.jit(policy.init)(context)
     assert float(chosen) < textbook
     from mesaopt import references
-    tasks_N = references.training_tasks(env, context, jax.random.key(123), 2000)
+    tasks_N = references.training_tasks(env, context, jax.random.key(123), 1000)
     tuned = _total_regret(env, policy, chosen, tasks_N, jax.random.key(5))
     fixed = _total_regret(env, policy, jnp.float32(textbook), tasks_N, jax.random.key(5))
     assert tuned < ratio * fixed, (float(chosen), tuned, fixed)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mesaopt import registry, results, run
+from mesaopt.plots import NotDrawable
 from mesaopt.plots import cli as plot_cli
 
 COLUMNS = {"run_id", "member", "seed", "num_tasks", "step", "split", "predictor", "position",
@@ -137,9 +138,13 @@ def test_bandit_run_writes_tidy_results_wandb_runs_and_every_figure(bandit_run, 
     assert np.isfinite(df.value[~df.metric.isin(MAY_BE_NAN)]).all()
     regret = df[(df.metric == "regret") & (df.position >= 0)]
     assert set(regret.position) == set(range(6))  # one value per pull
-    for name in ("regret", "phase", "proxy"):
+    for name in ("regret", "proxy"):
         assert (bandit_run / "figures" / f"{name}.png").stat().st_size > 10_000
         assert plot_cli.render(name, bandit_run.parent, tmp_path)["png"].exists()
+    # The emergence phase diagram would pool the two proxy rates: refused, drawn per proxy rate
+    with pytest.raises(NotDrawable, match="proxy_rate"):
+        plot_cli.render("phase", bandit_run.parent, tmp_path)
+    assert plot_cli.render("phase", bandit_run.parent, tmp_path, ["proxy_rate=0.5"])["png"].exists()
     run_dirs = sorted((bandit_run / "wandb").glob("offline-run-*"))
     assert len(run_dirs) == 8
     history = [r["history"]["item"] for r in _wandb_records(run_dirs[0]) if r["type"] == "history"]

@@ -229,6 +229,7 @@ def mixed(differing: dict[str, list], what: str = "the runs differ in") -> Mixed
         return f"{v:g}" if isinstance(v, float) else str(v)
     listed = "; ".join(f"{c} ({', '.join(map(text, values))})" for c, values in differing.items())
     column, values = next(iter(differing.items()))
+    column = column.removeprefix("sweep.")  # the dynamic axes' table column
     return MixedSettings(f"{what} {listed}: select one setting (e.g. --where {column}={values[0]}) "
                          "or sweep one compute setting at a time")
 
