@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.analysis import emergence
-from mesaopt.analysis.seeds import MIN_SEEDS
-from mesaopt.analysis.thresholds import SPAN, bootstrap, interval, zero_crossing
+from mesaopt.analysis.thresholds import SPAN, interval, seed_draws, zero_crossing
 
 DIMENSION = "task.dim"
 # Settings that move with D by construction (K = 2D); anything else that differs is pooling.
@@ -49,8 +48,8 @@ def scaling(df: pd.DataFrame, samples: int = 1000, seed: int = 0,
             table = emergence.separated_scores(part[part.step == step])
             log2_m = np.log2(table.index.to_numpy(float))
             point = zero_crossing(log2_m, table.mean(axis=1).to_numpy()) if table.size else math.nan
-            draws[dim, step] = (bootstrap(zero_crossing, [table], samples, seed)
-                                if table.shape[1] >= MIN_SEEDS else np.full(samples, math.nan))
+            resampled = seed_draws(zero_crossing, [table], samples, seed)
+            draws[dim, step] = np.full(samples, math.nan) if resampled is None else resampled
             lo, hi, share = interval(draws[dim, step])
             rows.append(dict(dim=dim, step=step, seeds=table.shape[1], m_star=2**point,
                              m_star_lo=2**lo, m_star_hi=2**hi, m_star_share=share,

@@ -139,10 +139,18 @@ def with_interval(estimator, tables: list[pd.DataFrame], name: str, samples: int
                 f"{name}_share": math.nan}
     log2_x = np.log2(tables[0].index.to_numpy(float))
     point = estimator(log2_x, *[t.mean(axis=1).to_numpy() for t in tables])
-    lo = hi = share = math.nan
-    if min(t.shape[1] for t in tables) >= MIN_SEEDS:
-        lo, hi, share = interval(bootstrap(estimator, tables, samples, seed))
+    draws = seed_draws(estimator, tables, samples, seed)
+    lo, hi, share = (math.nan,) * 3 if draws is None else interval(draws)
     return {name: 2**point, f"{name}_lo": 2**lo, f"{name}_hi": 2**hi, f"{name}_share": share}
+
+
+def seed_draws(estimator, tables: list[pd.DataFrame], samples: int = 1000,
+               seed: int = 0) -> np.ndarray | None:
+    """The estimator's bootstrap draws over seeds (`bootstrap`), or None below MIN_SEEDS seeds:
+    too few to resample."""
+    if min(t.shape[1] for t in tables) < MIN_SEEDS:
+        return None
+    return bootstrap(estimator, tables, samples, seed)
 
 
 def grid_near(values: np.ndarray, star: float, factor: float = 8.0) -> int:
