@@ -3,6 +3,7 @@ dMMSE below a known diversity and ridge above it, measured through the real erro
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ from conftest import SMOKE, emergence_table
 
 from mesaopt import registry, tasks
 from mesaopt.analysis import emergence, thresholds
+from mesaopt.evaluation import supervised
 from mesaopt.probes import View, emergence_score, mse
 from mesaopt.references import Context
 from mesaopt.tasks import linreg
@@ -89,7 +91,8 @@ def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
     """Learner = dMMSE for M < 64, ridge for M >= 64; scored by the emergence_score probe (the
     family's declared memorizer and generalizer), read back by the analysis."""
     family = linreg.build(linreg.Config(dim=8, context_len=16))
-    refs = {n: registry.load("references", n, "r").build(family) for n in family.emergence}
+    refs = {n: registry.load("references", n, "r").build(family)
+            for n in (family.emergence.memorizer, family.emergence.generalizer)}
     pool_key = jax.random.key(0)
     pool = tasks.task_pool(family.sample_task, pool_key, max(DIVERSITIES[:10]))
     episodes = tasks.sample_batch(family, jax.random.key(1), pool_key, jnp.int32(tasks.FRESH),
@@ -102,7 +105,8 @@ def test_threshold_of_a_reference_learner_that_switches_at_a_known_diversity():
         learner = preds["dmmse"] if m < 64 else preds["ridge"]
         outputs = {"learner": learner, **preds}
         view = View("test", family, "learner", {"pretrain": episodes, "true": episodes},
-                    {"pretrain": outputs, "true": outputs}, None, None)
+                    {"pretrain": outputs, "true": outputs}, None, None,
+                    performance=partial(supervised.performance, family))
         for r in mse.measure(view) + emergence_score.measure(view):
             rows.append(dict(run_id="r", member=m, seed=0, num_tasks=float(m), step=1, split=r.split,
                              predictor=r.predictor, metric=r.metric, position=-1, role=r.role,
@@ -180,7 +184,8 @@ def test_sweeps_of_one_family_at_different_task_settings_get_their_own_threshold
 def _declared(family_name: str):
     """The family's (memorizer, generalizer), or None."""
     module = registry.load("tasks", family_name, "task")
-    return module.build(module.Config()).emergence
+    declared = module.build(module.Config()).emergence
+    return None if declared is None else (declared.memorizer, declared.generalizer)
 
 
 EMERGING = sorted(f for f in SMOKE if _declared(f) is not None)
@@ -387,3 +392,19 @@ def test_a_dimension_whose_learner_never_crosses_zero_is_a_lower_bound():
     assert math.isnan(per_dim.loc[2, "m_star"]) and per_dim.loc[2, "censored"] == "above"
     assert per_dim.loc[2, "m_star_bound"] == 1024.0
     assert per_dim.loc[4, "censored"] == "" and math.isfinite(per_dim.loc[4, "m_star"])
+
+
+def test_every_declared_emergence_compares_what_its_setting_can():
+    """A rollout is no prediction, and on held-out classes a memorizer's labels are arbitrary: rl
+    and classification families compare performance; every value is one the probe knows."""
+    declared = {}
+    for name in registry.available("tasks"):
+        module = registry.load("tasks", name, "task")
+        family = module.build(module.Config())
+        if family.emergence is not None:
+            declared[name] = family.emergence.compare
+            assert family.emergence.compare in ("predictions", "performance"), name
+            if family.setting == "rl" or family.classes is not None:
+                assert family.emergence.compare == "performance", name
+    assert declared == {"bandit": "performance", "clusters": "performance", "linreg": "predictions",
+                        "maze": "performance", "sinusoid": "predictions"}

@@ -4,12 +4,15 @@
 splits that probes bring); `evaluation/rl.py` on environment rollouts. Each driver exposes
 `Evaluator(family, learner, learner_name, eval_cfg, pool_size)` with `make_eval_set(hparams)`
 (evaluation data, reference outputs and probe preparations, once per member) and
-`evaluate(params, eval_set) -> list[probes.Record]` (jitted, vmapped over members).
+`evaluate(params, eval_set) -> list[probes.Record]` (jitted, vmapped over members), and
+`performance(family, outputs, data)`: the one number, higher is better, that the setting judges a
+predictor's outputs on a split's data by (probes read it as `View.performance`).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
+from functools import partial
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -103,14 +106,17 @@ def measure(probes: list[Probe], family, learner_name: str, data: dict, learner_
             tasks: dict | None = None) -> list:
     """Every probe's records for one member; the outputs each probe sees are, per split, the
     learner's first, then the references' by name (so pairwise metrics have stable names), and
-    so are a probe's derived values (`derived`: probe -> (learner's, references' by name))."""
+    so are a probe's derived values (`derived`: probe -> (learner's, references' by name)).
+    Probes judge outputs by the setting driver's `performance(family, outputs, data)`."""
+    performance = partial(driver(family.setting).performance, family)
     outputs = {split: {learner_name: mine, **dict(sorted(reference_outputs[split].items()))}
                for split, mine in learner_outputs.items()}
     records = []
     for probe in probes:
         mine, theirs = (derived or {}).get(probe.name, (None, {}))
         view = View(probe.name, family, learner_name, data, outputs, prepared.get(probe.name),
-                    probe.options, {learner_name: mine, **dict(sorted(theirs.items()))}, tasks)
+                    probe.options, {learner_name: mine, **dict(sorted(theirs.items()))}, tasks,
+                    performance)
         records += probe.module.measure(view)
     return records
 

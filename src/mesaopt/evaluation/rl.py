@@ -20,6 +20,7 @@ import numpy as np
 
 from mesaopt import distributed, evaluation, keys, tasks
 from mesaopt.probes import SPLITS, rollouts
+from mesaopt.probes.episode_return import mean_return
 from mesaopt.references import Context, build_selected, host_init
 from mesaopt.train import Hparams
 
@@ -59,6 +60,11 @@ def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
                for p in probes if hasattr(p.module, "derive")}
     return evaluation.measure(probes, env, learner_name, eval_set.tasks, mine,
                               eval_set.reference_rollouts, eval_set.prepared, derived)
+
+
+def performance(env: tasks.Env, rollout, task_batch) -> jax.Array:
+    """What the setting judges a policy by: its mean undiscounted return over the episodes."""
+    return mean_return(rollout)
 
 
 def member_context(env: tasks.Env, pool_size: int, hparams: Hparams) -> Context:

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from mesaopt import distributed, evaluation, keys, tasks
 from mesaopt.predictor import Predictor
 from mesaopt.probes import SPLITS
+from mesaopt.probes.accuracy import scores
 from mesaopt.references import Context, build_selected
 from mesaopt.train import Hparams
 
@@ -101,6 +102,15 @@ def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes
                for name, value in derive(probes, learner, params, eval_set.episodes).items()}
     return evaluation.measure(probes, family, learner_name, eval_set.episodes, mine,
                               eval_set.reference_preds, eval_set.prepared, derived, eval_set.tasks)
+
+
+def performance(family: tasks.Family, preds: jax.Array, episodes: tasks.Episode) -> jax.Array:
+    """What the setting judges predictions by, higher is better: the accuracy at the scored
+    positions (classification families), else -MSE / D."""
+    if family.classes is not None:
+        at = tasks.scored_positions(family)
+        return jnp.mean(scores(preds[:, at], episodes.y_K[:, at])[0])
+    return -jnp.mean((preds - episodes.y_K) ** 2) / family.target_dim
 
 
 class Evaluator:

@@ -102,6 +102,9 @@ class View(NamedTuple):
     options: Any      # the probe's parsed Config, or None
     derived: dict = {}  # predictor name -> the probe's `derive` of it (learner first), if any
     tasks: Any = None   # supervised: split -> the tasks of its episodes (pretrain and true)
+    # (outputs, data) -> the number the setting's driver judges a predictor by, higher is better
+    # (the driver's `performance`: -MSE / D, accuracy, mean return)
+    performance: Any = None
 
     def record(self, split: str, predictor: str, metric: str, value, positions=None) -> Record:
         role = "learner" if predictor == self.learner else "reference"

@@ -9,30 +9,27 @@ flags those points). `emergence_role` names the two in the table: -1 on the memo
 on the generalizer's (on held-out mazes the memorizer acts exactly as `random` does, so distances
 alone cannot tell them apart).
 
-D, per setting:
-- supervised: the mean squared difference of the two predictors' predictions per target
-  dimension, over episodes and context positions (Raventos et al.'s Delta).
-- classification: the absolute difference of the two predictors' accuracies on the scored
-  positions (the clusters' query), for the reason given for rl below: on novel classes the
-  memorizer's labels are arbitrary (it knows none of them), so a distance between label
-  distributions would measure how a network guesses where it knows nothing.
-- rl: the absolute difference of the two policies' mean returns. Why not a divergence of action
-  distributions: a memorizer has no defined action on a level (or task) it never trained on (the
-  mazes' `lookup` acts uniformly at random there, standing for "knows routes, not how to find
-  one"), so a divergence would measure how the learner breaks ties where nothing is known, not
-  whether it finds the goal; the two references differ in what they achieve, the return each is
-  optimal for. On the return axis the score is the learner's position between the two
-  (linear: R = (R_mem + R_gen) / 2 scores 0), beyond them it tends to -1 or +1.
+D, by what the family's `Emergence.compare` declares:
+- "predictions" (regression): the mean squared difference of the two predictors' predictions per
+  target dimension, over episodes and context positions (Raventos et al.'s Delta).
+- "performance" (classification, rl): the absolute difference of the two predictors'
+  performance as the setting's driver judges it (`View.performance`: accuracy at the scored
+  positions, mean return). On novel classes or levels a memorizer's outputs are arbitrary (it
+  knows none of them; the mazes' `lookup` acts uniformly at random there, standing for "knows
+  routes, not how to find one"), so a distance between label or action distributions would
+  measure how a network guesses where it knows nothing, not whether it finds the answer; the two
+  references differ in what they achieve. On this axis the score is the learner's position
+  between the two (linear: P = (P_mem + P_gen) / 2 scores 0), beyond them it tends to -1 or +1.
+
+Beside the score, every predictor's performance on both splits (`emergence_performance`, higher is
+better): memorization is read on the member's own training tasks (`pretrain`) against held-out
+ones (`true`), by analysis/emergence.py's `readings`.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from mesaopt import tasks
-
 from mesaopt.probes import SPLITS, View
-from mesaopt.probes.accuracy import scores
-from mesaopt.probes.episode_return import mean_return
 
 SETTING = ("supervised", "rl")
 MAY_BE_NAN = {"emergence_score": "0 / 0 where a predictor equals both references (the memorizer "
@@ -44,29 +41,12 @@ def applies(family) -> bool:
 
 
 def needs(family) -> tuple[str, ...]:
-    return tuple(family.emergence) if family.emergence is not None else ()
+    e = family.emergence
+    return (e.memorizer, e.generalizer) if e is not None else ()
 
 
-def _summary(family, output, targets):
-    """What D compares: predictions (supervised), the accuracy at the scored positions
-    (classification) or the mean return (rl)."""
-    if family.setting == "rl":
-        return mean_return(output)
-    if family.classes is not None:
-        at = tasks.scored_positions(family)
-        return jnp.mean(scores(output[:, at], targets.y_K[:, at])[0])
-    return output
-
-
-def performance(family, output, targets):
-    """Higher is better: -MSE / D, the accuracy at the scored positions, or the mean return."""
-    if family.setting == "rl" or family.classes is not None:
-        return _summary(family, output, targets)
-    return -jnp.mean((output - targets.y_K) ** 2) / family.target_dim
-
-
-def distance(family, a, b):
-    if family.setting == "rl" or family.classes is not None:
+def _distance(family, a, b):
+    if family.emergence.compare == "performance":
         return jnp.abs(a - b)
     return jnp.mean((a - b) ** 2) / family.target_dim
 
@@ -77,20 +57,22 @@ def score(d_mem, d_gen):
 
 def measure(view: View) -> list:
     family = view.family
-    memorizer, generalizer = family.emergence
-    summaries = {name: _summary(family, out, view.data["true"])
+    memorizer, generalizer = family.emergence.memorizer, family.emergence.generalizer
+    data = view.data["true"]
+    by_performance = family.emergence.compare == "performance"
+    summaries = {name: view.performance(out, data) if by_performance else out
                  for name, out in view.outputs["true"].items()}
-    separation = distance(family, summaries[memorizer], summaries[generalizer])
+    separation = _distance(family, summaries[memorizer], summaries[generalizer])
     records = [view.record("true", memorizer, "emergence_role", -jnp.ones(())),
                view.record("true", generalizer, "emergence_role", jnp.ones(()))]
     for name, summary in summaries.items():
-        d_mem = distance(family, summary, summaries[memorizer])
-        d_gen = distance(family, summary, summaries[generalizer])
+        d_mem = _distance(family, summary, summaries[memorizer])
+        d_gen = _distance(family, summary, summaries[generalizer])
         records += [view.record("true", name, metric, value) for metric, value in (
             ("emergence_score", score(d_mem, d_gen)), ("emergence_d_mem", d_mem),
             ("emergence_d_gen", d_gen), ("emergence_separation", separation))]
     for split in SPLITS:
         records += [view.record(split, name, "emergence_performance",
-                                performance(family, output, view.data[split]))
+                                view.performance(output, view.data[split]))
                     for name, output in view.outputs[split].items()]
     return records

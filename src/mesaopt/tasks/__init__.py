@@ -44,6 +44,11 @@ class Emergence(NamedTuple):
     grid posterior, `bayes`, `bfs_goal`); both among the family's references."""
     memorizer: str
     generalizer: str
+    # What the score's distance D compares: the two predictors' "predictions" (regression: the
+    # mean squared difference per target dimension) or their "performance", the number the
+    # setting's driver judges every predictor by (classification: accuracy; rl: mean return),
+    # where the memorizer's outputs on held-out tasks are arbitrary (probes/emergence_score.py).
+    compare: str = "predictions"
 
 
 class Classes(NamedTuple):

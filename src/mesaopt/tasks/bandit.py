@@ -115,7 +115,7 @@ def build(cfg: Config) -> Env:
     references, emergence = ["random", "greedy", "epsilon_greedy", "ucb", "thompson", "fixed"], None
     if cfg.kind != "gaussian" and arms == 2:  # the exact Bayes policies: memorizer, generalizer
         references += ["bayes", "bayes_train"]
-        emergence = Emergence("bayes_train", "bayes")
+        emergence = Emergence("bayes_train", "bayes", compare="performance")
     return Env(cfg.name, sample_task, reset, step, num_actions=arms, obs_shape=(arms + 2,),
                horizon=horizon, references=tuple(sorted(references)), figures=FIGURES,
                max_pool_size=cfg.max_pool_size, axes=axes(cfg),

@@ -152,6 +152,6 @@ def build(cfg: Config) -> Family:
     return Family(cfg.name, sample_class, episode, context_len=num_items + 1, input_dim=cfg.dim,
                   target_dim=1, references=("ncm", "knn", "iw_oracle", "chance", "copy_label"),
                   figures=FIGURES, max_pool_size=cfg.max_pool_size, continuous_tasks=False,
-                  emergence=Emergence("iw_oracle", "ncm"),
+                  emergence=Emergence("iw_oracle", "ncm", compare="performance"),
                   classes=Classes(cfg.labels, query_only=True, in_weights=in_weights),
                   draw_episode=draw_episode, splits=SPLITS, axes=axes(cfg))

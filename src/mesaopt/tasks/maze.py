@@ -137,6 +137,6 @@ def build(cfg: Config) -> Env:
                       CHANNELS, resized=resized)
     return Env(cfg.name, sample_task, reset, step, num_actions=4, obs_shape=(size, size, 3),
                horizon=horizon, references=("bfs_corner", "bfs_goal", "lookup", "random"),
-               figures=FIGURES, emergence=Emergence("lookup", "bfs_goal"),
+               figures=FIGURES, emergence=Emergence("lookup", "bfs_goal", compare="performance"),
                max_pool_size=cfg.max_pool_size, axes=axes(cfg), level_id=level_id,
                gridworld=world)
