@@ -20,6 +20,25 @@ def print_by_seed(title: str, rows, by: str | list[str], spec: str = ".3f") -> d
     return out
 
 
+def below(label: str, estimate, bound: float = 0.0, spec: str = "+.3f") -> tuple[str, bool]:
+    """The claim "`label` lies below `bound`" over seeds: its whole 95 % interval below the bound;
+    below 3 seeds (no interval) the mean, and the claim says it rests on the mean only."""
+    return _beyond(label, estimate, bound, spec, "below")
+
+
+def above(label: str, estimate, bound: float = 0.0, spec: str = "+.3f") -> tuple[str, bool]:
+    """As `below`, for "`label` lies above `bound`"."""
+    return _beyond(label, estimate, bound, spec, "above")
+
+
+def _beyond(label, estimate, bound, spec, side) -> tuple[str, bool]:
+    text = f"{label} {estimate.format(spec)} {side} {bound:g}"
+    if estimate.has_interval:
+        return text, bool(getattr(estimate, side)(bound))
+    mean_beyond = estimate.value < bound if side == "below" else estimate.value > bound
+    return f"{text} (mean only: no interval below 3 seeds)", bool(mean_beyond)
+
+
 def report(checks: dict[str, bool]) -> bool:
     for claim, ok in checks.items():
         print(f"[{'ok' if ok else 'FAIL'}] {claim}")

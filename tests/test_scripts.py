@@ -49,3 +49,19 @@ def test_the_best_tick_count_is_chosen_on_the_other_seeds():
     assert held_out.value < effects.max().mean()   # the in-sample maximum is biased upwards
     by_hand = [effects.loc[effects.drop(columns=s).mean(axis=1).idxmax(), s] for s in effects]
     assert held_out.value == pytest.approx(np.mean(by_hand))
+
+
+def test_a_claim_over_seeds_needs_its_whole_interval_and_says_when_it_rests_on_the_mean():
+    sys.path.insert(0, str(SCRIPTS))
+    from _claims import above, below
+
+    from mesaopt.analysis import seeds
+    spread = seeds.over_seeds([-0.3, -0.1, 0.2, -0.2, -0.1])   # mean -0.1, interval covers 0
+    tight = seeds.over_seeds([-0.3, -0.2, -0.25, -0.2, -0.3])
+    two = seeds.over_seeds([-0.3, -0.1])
+    assert below("d", tight) == (f"d {tight.format('+.3f')} below 0", True)
+    assert below("d", spread)[1] is False and above("d", spread)[1] is False
+    assert above("d", tight, -0.5)[1] is True and above("d", tight, -0.2)[1] is False
+    text, ok = below("d", two)
+    assert ok is True and text.endswith("(mean only: no interval below 3 seeds)")
+    assert above("d", two, 0.0) == (text.replace("below 0", "above 0"), False)

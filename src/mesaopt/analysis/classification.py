@@ -65,10 +65,9 @@ def phase(train_first: float, train_late: float, unseen_late: float, chance: flo
     return "task identification" if train_late - train_first >= MARGIN else "memorization"
 
 
-def gpicl_phases(df: pd.DataFrame, learner: str) -> pd.DataFrame:
-    """Per M (seeds pooled: mean and per-seed values) at the last evaluation: train_first,
-    train_late, unseen_late, chance (the chance reference's late accuracy on unseen tasks) and
-    the phase of the mean."""
+def gpicl_per_seed(df: pd.DataFrame, learner: str) -> pd.DataFrame:
+    """Per (M, seed) at the last evaluation: train_first, train_late, unseen_late, chance (the
+    chance reference's late accuracy on unseen tasks) and the seed's phase."""
     last = final_step(df)
     late, early = query_accuracy(last), query_accuracy(last, late=False)
 
@@ -81,12 +80,21 @@ def gpicl_phases(df: pd.DataFrame, learner: str) -> pd.DataFrame:
                               chance=per_seed(late, "true", "chance")))
     if table.empty or table.train_late.isna().all():
         raise ValueError(f"no accuracy of {learner!r} on pretrain and true in the table")
+    table["phase"] = [phase(*row) for row in table[["train_first", "train_late", "unseen_late",
+                                                     "chance"]].itertuples(index=False)]
+    return table
+
+
+def gpicl_phases(df: pd.DataFrame, learner: str) -> pd.DataFrame:
+    """Per M (seeds pooled: mean and per-seed values) at the last evaluation: the means of
+    `gpicl_per_seed`'s accuracies, the phase of the mean and each seed's phase."""
     out = []
-    for m, part in table.groupby(level="num_tasks"):
-        mean = part.mean()
+    for m, part in gpicl_per_seed(df, learner).groupby(level="num_tasks"):
+        mean = part.drop(columns="phase").mean()
         out.append(dict(num_tasks=m, **mean.to_dict(),
                         unseen_by_seed=[round(v, 3) for v in part.unseen_late],
                         train_by_seed=[round(v, 3) for v in part.train_late],
                         phase=phase(mean.train_first, mean.train_late, mean.unseen_late,
-                                    mean.chance)))
+                                    mean.chance),
+                        phase_by_seed=list(part.phase)))
     return pd.DataFrame(out)

@@ -61,7 +61,8 @@ class Estimate:
         text += (f" [{self.lo:{spec}}, {self.hi:{spec}}]" if self.has_interval
                  else f" [n/a: {self.seeds} seed{'s' * (self.seeds != 1)} < {MIN_SEEDS}]")
         if seeds and self.per_seed:
-            text += f" ({self.seeds} seeds: {' / '.join(f'{v:{spec}}' for v in self.per_seed)})"
+            each = " / ".join(f"{v:{spec}}" for v in self.per_seed)
+            text += f" ({self.seeds} seed{'s' * (self.seeds != 1)}: {each})"
         return text
 
     def __str__(self) -> str:
