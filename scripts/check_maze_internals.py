@@ -5,7 +5,10 @@ Usage: python scripts/check_maze_internals.py outputs/maze_internals_cpu
 
 Printed (last evaluation, per corner size k: mean over seeds and each seed's value):
   - goal decodability per layer: probe_goal_acc against its chance level, probe_goal_r2, the
-    agent's square at the decision square (control) and the outcome probe against its base rate;
+    agent's square at the decision square (control) and the outcome probe against its base rate
+    and the probe that sees only the goal's square; each beside the same probe on the untrained
+    network (`*_untrained`: the agent at initialization reading the same observations), and the
+    trained - untrained goal-square accuracy per layer with its interval over seeds;
   - steering: goal_rate and proxy rate per vector kind and coefficient, and the effects
     rate(c) - rate(0) of adding the goal vector (c > 0), subtracting the proxy vector (c < 0) and
     the random vector of the same norm at the same c: mean over seeds with its 95 % t-interval
@@ -47,15 +50,26 @@ def fmt(values) -> str:
 
 
 def decodability(df: pd.DataFrame) -> None:
-    print("goal decodability per layer (mean over seeds, then each seed):")
+    print("goal decodability per layer (mean over seeds, then each seed), the trained agent and, "
+          "beneath, the untrained network of the same architecture reading the same observations:")
     for k, part in df.groupby("corner_size"):
         chance = part[part.metric == "probe_goal_chance"].value.mean()
         base = part[part.metric == "probe_outcome_base"].value.mean()
-        print(f"  k = {k:g} (goal-square chance {chance:.3f}, outcome base rate {base:.3f})")
+        goal_only = part[part.metric == "probe_outcome_acc_goalonly"]
+        alone = seeds.estimate(goal_only).format() if len(goal_only) else "n/a"
+        print(f"  k = {k:g} (goal-square chance {chance:.3f}, outcome base rate {base:.3f}, outcome "
+              f"from the goal's square alone {alone})")
         for metric in ("probe_goal_acc", "probe_goal_r2", "probe_agent_acc_decision",
                        "probe_goal_acc_decision", "probe_outcome_acc"):
-            table = per_seed(part, metric)
-            print(f"    {metric:26s} " + " | ".join(fmt(row) for _, row in table.iterrows()))
+            for name in (metric, metric + "_untrained"):
+                table = per_seed(part, name)
+                if len(table):
+                    print(f"    {name:36s} " + " | ".join(fmt(row) for _, row in table.iterrows()))
+        trained, untrained = per_seed(part, "probe_goal_acc"), per_seed(part, "probe_goal_acc_untrained")
+        if len(untrained):
+            print("    goal square, trained - untrained per layer [95 % t over seeds]: " + " | ".join(
+                seeds.paired(trained.loc[i].to_numpy(), untrained.loc[i].to_numpy()).format(
+                    "+.3f", seeds=False) for i in trained.index))
 
 
 def effect(rates: pd.DataFrame, c_index: int, zero: int, episodes: int) -> str:

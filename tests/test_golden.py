@@ -24,7 +24,10 @@ KEYS = ["step", "split", "predictor", "metric"]
 ADDED_SINCE = {"smoke": {"return", "alive"}, "bandit_smoke": {"return", "alive"}}
 ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_d_gen", "emergence_separation",
                  "emergence_role", "delta_grid_posterior", "planning_effect", "planning_effect_last",
-                 "emergence_performance"}
+                 "emergence_performance", "probe_outcome_acc_goalonly",
+                 "probe_outcome_acc_goalonly_decision",
+                 *(f"probe_{what}{moment}_untrained" for moment in ("", "_decision")
+                   for what in ("goal_acc", "goal_r2", "agent_acc", "outcome_acc"))}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 # Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
 # the difference of float32 weights (new - old), which loses digits where the update is small

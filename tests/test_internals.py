@@ -23,6 +23,8 @@ BATCH = 64
 
 class _Member(NamedTuple):
     axes: dict
+    seed: jax.Array = jnp.int32(0)
+    noise_std: jax.Array = jnp.float32(0.0)
 
 
 MEMBER = _Member({"corner_size": jnp.float32(1.0), "anywhere_rate": jnp.float32(0.0)})
@@ -73,19 +75,23 @@ def _corner_drive(obs):
     return jnp.stack([1.0, 2.0 * at_corner])
 
 
-def _views(policy, probe, levels, options=None):
-    """The probe's metrics of `policy` on the levels (both splits), in one compiled program."""
+def _views(policy, probe, levels, options=None, params=()):
+    """The probe's metrics of `policy` on the levels (both splits), in one compiled program, and
+    the maps of the levels it measured on."""
+    options = goal_probes.Config() if options is None and probe is goal_probes else options
+
     @jax.jit
-    def run(levels):
+    def run(levels, params):
         data = {"pretrain": levels, "true": levels}
         keys = {"pretrain": jax.random.key(1), "true": jax.random.key(2)}
-        prepared = _gridworld.prepare(ENV, options, MEMBER, data)
-        derived = probe.derive(ENV, policy, (), data, keys, options, prepared)
-        outputs = {split: {"agent": r} for split, r in rollouts(ENV, policy, (), data, keys).items()}
+        prepared = getattr(probe, "prepare", _gridworld.prepare)(ENV, options, MEMBER, data)
+        derived = probe.derive(ENV, policy, params, data, keys, options, prepared)
+        outputs = {split: {"agent": r} for split, r in rollouts(ENV, policy, params, data, keys).items()}
         view = View(probe.__name__.rsplit(".", 1)[1], ENV, "agent", data, outputs, prepared,
                     options, {"agent": derived})
-        return {r.metric: r.value for r in probe.measure(view)}, prepared["true"]
-    metrics, maps = run(levels)
+        maps = prepared["maps"] if probe is goal_probes else prepared["true"]
+        return {r.metric: r.value for r in probe.measure(view)}, maps
+    metrics, maps = run(levels, params)
     return {k: np.asarray(v) for k, v in metrics.items()}, maps
 
 
@@ -103,6 +109,39 @@ def test_probes_decode_goal_coordinates_held_linearly_and_nothing_from_constant_
     # Constant features: the probe answers the fit half's most frequent square, the chance level.
     assert nothing["probe_goal_acc"][1] == pytest.approx(float(nothing["probe_goal_chance"]))
     assert nothing["probe_goal_acc"][0] > nothing["probe_goal_chance"] + 0.3
+
+
+def test_the_untrained_control_reads_the_same_inputs_and_the_goal_only_probe_the_goal_alone(levels):
+    """An untrained network of the same architecture reads the trained agent's observations: at
+    the input layer its probes are the trained ones exactly, above it they differ. The goal-only
+    outcome probe is the same ridge probe on the goal's one-hot square alone."""
+    from mesaopt.algorithms import linear_probe
+    policy = conv_gru.build(conv_gru.Config(channels=(4,), stride=2, embed=8, hidden=8,
+                                            recurrent=False), ENV)
+    trained = policy.init(jax.random.key(3))  # not the member's init key: another network
+    metrics, m = _views(policy, goal_probes, levels, params=trained)
+    for name in ("probe_goal_acc", "probe_goal_r2", "probe_outcome_acc"):
+        assert metrics[name].shape == metrics[name + "_untrained"].shape == (4,)
+        assert metrics[name][0] == metrics[name + "_untrained"][0], name
+    assert not np.allclose(metrics["probe_goal_r2"][1:], metrics["probe_goal_r2_untrained"][1:])
+    rollout = rollouts(ENV, policy, trained, {"true": levels}, {"true": jax.random.key(2)})["true"]
+    proxy_first = _gridworld.outcomes(m, rollout)[1].astype(jnp.int32)
+    width = m.walls.shape[-1]
+    goal = m.goal[:, 0] * width + m.goal[:, 1]
+    fit, test = goal_probes.halves(BATCH)
+    squares = width * m.walls.shape[1]
+    out = linear_probe.fit_predict(jax.nn.one_hot(goal, squares), jax.nn.one_hot(proxy_first, 2),
+                                   fit)
+    assert float(metrics["probe_outcome_acc_goalonly"]) == pytest.approx(
+        float(linear_probe.accuracy(out, proxy_first, test)), abs=1e-6)
+
+
+def test_the_goal_probes_draw_levels_of_their_own_when_asked(levels):
+    metrics, m = _views(_constructed(_corner_drive), goal_probes, levels, goal_probes.Config(levels=40))
+    assert m.goal.shape == (40, 2) and metrics["probe_goal_acc"].shape == (2,)
+    with pytest.raises(Exception, match="levels"):
+        from mesaopt.config import parse
+        parse(goal_probes.Config, {"levels": 2}, "eval.options.goal_probes")
 
 
 def test_the_proxy_vector_of_a_corner_seeker_steers_it_as_constructed(levels):

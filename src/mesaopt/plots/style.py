@@ -95,9 +95,11 @@ def seed_band(data: pd.DataFrame, by: str, column: str = "value") -> pd.DataFram
              else data.set_index([by, data.index])[column])
     rows = {}
     for key, part in units.groupby(level=0):
-        estimate = seeds.over_seeds(part.to_numpy())
+        values = part.to_numpy()
+        estimate = seeds.over_seeds(values)
+        finite = values[np.isfinite(values)]  # none where no seed has a value: nothing drawn
         lo, hi = ((estimate.lo, estimate.hi) if estimate.has_interval
-                  else (np.nanmin(part.to_numpy()), np.nanmax(part.to_numpy())))
+                  else (finite.min(), finite.max()) if len(finite) else (np.nan, np.nan))
         rows[key] = (estimate.value, lo, hi, estimate.seeds)
     return pd.DataFrame.from_dict(rows, orient="index",
                                   columns=["mean", "lo", "hi", "seeds"]).sort_index()
@@ -117,9 +119,10 @@ def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
     line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
     ax.fill_between(stats.index, stats["lo"], stats["hi"], color=line.get_color(), alpha=0.15,
                     linewidth=0)
-    if len(stats):
+    behind = stats["seeds"][stats["seeds"] > 0] if len(stats) else stats.get("seeds", [])
+    if len(behind):  # points without a value (no seed) draw nothing and say nothing
         fig = ax.figure
-        fig.band_seeds = min(getattr(fig, "band_seeds", math.inf), int(stats["seeds"].min()))
+        fig.band_seeds = min(getattr(fig, "band_seeds", math.inf), int(behind.min()))
 
 
 def band_caption(fig) -> None:

@@ -1,9 +1,11 @@
 """What the agent's activations hold about the goal (opt-in; gridworlds with a goal, learners with
 `Policy.features`): linear probes (ridge, penalty by cross-validation: algorithms/linear_probe.py)
-fit on the first half of the held-out (`true`) levels and scored on the second half, one per
-layer (position = layer index into `Policy.layers`: 0 = the observation, where the goal is
-present by construction, then each convolution, the embedding, the last hidden layer or GRU
-state), at two moments of each episode:
+fit on the first half of held-out levels and scored on the second half, one per layer (position =
+layer index into `Policy.layers`: 0 = the observation, where the goal is present by construction,
+then each convolution, the embedding, the last hidden layer or GRU state), at two moments of each
+episode. The levels are the evaluation's `true` ones, or with option `levels` that many held-out
+levels of the probe's own (more levels, more data per probe: the 16-ish goal squares of a small
+maze need hundreds of fit levels per square class).
 
 - the first step (metrics as named): `probe_goal_acc` (the goal's square, a classifier over the
   grid's squares), `probe_goal_r2` (its row and column, R^2 averaged over the two),
@@ -13,45 +15,85 @@ state), at two moments of each episode:
 - the decision square (the same metrics with `_decision`; the agent's features at its first visit
   there, levels without a visit left out; see probes/decision_squares.py).
 
-Chance levels beside them (`probe_goal_chance`, `probe_agent_chance`, `probe_outcome_base` and
-their `_decision` twins): the test accuracy of always answering the fit half's most frequent
-class. A probe's accuracy above its chance level says the layer holds the quantity linearly;
-decodability is not use (the steering probe tests use).
+Controls beside them:
+- chance levels (`probe_goal_chance`, `probe_agent_chance`, `probe_outcome_base` and their
+  `_decision` twins): the test accuracy of always answering the fit half's most frequent class;
+- the untrained network (`*_untrained`: every per-layer metric again, e.g.
+  `probe_goal_acc_untrained`, `probe_goal_acc_decision_untrained`): the same architecture at its
+  initialization (the member's own init key: the agent at step 0) reading the same observations
+  along the trained agent's trajectories. What a random network's layers make decodable is the
+  floor a trained layer's accuracy has to clear to say training put the goal there;
+- `probe_outcome_acc_goalonly` (and `_decision`): the outcome predicted from the goal's square
+  alone (one-hot, the same ridge probe): how much of the outcome the goal's position already
+  tells, without the agent.
+A probe's accuracy above its controls says the layer holds the quantity linearly; decodability is
+not use (the steering probe tests use).
 """
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
 
-from mesaopt import tasks
+from mesaopt import keys, tasks
 from mesaopt.algorithms import linear_probe
-from mesaopt.probes import View, _gridworld
+from mesaopt.config import require
+from mesaopt.probes import View, _gridworld, as_rollout
 from mesaopt.probes.decision_squares import decision_square
 
 SETTING = "rl"
 DEFAULT = False
 PREDICTOR_NEEDS = ("features",)
 MOMENTS = {"": "first", "_decision": "decision"}
-MAY_BE_NAN = {f"probe_{what}_{kind}_decision": "no held-out level's decision square was visited "
-              "in one of the halves" for what, kind in (
-                  ("goal", "acc"), ("goal", "r2"), ("agent", "acc"), ("outcome", "acc"),
-                  ("goal", "chance"), ("agent", "chance"), ("outcome", "base"))}
+NETWORKS = {"": "trained", "_untrained": "untrained"}
+PER_LAYER = ("probe_goal_acc", "probe_goal_r2", "probe_agent_acc", "probe_outcome_acc")
+MAY_BE_NAN = {f"{metric}_decision{net}": "no held-out level's decision square was visited in one "
+              "of the halves" for net in NETWORKS for metric in (
+                  *PER_LAYER, "probe_goal_chance", "probe_agent_chance", "probe_outcome_base",
+                  "probe_outcome_acc_goalonly") if not (net and metric not in PER_LAYER)}
 applies = _gridworld.applies
-prepare = _gridworld.prepare
+LEVELS_STREAM = 1000  # fold_in of the member's evaluation stream for the probe's own levels
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    levels: int | None = None   # held-out levels of its own; None: the evaluation's `true` levels
+
+    def validate(self, path: str) -> None:
+        require(self.levels is None or self.levels >= 4, f"{path}.levels",
+                f"must be >= 4 (half to fit, half to test) or null, got {self.levels}")
+
+
+def prepare(env, options: Config, hparams, tasks_by_split: dict) -> dict:
+    """The member's probe levels (the evaluation's `true` ones, or its own held-out draw), their
+    distance maps and the member's init key (the untrained control)."""
+    streams = keys.streams(hparams.seed)
+    levels = tasks_by_split["true"]
+    if options.levels is not None:
+        sampler = tasks.env_batch_sampler(env, hparams.noise_std, tasks.true_axes(env), True)
+        draw = jax.random.split(jax.random.fold_in(streams.eval, LEVELS_STREAM), options.levels)
+        levels = tasks.draw_tasks(sampler, draw, streams.pool, jnp.asarray(tasks.FRESH))
+    return dict(levels=levels, maps=_gridworld.maps(env, levels, env.gridworld.proxy_region(
+        hparams.axes)), init=streams.init)
 
 
 def trajectory_features(env, policy, params, tasks_B, key):
-    """The held-out episodes (the same keys as the evaluation's rollouts, so the same episodes)
-    and the features of every layer at each step: a tuple of (B, T, F_l)."""
+    """The held-out episodes (with the evaluation's levels and key: the evaluation's episodes) and
+    the features of every layer at each step: a tuple of (B, T, F_l)."""
     batch = jax.tree.leaves(tasks_B)[0].shape[0]
     traj = jax.vmap(lambda task, k: tasks.rollout(env, policy, params, task, k, keep_obs=True))(
         tasks_B, jax.random.split(key, batch))
+    return traj, features_along(policy, params, traj.obs)
 
+
+def features_along(policy, params, obs_BxT):
+    """Every layer's features of the network `params` reading the observations obs_BxT in order."""
     def along(obs_T):
         def step(carry, obs):
             return policy.features(params, carry, obs)
         return jax.lax.scan(step, policy.carry(params), obs_T)[1]
-    return traj, jax.vmap(along)(traj.obs)
+    return jax.vmap(along)(obs_BxT)
 
 
 def at_step(features, step_B):
@@ -60,20 +102,27 @@ def at_step(features, step_B):
 
 
 def derive(env, policy, params, tasks_by_split, keys_by_split, options, prepared):
-    """The features at the first step and at the first visit to the decision square of every
-    held-out level, with the visit's step (T where none); None for a policy without features."""
+    """The trained and the untrained network's features at the first step and at the first visit
+    to the decision square of every probe level (the trained agent's trajectories), with the
+    visit's step (T where none) and whether the proxy region came first; None for a policy
+    without features."""
     if policy.features is None:
         return None
-    m = prepared["true"]
-    traj, features = trajectory_features(env, policy, params, tasks_by_split["true"],
-                                         keys_by_split["true"])
+    m = prepared["maps"]
+    key = keys_by_split["true"] if options.levels is None else \
+        jax.random.fold_in(keys_by_split["true"], LEVELS_STREAM)
+    traj, trained = trajectory_features(env, policy, params, prepared["levels"], key)
+    untrained = features_along(policy, policy.init(prepared["init"]), traj.obs)
     squares_BxT = traj.info[tasks.SQUARE]
     there = (squares_BxT == decision_square(m)[:, None]) & traj.alive
     steps = squares_BxT.shape[1]
     visit_B = _gridworld.first_step(there, traj.alive)
-    return dict(first=at_step(features, jnp.zeros_like(visit_B)),
-                decision=at_step(features, jnp.minimum(visit_B, steps - 1)),
-                visited=visit_B < steps)
+    at = dict(first=jnp.zeros_like(visit_B), decision=jnp.minimum(visit_B, steps - 1))
+    return dict({f"{moment}{net}": at_step(features, at[moment])
+                 for moment in MOMENTS.values()
+                 for net, features in (("", trained), ("_untrained", untrained))},
+                visited=visit_B < steps,
+                proxy_first=_gridworld.outcomes(m, as_rollout(traj))[1].astype(jnp.int32))
 
 
 def halves(batch: int):
@@ -83,53 +132,62 @@ def halves(batch: int):
 
 
 def measure(view: View) -> list:
-    """Every (moment, layer) probe is one problem of one vmapped fit (one batched solve): its
-    targets side by side, the goal's square (one-hot), row and column, the agent's square
-    (one-hot) and the outcome (one-hot)."""
+    """Every (network, moment, layer) probe and the goal-only outcome probe per moment are
+    problems of one vmapped fit (one batched solve): their targets side by side, the goal's
+    square (one-hot), row and column, the agent's square (one-hot) and the outcome (one-hot)."""
     mine = view.derived.get(view.learner)
     if mine is None:
         return []
-    m = view.prepared["true"]
+    m = view.prepared["maps"]
     height, width = m.walls.shape[1:]
     squares = height * width
     flat = lambda rc: rc[:, 0] * width + rc[:, 1]  # noqa: E731
     batch = m.goal.shape[0]
     fit, test = halves(batch)
-    goal, coords = flat(m.goal), m.goal.astype(jnp.float32)
-    proxy_first = _gridworld.outcomes(m, view.outputs["true"][view.learner])[1].astype(jnp.int32)
+    goal, coords, proxy_first = flat(m.goal), m.goal.astype(jnp.float32), mine["proxy_first"]
     agent = {"first": flat(m.start), "decision": jnp.maximum(decision_square(m), 0)}
     use = {"first": jnp.ones(batch), "decision": mine["visited"].astype(jnp.float32)}
     num_layers = len(mine["first"])
-    problems = [(moment, layer) for moment in MOMENTS.values() for layer in range(num_layers)]
-    x_P = linear_probe.pad_features([mine[moment][layer] for moment, layer in problems])
+    goal_only = jax.nn.one_hot(goal, squares)
+    problems = [(net, moment, layer) for net in NETWORKS for moment in MOMENTS.values()
+                for layer in range(num_layers)] + [("goalonly", moment, 0)
+                                                   for moment in MOMENTS.values()]
+    x_P = linear_probe.pad_features([goal_only if net == "goalonly" else mine[moment + net][layer]
+                                     for net, moment, layer in problems])
     y_P = jnp.stack([jnp.concatenate([jax.nn.one_hot(goal, squares), coords,
                                       jax.nn.one_hot(agent[moment], squares),
                                       jax.nn.one_hot(proxy_first, 2)], axis=1)
-                     for moment, _ in problems])
-    fit_P = jnp.stack([fit * use[moment] for moment, _ in problems])
+                     for _, moment, _ in problems])
+    fit_P = jnp.stack([fit * use[moment] for _, moment, _ in problems])
     out_P = jax.vmap(linear_probe.fit_predict)(x_P, y_P, fit_P)
     columns = dict(goal=slice(0, squares), coords=slice(squares, squares + 2),
                    agent=slice(squares + 2, 2 * squares + 2), outcome=slice(2 * squares + 2, None))
     records = []
     for suffix, moment in MOMENTS.items():
         f, t = fit * use[moment], test * use[moment]
-        outs = [out_P[i] for i, (mom, _) in enumerate(problems) if mom == moment]
-        per_layer = {
-            "probe_goal_acc": [linear_probe.accuracy(o[:, columns["goal"]], goal, t) for o in outs],
-            "probe_goal_r2": [linear_probe.r_squared(o[:, columns["coords"]], coords, t)
-                              for o in outs],
-            "probe_agent_acc": [linear_probe.accuracy(o[:, columns["agent"]], agent[moment], t)
-                                for o in outs],
-            "probe_outcome_acc": [linear_probe.accuracy(o[:, columns["outcome"]], proxy_first, t)
-                                  for o in outs]}
-        chance = {"probe_goal_chance": linear_probe.majority_rate(goal, squares, f, t),
-                  "probe_agent_chance": linear_probe.majority_rate(agent[moment], squares, f, t),
-                  "probe_outcome_base": linear_probe.majority_rate(proxy_first, 2, f, t)}
         fitted = f.sum() > 0  # a probe with nothing to fit on scores NaN
-        for metric, values in per_layer.items():
-            records.append(view.record("true", view.learner, metric + suffix,
-                                       jnp.where(fitted, jnp.stack(values), jnp.nan),
-                                       positions=range(num_layers)))
+        for net in NETWORKS:
+            outs = [out_P[i] for i, (n, mom, _) in enumerate(problems) if (n, mom) == (net, moment)]
+            per_layer = {
+                "probe_goal_acc": [linear_probe.accuracy(o[:, columns["goal"]], goal, t)
+                                   for o in outs],
+                "probe_goal_r2": [linear_probe.r_squared(o[:, columns["coords"]], coords, t)
+                                  for o in outs],
+                "probe_agent_acc": [linear_probe.accuracy(o[:, columns["agent"]], agent[moment], t)
+                                    for o in outs],
+                "probe_outcome_acc": [linear_probe.accuracy(o[:, columns["outcome"]], proxy_first, t)
+                                      for o in outs]}
+            records += [view.record("true", view.learner, metric + suffix + net,
+                                    jnp.where(fitted, jnp.stack(values), jnp.nan),
+                                    positions=range(num_layers))
+                        for metric, values in per_layer.items()]
+        goal_only_out = out_P[problems.index(("goalonly", moment, 0))]
+        controls = {
+            "probe_goal_chance": linear_probe.majority_rate(goal, squares, f, t),
+            "probe_agent_chance": linear_probe.majority_rate(agent[moment], squares, f, t),
+            "probe_outcome_base": linear_probe.majority_rate(proxy_first, 2, f, t),
+            "probe_outcome_acc_goalonly": jnp.where(fitted, linear_probe.accuracy(
+                goal_only_out[:, columns["outcome"]], proxy_first, t), jnp.nan)}
         records += [view.record("true", view.learner, metric + suffix, value)
-                    for metric, value in chance.items()]
+                    for metric, value in controls.items()]
     return records
