@@ -146,11 +146,21 @@ def test_group_files_set_only_what_differs_and_say_why(path):
         assert "#" in line, f"{path.name}: {key} is set without a comment saying why"
 
 
+def _preset_text(preset: str) -> str:
+    """The preset's file and those of the presets it builds on (a companion `<name>_seeds` lists
+    its quick preset in its defaults)."""
+    import yaml
+    text = (run.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text()
+    parents = [d for d in yaml.safe_load(text).get("defaults", [])
+               if isinstance(d, str) and (run.CONFIG_DIR / "experiment" / f"{d}.yaml").exists()]
+    return "\n".join([text, *map(_preset_text, parents)])
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_value_a_preset_changes_is_written_in_the_preset(compose_cfg, preset):
     """A composed preset differs from the dataclass defaults of what it selects only where its
     own file says so: no group file or stale YAML changes a default behind its back."""
-    text = (run.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text()
+    text = _preset_text(preset)
     composed = compose_cfg(f"experiment={preset}")
     for group, kind in run.SELECTED.items():
         module = registry.load(kind, composed[group]["name"], group)
