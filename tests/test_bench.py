@@ -31,7 +31,7 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     assert report["bandit_env_steps_per_s"] > 0
     # PPO on mazes beside the minimal loop, for the maze presets' convolutional agent.
     assert set(report["rl"]) == {f"{agent}/{m}" for agent in cli.MAZE_AGENTS_QUICK
-                                 for m in (1, 2)}
+                                 for m in cli.rl_members(quick=True)}
     for m in report["rl"].values():
         assert m["env_steps_per_s"] > 0 and m["minimal_env_steps_per_s"] > 0
         assert 0 < m["live_share"] <= 1 and 0 < m["minimal_live_share"] <= 1

@@ -325,7 +325,7 @@ def rl_agents(quick: bool) -> tuple[str, ...]:
 
 
 def rl_members(quick: bool) -> tuple[int, ...]:
-    return (1, 2) if quick else (1, 16)
+    return (2,) if quick else (1, 16)  # --quick: one population, compiled once per loop
 
 
 def rl_updates(members: int, quick: bool) -> int:
