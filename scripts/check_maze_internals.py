@@ -12,7 +12,9 @@ Printed (last evaluation, per corner size k: mean over seeds and each seed's val
   - steering: goal_rate and proxy rate per vector kind and coefficient, and the effects
     rate(c) - rate(0) of adding the goal vector (c > 0), subtracting the proxy vector (c < 0) and
     the random vector of the same norm at the same c: mean over seeds with its 95 % t-interval
-    over seeds (each seed's difference; n/a below 3 seeds, never pooled over episodes);
+    over seeds (each seed's difference; n/a below 3 seeds, never pooled over episodes), and,
+    where the run measured them, the null distributions' 95 % band and the effect's percentile
+    in them (random directions of the vector's norm; random splits for the proxy vector);
   - retargeting: how often the target square is reached before the goal, along the probe's
     direction and a random one.
 Checks (properties of the construction, not hoped-for results):
@@ -77,6 +79,17 @@ def effect(rates: pd.DataFrame, c_index: int, zero: int, episodes: int) -> str:
     return seeds.paired(rates.loc[c_index].to_numpy(), rates.loc[zero].to_numpy()).format("+.3f")
 
 
+def null_note(part: pd.DataFrame, k: float, outcome: str, null: str, c_index: int) -> str:
+    """The null distribution beside an effect (probe steering's `steer_null_*`, seed means): its
+    95 % band and the effect's percentile in it; empty where the run measured none."""
+    values = {stat: per_seed(part, f"steer_null_{stat}_{outcome}_rate_{null}")
+              for stat in ("lo", "hi", "pct")}
+    if any(v.empty for v in values.values()):
+        return ""
+    lo, hi, pct = (values[stat].loc[(k, c_index)].mean() for stat in ("lo", "hi", "pct"))
+    return f" (null '{null}': 95 % [{lo:+.3f}, {hi:+.3f}], percentile {pct:.2f})"
+
+
 def steering(df: pd.DataFrame, episodes: int) -> list[tuple[str, bool]]:
     coefficients = df[df.metric == "steer_coefficient"].groupby("position").value.first()
     zero = int(coefficients.abs().idxmin())
@@ -112,13 +125,16 @@ def steering(df: pd.DataFrame, episodes: int) -> list[tuple[str, bool]]:
         for c_index in dict.fromkeys((plus, big)):
             c = coefficients[c_index]
             print(f"    add the goal vector (c={c:+g}): goal_rate "
-                  f"{effect(rates['steer_goal_rate_goal'], c_index, zero, episodes)}; random: "
+                  f"{effect(rates['steer_goal_rate_goal'], c_index, zero, episodes)}"
+                  f"{null_note(part, k, 'goal', 'goal', c_index)}; random: "
                   f"{effect(rates['steer_goal_rate_random'], c_index, zero, episodes)}")
         if not rates["steer_proxy_rate_proxy"].isna().all().all():
             for c_index in dict.fromkeys((minus, int(coefficients.idxmin()))):
                 c = coefficients[c_index]
                 print(f"    subtract the proxy vector (c={c:+g}): proxy rate "
-                      f"{effect(rates['steer_proxy_rate_proxy'], c_index, zero, episodes)}, "
+                      f"{effect(rates['steer_proxy_rate_proxy'], c_index, zero, episodes)}"
+                      f"{null_note(part, k, 'proxy', 'proxy', c_index)}"
+                      f"{null_note(part, k, 'proxy', 'split', c_index)}, "
                       f"goal_rate {effect(rates['steer_goal_rate_proxy'], c_index, zero, episodes)}"
                       f"; random: proxy rate "
                       f"{effect(rates['steer_proxy_rate_random'], c_index, zero, episodes)}")

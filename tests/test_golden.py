@@ -27,7 +27,9 @@ ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_
                  "emergence_performance", "probe_outcome_acc_goalonly",
                  "probe_outcome_acc_goalonly_decision",
                  *(f"probe_{what}{moment}_untrained" for moment in ("", "_decision")
-                   for what in ("goal_acc", "goal_r2", "agent_acc", "outcome_acc"))}
+                   for what in ("goal_acc", "goal_r2", "agent_acc", "outcome_acc")),
+                 *(f"steer_null_{stat}_{outcome}_rate_{null}" for stat in ("lo", "hi", "pct")
+                   for outcome in ("goal", "proxy") for null in ("goal", "proxy", "split"))}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 # Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
 # the difference of float32 weights (new - old), which loses digits where the update is small

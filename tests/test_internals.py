@@ -163,6 +163,30 @@ def test_the_proxy_vector_of_a_corner_seeker_steers_it_as_constructed(levels):
     assert seeks_goal > seeks_corner + 0.2
 
 
+def test_the_null_band_of_a_layer_the_agent_ignores_is_zero_and_of_one_it_reads_is_not(levels):
+    """The constructed agent acts on its hidden layer and ignores layer 0 (the observation it is
+    steered at there is not what it reads): every null effect is 0 there and the tested effect
+    sits in the middle of it; at the hidden layer random directions move it."""
+    nulls = [f"steer_null_{{}}_{outcome}_rate_{null}" for outcome in ("goal", "proxy")
+             for null in steering.NULLS]
+    ignored = _views(_constructed(_corner_drive), steering, levels, steering.Config(
+        layer=0, coefficients=(-1.0, 0.0, 1.0), episodes=0, null_directions=8))[0]
+    read = _views(_constructed(_corner_drive), steering, levels, steering.Config(
+        layer=1, coefficients=(-1.0, 0.0, 1.0), episodes=0, null_directions=8))[0]
+    assert np.isfinite(ignored[nulls[0].format("lo")]).all()
+    for name in nulls:
+        lo, hi, pct = (ignored[name.format(stat)] for stat in steering.NULL_STATS)
+        defined = np.isfinite(lo)
+        np.testing.assert_array_equal(lo[defined], 0.0)
+        np.testing.assert_array_equal(hi[defined], 0.0)
+        np.testing.assert_array_equal(pct[defined], 0.5)
+    # Directions as long as the proxy vector (norm 2: the goal drive's range) flip the agent.
+    lo, hi = read["steer_null_lo_goal_rate_proxy"], read["steer_null_hi_goal_rate_proxy"]
+    assert lo[1] == hi[1] == 0.0 and (hi - lo)[[0, 2]].min() > 0  # c = 0 moves nothing
+    percentile = read["steer_null_pct_goal_rate_proxy"]
+    assert ((percentile >= 0) & (percentile <= 1)).all() and percentile[1] == 0.5
+
+
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_steering_with_c_0_is_the_unsteered_agent_bit_for_bit(recurrent):
     policy = conv_gru.build(conv_gru.Config(channels=(4,), stride=2, embed=8, hidden=8,

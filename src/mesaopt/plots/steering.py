@@ -2,8 +2,11 @@
 the steered agent reaches the goal first (top row) and its training region first (bottom row)
 vs the coefficient c of the vector added to one layer at every step, for the goal vector (goal
 present minus goal removed), the proxy vector (goal in the training region minus elsewhere) and
-a random vector of the same norm (the control, grey). One column per corner size k of training
-(and other varying axes); c = 0 is the unsteered agent. Last evaluation; mean +- std over seeds."""
+a random vector of the same norm (grey). Shaded without an edge around the unsteered rate, in the
+tested vector's colour: the 95 % band of the null distribution (random directions with the goal's
+or the proxy vector's norm: what a vector that knows nothing of goals does at that c), where the
+run measured one. One column per corner size k of training (and other varying axes); c = 0 is the
+unsteered agent. Last evaluation; seed intervals."""
 from __future__ import annotations
 
 import pandas as pd
@@ -35,6 +38,7 @@ def plot(df: pd.DataFrame):
                     continue
                 style.band(ax, seed_band_by_coefficient(part, coefficient), f"{kind} vector",
                            marker="o", color=color)
+                _null_band(ax, g, outcome, kind, coefficient, color)
             ax.set_title(f"{title}\n{text}".strip(), fontsize=8)
             ax.set_xlabel("coefficient c")
             ax.set_xticks(*coefficient_ticks(coefficient))
@@ -48,6 +52,19 @@ def plot(df: pd.DataFrame):
         axes[0][col].set_ylabel("share of held-out episodes")
     fig.tight_layout()
     return fig
+
+
+def _null_band(ax, g: pd.DataFrame, outcome: str, kind: str, coefficient, color: str) -> None:
+    """The unsteered rate plus the null effects' 2.5-97.5 % band (seed means), if measured."""
+    names = [f"steer_null_{stat}_{outcome}_rate_{kind}" for stat in ("lo", "hi")]
+    unsteered = g[(g.metric == f"steer_{outcome}_rate_{kind}")
+                  & (g.position == int(coefficient.abs().idxmin()))].value.mean()
+    lo, hi = (g[g.metric == name].groupby("position").value.mean() for name in names)
+    if lo.empty or not lo.notna().any():
+        return
+    ax.fill_between(coefficient.reindex(lo.index).to_numpy(), unsteered + lo.to_numpy(),
+                    unsteered + hi.to_numpy(), color=color, alpha=0.12, linewidth=0,
+                    label=f"null: random {kind}-norm directions (95 %)")
 
 
 def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -16,6 +16,16 @@ top-right vectors. Vectors (all from first-step activations):
   (fit on the first step's activations of the fit half, scaled to the goal vector's norm), and a
   random direction of that norm.
 
+Null distributions (option `null_directions`, N): one random vector is one draw, so each effect
+of the goal and the proxy vector, rate(c) - rate(0), is set against N effects of vectors that know
+nothing of goals: N random directions with the tested vector's norm (nulls `goal`, `proxy`), and
+for the proxy vector also N mean differences of the same fit levels split at random into groups of
+the same sizes (null `split`: what a mean difference of these activations gives by chance).
+Metrics `steer_null_{lo,hi}_<outcome>_rate_<null>`: the null effects' 2.5 % and 97.5 % quantiles,
+and `steer_null_pct_<outcome>_rate_<null>`: the tested effect's percentile among them (mid-rank, in
+[0, 1]; near 0 or 1 is an effect the null rarely gives), per coefficient, for outcome goal and
+proxy.
+
 Steered episodes run on the test half of the held-out levels with the evaluation's own keys, so
 c = 0 is the unsteered agent's episodes exactly. Metrics on split `true`, position = index of
 the coefficient (`steer_coefficient` holds them): `steer_goal_rate_<kind>` and
@@ -45,11 +55,16 @@ DEFAULT = False
 PREDICTOR_NEEDS = ("steer", "features")
 KINDS = ("goal", "proxy", "random")
 VECTORS = (*KINDS, "retarget", "retarget_random")
+NULLS = {"goal": "goal", "proxy": "proxy", "split": "proxy"}  # null -> the vector it tests
+NULL_STATS = ("lo", "hi", "pct")
 MAY_BE_NAN = {f"steer_{what}_rate_proxy": "no proxy region apart from the goal (k = n), or no "
               "fit level with the goal inside (or outside) it" for what in ("goal", "proxy")}
 MAY_BE_NAN.update({f"steer_proxy_rate_{kind}": "no proxy region apart from the goal (k = n)"
                    for kind in ("goal", "random")})
 MAY_BE_NAN["steer_norm_proxy"] = MAY_BE_NAN["steer_goal_rate_proxy"]
+MAY_BE_NAN.update({f"steer_null_{stat}_{outcome}_rate_{null}": MAY_BE_NAN["steer_goal_rate_proxy"]
+                   for stat in NULL_STATS for outcome in ("goal", "proxy") for null in NULLS
+                   if outcome == "proxy" or NULLS[null] == "proxy"})
 MAY_BE_NAN.update({name: "every test level's goal is the target square, or the probe direction "
                    "is zero (features that hold nothing of the goal)"
                    for name in ("retarget_rate", "retarget_rate_random")})
@@ -63,9 +78,12 @@ class Config:
     coefficients: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
     target: tuple[int, int] = (1, 1)    # the retargeting square (row, col): the top-left cell
     episodes: int = 4                   # test levels whose retargeted paths are kept (figure)
+    null_directions: int = 32           # draws of each null distribution (0: none)
 
     def validate(self, path: str) -> None:
         require(self.episodes >= 0, f"{path}.episodes", f"must be >= 0, got {self.episodes}")
+        require(self.null_directions >= 0, f"{path}.null_directions",
+                f"must be >= 0, got {self.null_directions}")
         require(len(self.coefficients) > 0, f"{path}.coefficients", "must not be empty")
         require(len(self.target) == 2 and min(self.target) >= 0, f"{path}.target",
                 f"must be a (row, col) square, got {list(self.target)}")
@@ -86,19 +104,41 @@ def _scaled(vector, norm):
     return vector / jnp.linalg.norm(vector) * norm
 
 
-def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key) -> dict:
+def mean_difference(held_out_BxF, fit_B, inside_B):
+    """Mean activations of the fit levels inside minus outside (NaN where a group is empty)."""
+    return (linear_probe.weighted_mean(held_out_BxF, fit_B * inside_B)
+            - linear_probe.weighted_mean(held_out_BxF, fit_B * (1.0 - inside_B)))
+
+
+def split_nulls(held_out_BxF, fit_B, inside_B, key, count: int):
+    """(count, F) mean differences of the fit levels split at random into groups of the sizes
+    `inside_B` gives (the fit half's labels permuted among its levels)."""
+    half = held_out_BxF.shape[0] // 2
+
+    def one(k):
+        order = jnp.concatenate([jax.random.permutation(k, half),
+                                 jnp.arange(half, inside_B.shape[0])])
+        return mean_difference(held_out_BxF, fit_B, inside_B[order])
+    return jax.vmap(one)(jax.random.split(key, count))
+
+
+def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key,
+            null_directions: int = 0) -> dict:
     """name -> (F,) steering vector of the layer (VECTORS), from the pretrain levels and the fit
-    half of the held-out ones."""
+    half of the held-out ones; and the nulls: name -> (N, F) (NULLS)."""
     pre = tasks_by_split["pretrain"]
     goal = jnp.mean(first_features(env, policy, params, pre, layer)
                     - first_features(env, policy, params, pre, layer, drop_goal=True), axis=0)
     held_out = first_features(env, policy, params, tasks_by_split["true"], layer)
     fit, _ = halves(held_out.shape[0])
     inside = (_gridworld.goal_in_region(m) & _gridworld.has_proxy(m)).astype(jnp.float32)
-    proxy = (linear_probe.weighted_mean(held_out, fit * inside)
-             - linear_probe.weighted_mean(held_out, fit * (1.0 - inside)))
+    proxy = mean_difference(held_out, fit, inside)
     norm = jnp.maximum(jnp.linalg.norm(goal), jnp.nan_to_num(jnp.linalg.norm(proxy)))
-    random_key, target_key = jax.random.split(key)
+    random_key, target_key, null_key, split_key = jax.random.split(key, 4)
+    unit = jax.random.normal(null_key, (null_directions, goal.shape[0]))
+    unit = unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
+    nulls = dict(goal=unit * jnp.linalg.norm(goal), proxy=unit * jnp.linalg.norm(proxy),
+                 split=split_nulls(held_out, fit, inside, split_key, null_directions))
     width = m.walls.shape[-1]
     goal_flat = m.goal[:, 0] * width + m.goal[:, 1]
     squares = m.walls.shape[-2] * width
@@ -107,7 +147,7 @@ def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key
                 random=_scaled(jax.random.normal(random_key, goal.shape), norm),
                 retarget=_scaled(toward[:, target_flat], jnp.linalg.norm(goal)),
                 retarget_random=_scaled(jax.random.normal(target_key, goal.shape),
-                                        jnp.linalg.norm(goal)))
+                                        jnp.linalg.norm(goal))), nulls
 
 
 def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, prepared):
@@ -121,8 +161,8 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
     layer = options.layer % len(policy.layers)
     width = m.walls.shape[-1]
     target_flat = options.target[0] * width + options.target[1]
-    found = vectors(env, policy, params, tasks_by_split, m, layer, target_flat,
-                    jax.random.fold_in(keys_by_split["true"], 1))
+    found, nulls = vectors(env, policy, params, tasks_by_split, m, layer, target_flat,
+                           jax.random.fold_in(keys_by_split["true"], 1), options.null_directions)
     valid = {name: jnp.all(jnp.isfinite(v)) for name, v in found.items()}
     coefficients = jnp.asarray(options.coefficients, jnp.float32)
     steer_VxF = jnp.stack([jnp.where(valid[name], found[name], 0.0) for name in VECTORS])
@@ -131,10 +171,18 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                                                                       batch)[half:]
     m_b = test(m)
 
-    def steered(vector):
+    def steered_rollout(vector):
         agent = policy.steer(layer, vector)
         traj = jax.vmap(lambda task, k: tasks.rollout(env, agent, params, task, k))(tasks_b, keys_b)
-        rollout = as_rollout(traj)
+        return traj, as_rollout(traj)
+
+    def first_rates(vector):
+        """(goal-first rate, proxy-first rate) of the test half steered by `vector`."""
+        goal_first, proxy_first, _ = _gridworld.outcomes(m_b, steered_rollout(vector)[1])
+        return jnp.mean(goal_first), jnp.mean(proxy_first)
+
+    def steered(vector):
+        traj, rollout = steered_rollout(vector)
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
         steps = traj.alive.shape[1]
         t_target = _gridworld.first_step(_gridworld.squares_after(m_b, rollout) == target_flat,
@@ -147,7 +195,14 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
     vectors_CxVxF = coefficients[:, None, None] * steer_VxF[None]
     *outcomes, paths = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2, ...)
     largest = max(range(len(options.coefficients)), key=options.coefficients.__getitem__)
-    return dict(outcomes=outcomes, paths=paths[largest, VECTORS.index("retarget")],
+    null_rates = None
+    if options.null_directions:  # the unsteered agent first (the zero vector), then every null
+        null_NxF = jnp.concatenate([jnp.zeros_like(steer_VxF[:1]),
+                                    *(jnp.nan_to_num(nulls[name]) for name in NULLS)])
+        null_rates = jax.vmap(jax.vmap(first_rates))(
+            coefficients[:, None, None] * null_NxF[None])  # each (C, 1 + 3 N)
+    return dict(outcomes=outcomes, null_rates=null_rates,
+                paths=paths[largest, VECTORS.index("retarget")],
                 valid=jnp.stack([valid[name] for name in VECTORS]),
                 norms=dict(goal=jnp.linalg.norm(found["goal"]),
                            proxy=jnp.linalg.norm(found["proxy"])),
@@ -176,7 +231,31 @@ def measure(view: View) -> list:
             mine["valid"][v], (target_first[:, v] * weight).sum(-1) / weight.sum(), jnp.nan)))
     records += [view.record("true", view.learner, f"steer_norm_{kind}", value)
                 for kind, value in mine["norms"].items()]
+    if mine["null_rates"] is not None:
+        records += _nulls(view, mine, (goal_first, proxy_first), has_proxy, record)
     return records + _paths(view, mine["paths"])
+
+
+def _nulls(view: View, mine: dict, firsts, has_proxy, record) -> list:
+    """Each tested effect rate(c) - rate(0) against its null distribution (NULLS), per
+    coefficient: the null effects' 2.5 % and 97.5 % quantiles and the effect's mid-rank
+    percentile among them."""
+    count = view.options.null_directions
+    records = []
+    for outcome, first, null_rates in zip(("goal", "proxy"), firsts, mine["null_rates"]):
+        unsteered = null_rates[:, :1]                    # (C, 1): rate(0), whatever c says
+        for i, (null, tested) in enumerate(NULLS.items()):
+            v = KINDS.index(tested)
+            effect_C = first[:, v].mean(-1) - unsteered[:, 0]
+            null_CxN = null_rates[:, 1 + i * count:1 + (i + 1) * count] - unsteered
+            percentile = (jnp.mean(null_CxN < effect_C[:, None], axis=1)
+                          + 0.5 * jnp.mean(null_CxN == effect_C[:, None], axis=1))
+            lo, hi = jnp.quantile(null_CxN, jnp.asarray([0.025, 0.975]), axis=1)
+            defined = mine["valid"][v] & (has_proxy if outcome == "proxy" else True)
+            records += [record(f"steer_null_{stat}_{outcome}_rate_{null}",
+                               jnp.where(defined, value, jnp.nan))
+                        for stat, value in zip(NULL_STATS, (lo, hi, percentile))]
+    return records
 
 
 def _paths(view: View, steered_ExT):
