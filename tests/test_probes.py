@@ -18,7 +18,7 @@ SMALL = {"interpolation": "{per_alpha: 2}",             # options that keep eage
          "adapt_mse": "{steps: [0, 1, 3]}",
          "thinking_ticks": "{ticks: [0, 1]}", "maze_paths": "{episodes: 1}",
          "proxy_weight": "{weights: 3, betas: [1.0, 10.0]}",
-         "steering": "{coefficients: [0.0, 1.0]}"}
+         "steering": "{coefficients: [0.0, 1.0], null_directions: 2}"}
 
 
 def _fitting(family_name):
