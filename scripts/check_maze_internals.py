@@ -128,6 +128,15 @@ def steering(df: pd.DataFrame, episodes: int) -> list[tuple[str, bool]]:
                   f"{effect(rates['steer_goal_rate_goal'], c_index, zero, episodes)}"
                   f"{null_note(part, k, 'goal', 'goal', c_index)}; random: "
                   f"{effect(rates['steer_goal_rate_random'], c_index, zero, episodes)}")
+        level = per_seed(part, "steer_goal_rate_level")
+        if not level.empty:
+            level, decision = level.loc[k], per_seed(part, "steer_decision_goal_level").loc[k]
+            for c_index in dict.fromkeys((minus, int(coefficients.idxmin()), plus, big)):
+                c = coefficients[c_index]
+                print(f"    per-level goal vector (c={c:+g}): goal_rate "
+                      f"{effect(level, c_index, zero, episodes)}"
+                      f"{null_note(part, k, 'goal', 'level', c_index)}; goal-ward mass at the "
+                      f"decision square {effect(decision, c_index, zero, episodes)}")
         if not rates["steer_proxy_rate_proxy"].isna().all().all():
             for c_index in dict.fromkeys((minus, int(coefficients.idxmin()))):
                 c = coefficients[c_index]

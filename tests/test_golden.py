@@ -29,7 +29,9 @@ ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_
                  *(f"probe_{what}{moment}_untrained" for moment in ("", "_decision")
                    for what in ("goal_acc", "goal_r2", "agent_acc", "outcome_acc")),
                  *(f"steer_null_{stat}_{outcome}_rate_{null}" for stat in ("lo", "hi", "pct")
-                   for outcome in ("goal", "proxy") for null in ("goal", "proxy", "split"))}
+                   for outcome in ("goal", "proxy") for null in ("goal", "proxy", "split", "level")),
+                 "steer_goal_rate_level", "steer_proxy_rate_level", "steer_decision_goal_level",
+                 "steer_norm_level"}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 # Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
 # the difference of float32 weights (new - old), which loses digits where the update is small

@@ -187,6 +187,26 @@ def test_the_null_band_of_a_layer_the_agent_ignores_is_zero_and_of_one_it_reads_
     assert ((percentile >= 0) & (percentile <= 1)).all() and percentile[1] == 0.5
 
 
+def test_the_per_level_goal_vector_of_the_observation_is_the_goal_moved_within_its_maze(levels):
+    """At the observation layer (the goal channel one-hot), the per-level vector is +1 at the
+    goal's square, -1 at one free square that is neither the goal's nor the start's, 0 elsewhere."""
+    m = _gridworld.maps(ENV, levels, ENV.gridworld.proxy_region(MEMBER.axes))
+    vectors = steering.level_vectors(ENV, _constructed(_corner_drive), (), levels, m, 0,
+                                     jax.random.key(0))
+    height, width = m.walls.shape[1:]
+    v = np.asarray(vectors).reshape(BATCH, height, width, -1)
+    others = np.delete(v, CH.goal, axis=-1)
+    assert not others.any()
+    goal_channel = v[..., CH.goal]
+    for b in range(BATCH):
+        (row, col), (start_row, start_col) = np.asarray(m.goal[b]), np.asarray(m.start[b])
+        assert goal_channel[b, row, col] == 1.0 and (goal_channel[b] == 1.0).sum() == 1
+        moved = np.argwhere(goal_channel[b] == -1.0)
+        assert len(moved) == 1 and (goal_channel[b] != 0).sum() == 2
+        r, c = moved[0]
+        assert not m.walls[b, r, c] and (r, c) not in {(row, col), (start_row, start_col)}
+
+
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_steering_with_c_0_is_the_unsteered_agent_bit_for_bit(recurrent):
     policy = conv_gru.build(conv_gru.Config(channels=(4,), stride=2, embed=8, hidden=8,

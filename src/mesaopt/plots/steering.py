@@ -1,7 +1,8 @@
 """Steering the maze agent (probe steering): on held-out levels with the goal anywhere, how often
 the steered agent reaches the goal first (top row) and its training region first (bottom row)
 vs the coefficient c of the vector added to one layer at every step, for the goal vector (goal
-present minus goal removed), the proxy vector (goal in the training region minus elsewhere) and
+present minus goal removed), the per-level goal vector (on each level, goal where it is minus goal
+moved elsewhere in the same maze), the proxy vector (goal in the training region minus elsewhere) and
 a random vector of the same norm (grey). Shaded without an edge around the unsteered rate, in the
 tested vector's colour: the 95 % band of the null distribution (random directions with the goal's
 or the proxy vector's norm: what a vector that knows nothing of goals does at that c), where the
@@ -17,7 +18,8 @@ from mesaopt.plots._maze import (coefficient_ticks, coefficients, groups, seed_b
 
 OPTIONAL = True  # drawn from an opt-in probe
 
-KINDS = {"goal": "#2ca02c", "proxy": "#d62728", "random": "#7f7f7f"}
+KINDS = {"goal": "#2ca02c", "level": "#1f77b4", "proxy": "#d62728", "random": "#7f7f7f"}
+LABELS = {"level": "per-level goal vector"}
 ROWS = {"goal": "reached the goal first", "proxy": "reached the training region first"}
 
 
@@ -36,8 +38,8 @@ def plot(df: pd.DataFrame):
                 part = g[g.metric == f"steer_{outcome}_rate_{kind}"].dropna(subset=["value"])
                 if part.empty:
                     continue
-                style.band(ax, seed_band_by_coefficient(part, coefficient), f"{kind} vector",
-                           marker="o", color=color)
+                style.band(ax, seed_band_by_coefficient(part, coefficient),
+                           LABELS.get(kind, f"{kind} vector"), marker="o", color=color)
                 _null_band(ax, g, outcome, kind, coefficient, color)
             ax.set_title(f"{title}\n{text}".strip(), fontsize=8)
             ax.set_xlabel("coefficient c")

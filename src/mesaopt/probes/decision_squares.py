@@ -35,22 +35,27 @@ def decision_square(m: _gridworld.Maps) -> jax.Array:
     return jnp.where(_gridworld.has_proxy(m), squares, -1)
 
 
+def goalward(m: _gridworld.Maps, rollout) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(decision_goal, decision_corner, decision_visits) of one policy's rollouts on the levels
+    of `m`: the probability mass on the step toward the goal and toward the proxy target at the
+    decision square (NaN where none was visited), and the share of levels visiting it."""
+    decision_B = decision_square(m)
+    squares_BxT = rollout.info[tasks.SQUARE]
+    d_goal, d_proxy = _gridworld.next_distances(m, squares_BxT)   # (B, T, A) each
+    there = (squares_BxT == decision_B[:, None]) & _gridworld.pursuit_steps(m, rollout)
+    toward_goal = d_goal <= jnp.min(d_goal, axis=-1, keepdims=True)
+    toward_proxy = d_proxy <= jnp.min(d_proxy, axis=-1, keepdims=True)
+    mass = lambda toward: jnp.sum(rollout.probs_BxTxA * toward, -1)  # noqa: E731
+    count = jnp.sum(there)   # none: NaN (no level with a decision square was visited)
+    return (jnp.sum(mass(toward_goal) * there) / count,
+            jnp.sum(mass(toward_proxy) * there) / count, jnp.mean(jnp.any(there, axis=1)))
+
+
 def measure(view: View) -> list:
     records = []
     for split in SPLITS:
         m = view.prepared[split]
-        decision_B = decision_square(m)
         for name, rollout in view.outputs[split].items():
-            squares_BxT = rollout.info[tasks.SQUARE]
-            d_goal, d_proxy = _gridworld.next_distances(m, squares_BxT)   # (B, T, A) each
-            there = (squares_BxT == decision_B[:, None]) & _gridworld.pursuit_steps(m, rollout)
-            toward_goal = d_goal <= jnp.min(d_goal, axis=-1, keepdims=True)
-            toward_proxy = d_proxy <= jnp.min(d_proxy, axis=-1, keepdims=True)
-            mass = lambda toward: jnp.sum(rollout.probs_BxTxA * toward, -1)
-            count = jnp.sum(there)   # none: NaN (no level with a decision square was visited)
-            records += [
-                view.record(split, name, "decision_goal", jnp.sum(mass(toward_goal) * there) / count),
-                view.record(split, name, "decision_corner",
-                            jnp.sum(mass(toward_proxy) * there) / count),
-                view.record(split, name, "decision_visits", jnp.mean(jnp.any(there, axis=1)))]
+            records += [view.record(split, name, metric, value) for metric, value in zip(
+                ("decision_goal", "decision_corner", "decision_visits"), goalward(m, rollout))]
     return records

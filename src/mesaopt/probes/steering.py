@@ -16,6 +16,14 @@ top-right vectors. Vectors (all from first-step activations):
   (fit on the first step's activations of the fit half, scaled to the goal vector's norm), and a
   random direction of that norm.
 
+The per-level goal vector (Mini et al.'s cheese vector): on each test level, the layer's
+first-step activations with the goal where it is minus with the goal moved to another free square
+of the same maze (drawn at random), added times c to that level's own episodes (c < 0 subtracts
+the goal's representation): `steer_goal_rate_level`, `steer_proxy_rate_level` and
+`steer_decision_goal_level` (probability mass on the step toward the goal at the decision square,
+probes/decision_squares.py), `steer_norm_level` (the vectors' mean norm); its null `level`: random
+directions with each level's vector norm.
+
 Null distributions (option `null_directions`, N): one random vector is one draw, so each effect
 of the goal and the proxy vector, rate(c) - rate(0), is set against N effects of vectors that know
 nothing of goals: N random directions with the tested vector's norm (nulls `goal`, `proxy`), and
@@ -48,6 +56,7 @@ from mesaopt import tasks
 from mesaopt.algorithms import linear_probe
 from mesaopt.config import require
 from mesaopt.probes import View, _gridworld, as_rollout, maze_paths
+from mesaopt.probes.decision_squares import goalward
 from mesaopt.probes.goal_probes import halves
 
 SETTING = "rl"
@@ -55,13 +64,16 @@ DEFAULT = False
 PREDICTOR_NEEDS = ("steer", "features")
 KINDS = ("goal", "proxy", "random")
 VECTORS = (*KINDS, "retarget", "retarget_random")
-NULLS = {"goal": "goal", "proxy": "proxy", "split": "proxy"}  # null -> the vector it tests
+NULLS = {"goal": "goal", "proxy": "proxy", "split": "proxy",  # null -> the vector it tests
+         "level": "level"}
 NULL_STATS = ("lo", "hi", "pct")
 MAY_BE_NAN = {f"steer_{what}_rate_proxy": "no proxy region apart from the goal (k = n), or no "
               "fit level with the goal inside (or outside) it" for what in ("goal", "proxy")}
 MAY_BE_NAN.update({f"steer_proxy_rate_{kind}": "no proxy region apart from the goal (k = n)"
                    for kind in ("goal", "random")})
 MAY_BE_NAN["steer_norm_proxy"] = MAY_BE_NAN["steer_goal_rate_proxy"]
+MAY_BE_NAN.update({"steer_proxy_rate_level": MAY_BE_NAN["steer_proxy_rate_goal"],
+                   "steer_decision_goal_level": "no steered episode visited a decision square"})
 MAY_BE_NAN.update({f"steer_null_{stat}_{outcome}_rate_{null}": MAY_BE_NAN["steer_goal_rate_proxy"]
                    for stat in NULL_STATS for outcome in ("goal", "proxy") for null in NULLS
                    if outcome == "proxy" or NULLS[null] == "proxy"})
@@ -100,6 +112,23 @@ def first_features(env, policy, params, tasks_B, layer: int, drop_goal: bool = F
     return jax.vmap(one)(tasks_B)
 
 
+def level_vectors(env, policy, params, tasks_B, m, layer: int, key):
+    """(B, F) per level: the layer's first-step activations with the goal where it is minus with
+    the goal moved to a free square of the same maze other than the goal's and the start's."""
+    channel = env.gridworld.channels.goal
+    width = m.walls.shape[-1]
+
+    def one(task, walls, goal, start, k):
+        obs, _ = env.reset(jax.random.key(0), task)
+        taken = jnp.zeros_like(walls).at[goal[0], goal[1]].set(True).at[start[0], start[1]].set(True)
+        flat = jax.random.categorical(k, jnp.where((walls | taken).ravel(), -jnp.inf, 0.0))
+        moved = obs.at[..., channel].set(False).at[flat // width, flat % width, channel].set(True)
+        features = lambda o: policy.features(params, policy.carry(params), o)[1][layer]  # noqa: E731
+        return features(obs) - features(moved)
+    batch = m.goal.shape[0]
+    return jax.vmap(one)(tasks_B, m.walls, m.goal, m.start, jax.random.split(key, batch))
+
+
 def _scaled(vector, norm):
     return vector / jnp.linalg.norm(vector) * norm
 
@@ -125,7 +154,7 @@ def split_nulls(held_out_BxF, fit_B, inside_B, key, count: int):
 def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key,
             null_directions: int = 0) -> dict:
     """name -> (F,) steering vector of the layer (VECTORS), from the pretrain levels and the fit
-    half of the held-out ones; and the nulls: name -> (N, F) (NULLS)."""
+    half of the held-out ones; and the nulls: name -> (N, F) (NULLS; `level`: unit directions)."""
     pre = tasks_by_split["pretrain"]
     goal = jnp.mean(first_features(env, policy, params, pre, layer)
                     - first_features(env, policy, params, pre, layer, drop_goal=True), axis=0)
@@ -138,7 +167,8 @@ def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key
     unit = jax.random.normal(null_key, (null_directions, goal.shape[0]))
     unit = unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
     nulls = dict(goal=unit * jnp.linalg.norm(goal), proxy=unit * jnp.linalg.norm(proxy),
-                 split=split_nulls(held_out, fit, inside, split_key, null_directions))
+                 split=split_nulls(held_out, fit, inside, split_key, null_directions),
+                 level=unit)  # scaled to each level's own vector's norm by `derive`
     width = m.walls.shape[-1]
     goal_flat = m.goal[:, 0] * width + m.goal[:, 1]
     squares = m.walls.shape[-2] * width
@@ -172,14 +202,22 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
     m_b = test(m)
 
     def steered_rollout(vector):
-        agent = policy.steer(layer, vector)
-        traj = jax.vmap(lambda task, k: tasks.rollout(env, agent, params, task, k))(tasks_b, keys_b)
+        """The test half steered by one vector (F,), or each level by its own (B/2, F)."""
+        def one(task, k, v):
+            return tasks.rollout(env, policy.steer(layer, v), params, task, k)
+        per_level = 0 if vector.ndim == 2 else None
+        traj = jax.vmap(one, in_axes=(0, 0, per_level))(tasks_b, keys_b, vector)
         return traj, as_rollout(traj)
 
     def first_rates(vector):
         """(goal-first rate, proxy-first rate) of the test half steered by `vector`."""
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, steered_rollout(vector)[1])
         return jnp.mean(goal_first), jnp.mean(proxy_first)
+
+    def level_outcomes(vectors_bxF):
+        rollout = steered_rollout(vectors_bxF)[1]
+        goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
+        return jnp.mean(goal_first), jnp.mean(proxy_first), goalward(m_b, rollout)[0]
 
     def steered(vector):
         traj, rollout = steered_rollout(vector)
@@ -195,13 +233,23 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
     vectors_CxVxF = coefficients[:, None, None] * steer_VxF[None]
     *outcomes, paths = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2, ...)
     largest = max(range(len(options.coefficients)), key=options.coefficients.__getitem__)
+    per_level = level_vectors(env, policy, params, tasks_b, m_b, layer,
+                              jax.random.fold_in(keys_by_split["true"], 2))   # (B/2, F)
+    level = jax.vmap(level_outcomes)(coefficients[:, None, None] * per_level[None])  # each (C,)
     null_rates = None
     if options.null_directions:  # the unsteered agent first (the zero vector), then every null
-        null_NxF = jnp.concatenate([jnp.zeros_like(steer_VxF[:1]),
-                                    *(jnp.nan_to_num(nulls[name]) for name in NULLS)])
-        null_rates = jax.vmap(jax.vmap(first_rates))(
-            coefficients[:, None, None] * null_NxF[None])  # each (C, 1 + 3 N)
-    return dict(outcomes=outcomes, null_rates=null_rates,
+        level_norms = jnp.linalg.norm(per_level, axis=1)                        # (B/2,)
+        random_NxbxF = nulls["level"][:, None, :] * level_norms[None, :, None]
+        shared = jnp.concatenate([jnp.zeros_like(steer_VxF[:1]),
+                                  *(jnp.nan_to_num(nulls[name]) for name in NULLS if name != "level")])
+        shared_rates = jax.vmap(jax.vmap(first_rates))(
+            coefficients[:, None, None] * shared[None])  # each (C, 1 + 3 N)
+        level_rates = jax.vmap(jax.vmap(first_rates))(
+            coefficients[:, None, None, None] * jnp.nan_to_num(random_NxbxF)[None])  # (C, N)
+        null_rates = tuple(jnp.concatenate([a, b], axis=1)
+                           for a, b in zip(shared_rates, level_rates))
+    return dict(outcomes=outcomes, null_rates=null_rates, level=level,
+                level_norm=jnp.mean(jnp.linalg.norm(per_level, axis=1)),
                 paths=paths[largest, VECTORS.index("retarget")],
                 valid=jnp.stack([valid[name] for name in VECTORS]),
                 norms=dict(goal=jnp.linalg.norm(found["goal"]),
@@ -231,6 +279,11 @@ def measure(view: View) -> list:
             mine["valid"][v], (target_first[:, v] * weight).sum(-1) / weight.sum(), jnp.nan)))
     records += [view.record("true", view.learner, f"steer_norm_{kind}", value)
                 for kind, value in mine["norms"].items()]
+    level_goal, level_proxy, level_decision = mine["level"]
+    records += [record("steer_goal_rate_level", level_goal),
+                record("steer_proxy_rate_level", jnp.where(has_proxy, level_proxy, jnp.nan)),
+                record("steer_decision_goal_level", level_decision),
+                view.record("true", view.learner, "steer_norm_level", mine["level_norm"])]
     if mine["null_rates"] is not None:
         records += _nulls(view, mine, (goal_first, proxy_first), has_proxy, record)
     return records + _paths(view, mine["paths"])
@@ -244,14 +297,16 @@ def _nulls(view: View, mine: dict, firsts, has_proxy, record) -> list:
     records = []
     for outcome, first, null_rates in zip(("goal", "proxy"), firsts, mine["null_rates"]):
         unsteered = null_rates[:, :1]                    # (C, 1): rate(0), whatever c says
+        level = mine["level"][0 if outcome == "goal" else 1]
         for i, (null, tested) in enumerate(NULLS.items()):
-            v = KINDS.index(tested)
-            effect_C = first[:, v].mean(-1) - unsteered[:, 0]
+            tested_C = level if tested == "level" else first[:, KINDS.index(tested)].mean(-1)
+            effect_C = tested_C - unsteered[:, 0]
             null_CxN = null_rates[:, 1 + i * count:1 + (i + 1) * count] - unsteered
             percentile = (jnp.mean(null_CxN < effect_C[:, None], axis=1)
                           + 0.5 * jnp.mean(null_CxN == effect_C[:, None], axis=1))
             lo, hi = jnp.quantile(null_CxN, jnp.asarray([0.025, 0.975]), axis=1)
-            defined = mine["valid"][v] & (has_proxy if outcome == "proxy" else True)
+            valid = True if tested == "level" else mine["valid"][KINDS.index(tested)]
+            defined = valid & (has_proxy if outcome == "proxy" else True)
             records += [record(f"steer_null_{stat}_{outcome}_rate_{null}",
                                jnp.where(defined, value, jnp.nan))
                         for stat, value in zip(NULL_STATS, (lo, hi, percentile))]
