@@ -12,9 +12,10 @@ The preset is read from each run's config (`name`); a directory may hold several
   transience).
 - digits_gpicl_cpu (and its 5-seed companion digits_gpicl_seeds), over seeds (95 % t-interval,
   the mean alone below 3 seeds): at the fewest tasks, training-task accuracy late in the context
-  - chance above 0.3, while unseen tasks - chance is within +-0.1 (equivalence, TOST); at the
-  most tasks, unseen - chance above 0.2 and above half of training - chance (both learned). Each
-  seed's phase is printed: near the threshold seeds split.
+  - chance above 0.3, while unseen tasks - chance is within +-0.1 (equivalence, TOST). At the
+  most tasks each seed's phase and the seed-level interval of unseen - chance are printed, not
+  claimed: on 5 seeds they split (2 of 5 learn unseen tasks in context), so the former claim
+  "unseen tasks >= chance + 0.2 at M = 1024" is withdrawn.
 - clusters_diversity_cpu (and its 5-seed companion clusters_diversity_seeds): the emergence
   score is <= -0.5 at the fewest classes and >= +0.5 at the most; the emergence analysis gives a
   finite K* with its interval.
@@ -137,15 +138,17 @@ def digits_gpicl(df: pd.DataFrame) -> dict[str, bool]:
     generalizing = (most.phase == "general").sum()
     print(f"M={m_values.max():g}: {generalizing} of {len(most)} seeds in phase 'general' "
           f"({', '.join(most.phase)})")
+    # Withdrawn as claims after 5 seeds (digits_gpicl_seeds): at the most tasks the seeds split
+    # (2 of 5 general), so "unseen tasks above chance + 0.2" does not hold over seeds; printed.
+    print(f"M={m_values.max():g} (printed, not claimed): unseen tasks - chance "
+          f"{seeds.over_seeds(unseen_most).format('+.3f')}; unseen - chance minus half of "
+          f"training - chance {seeds.over_seeds(both).format('+.3f')}")
     return dict([
         above(f"M={m_values.min():g}: training tasks - chance", seeds.over_seeds(learned), 0.3),
         (f"M={m_values.min():g}: unseen tasks - chance {seeds.over_seeds(unseen_few).format('+.3f')}"
          f" within +-0.1 (TOST over seeds; mean only below 3 seeds)",
          seeds.equivalent(unseen_few, 0.1) if len(unseen_few) >= seeds.MIN_SEEDS
-         else abs(unseen_few.mean()) <= 0.1),
-        above(f"M={m_values.max():g}: unseen tasks - chance", seeds.over_seeds(unseen_most), 0.2),
-        above(f"M={m_values.max():g}: unseen - chance minus half of training - chance (both "
-              f"learned)", seeds.over_seeds(both), 0.0)])
+         else abs(unseen_few.mean()) <= 0.1)])
 
 
 def clusters_diversity(df: pd.DataFrame) -> dict[str, bool]:

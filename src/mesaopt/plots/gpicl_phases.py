@@ -3,8 +3,8 @@ its training tasks (`pretrain`) and on unseen tasks (`true`: fresh projections a
 permutations of held-out images), late in the context, against the number of training tasks M,
 with the accuracy on training tasks at the first position (before any context), the in-context
 references' (ncm, knn: what learning from the context alone reaches) and chance; each
-M is labelled with its phase (analysis/classification.py: memorization, task identification,
-general). Last evaluation; mean +- std over seeds."""
+M is labelled with its seeds' phases (analysis/classification.py: memorization, task
+identification, general; with counts where the seeds split). Last evaluation; seed intervals."""
 from __future__ import annotations
 
 import pandas as pd
@@ -14,6 +14,13 @@ from mesaopt.plots import NotDrawable, style
 
 SHORT = {"memorization": "mem", "task identification": "task id", "general": "general",
          "none": "none"}
+
+
+def phase_label(by_seed: list[str]) -> str:
+    """The seeds' phases: one name where they agree, else each with its count ('2 general,
+    2 task id, 1 mem'), most frequent first."""
+    counts = pd.Series(by_seed).map(SHORT).value_counts()
+    return counts.index[0] if len(counts) == 1 else ", ".join(f"{n} {p}" for p, n in counts.items())
 
 
 def plot(df: pd.DataFrame):
@@ -41,8 +48,8 @@ def plot(df: pd.DataFrame):
                    **style.reference_style(name))
     x, ticks, labels = style.log2_diversity_axis(phases.num_tasks)
     for xi, (_, row) in zip(x, phases.iterrows()):
-        ax.annotate(SHORT[row.phase], (xi, 1.0), fontsize=6, ha="center", va="bottom",
-                    rotation=30)
+        ax.annotate(phase_label(row.phase_by_seed), (xi, 1.0), fontsize=6, ha="center",
+                    va="bottom", rotation=30)
     ax.axhline(phases.chance.mean(), **style.reference_style("chance"), label="chance")
     ax.set_xticks(ticks, labels)
     ax.set_xlabel("log2 M (training tasks)")
