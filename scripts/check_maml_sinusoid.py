@@ -3,8 +3,10 @@
 On fresh tasks at each run's last step, with 10 support pairs (adapt_mse), seed by seed (the two
 learners' runs share seeds 0, 1, ...): (1) MAML adapts: its error after one inner step minus half
 its error before adaptation is below 0, and ten steps minus one step is below 0; (2) MAML beats the
-pretrained-then-fine-tuned baseline after one and after ten steps: maml - pretrained below 0. Each
-claim over seeds: the 95 % t-interval below 0 (>= 3 seeds), else the mean, marked "mean only".
+pretrained-then-fine-tuned baseline: after one step maml - pretrained below 0; after ten steps in
+every seed (the baseline's fine-tuning diverges in some seeds, where a t-interval means nothing;
+diverged counts as worse). Each interval claim over seeds: the 95 % t-interval below 0 (>= 3
+seeds), else the mean, marked "mean only".
 Prints every learner's error at 0, 1, 10 and 100 steps and the in-context transformer's with the
 same 10 pairs. Exit 1 if any claim fails or the maml or pretrained run is missing.
 
@@ -12,6 +14,7 @@ Usage: python scripts/check_maml_sinusoid.py <sweep-dir>
 """
 from __future__ import annotations
 
+import numpy as np
 from _claims import below, main, print_by_seed
 
 from mesaopt import results
@@ -42,10 +45,16 @@ def check(directory: str) -> dict[str, bool]:
     maml, pre = per_seed["maml"], per_seed["pretrained"]
     for label, a, b in (("maml: 1 step - half of 0 steps", maml[1], 0.5 * maml[0]),
                         ("maml: 10 steps - 1 step", maml[10], maml[1]),
-                        ("maml - pretrained fine-tuned, 1 step", maml[1], pre[1]),
-                        ("maml - pretrained fine-tuned, 10 steps", maml[10], pre[10])):
+                        ("maml - pretrained fine-tuned, 1 step", maml[1], pre[1])):
         text, ok = below(label, seeds.paired(a.to_numpy(), b.to_numpy()))
         checks[text] = ok
+    # Fine-tuning the pretrained baseline at the training step size can diverge (NaN, or errors
+    # of 1e6): a t-interval means nothing there, so the 10-step claim is seed by seed, a
+    # diverged baseline counting as worse.
+    ahead = (maml[10] < pre[10]) | ~np.isfinite(pre[10])
+    diverged = int((~np.isfinite(pre[10]) | (pre[10] > 1e3)).sum())
+    checks[f"maml below pretrained fine-tuned after 10 steps in every seed: {int(ahead.sum())} of "
+           f"{len(ahead)} (the baseline diverged in {diverged})"] = bool(ahead.all())
     return checks
 
 
