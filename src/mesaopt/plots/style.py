@@ -119,7 +119,7 @@ def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
     line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
     ax.fill_between(stats.index, stats["lo"], stats["hi"], color=line.get_color(), alpha=0.15,
                     linewidth=0)
-    behind = stats["seeds"][stats["seeds"] > 0] if len(stats) else stats.get("seeds", [])
+    behind = stats["seeds"][stats["seeds"] > 0]
     if len(behind):  # points without a value (no seed) draw nothing and say nothing
         fig = ax.figure
         fig.band_seeds = min(getattr(fig, "band_seeds", math.inf), int(behind.min()))

@@ -209,13 +209,10 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
         traj = jax.vmap(one, in_axes=(0, 0, per_level))(tasks_b, keys_b, vector)
         return traj, as_rollout(traj)
 
-    def first_rates(vector):
-        """(goal-first rate, proxy-first rate) of the test half steered by `vector`."""
-        goal_first, proxy_first, _ = _gridworld.outcomes(m_b, steered_rollout(vector)[1])
-        return jnp.mean(goal_first), jnp.mean(proxy_first)
-
-    def level_outcomes(vectors_bxF):
-        rollout = steered_rollout(vectors_bxF)[1]
+    def rates(vector):
+        """(goal-first rate, proxy-first rate, goal-ward mass at the decision square) of the test
+        half steered by `vector` (what a caller leaves unused is not computed under jit)."""
+        rollout = steered_rollout(vector)[1]
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
         return jnp.mean(goal_first), jnp.mean(proxy_first), goalward(m_b, rollout)[0]
 
@@ -235,19 +232,20 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
     largest = max(range(len(options.coefficients)), key=options.coefficients.__getitem__)
     per_level = level_vectors(env, policy, params, tasks_b, m_b, layer,
                               jax.random.fold_in(keys_by_split["true"], 2))   # (B/2, F)
-    level = jax.vmap(level_outcomes)(coefficients[:, None, None] * per_level[None])  # each (C,)
+    level = jax.vmap(rates)(coefficients[:, None, None] * per_level[None])  # each (C,)
     null_rates = None
-    if options.null_directions:  # the unsteered agent first (the zero vector), then every null
+    if options.null_directions:  # the unsteered agent first (the zero vector), then every null,
+        # each vector given per level: the `level` null's directions take each level's norm
+        half_levels = per_level.shape[0]
         level_norms = jnp.linalg.norm(per_level, axis=1)                        # (B/2,)
-        random_NxbxF = nulls["level"][:, None, :] * level_norms[None, :, None]
-        shared = jnp.concatenate([jnp.zeros_like(steer_VxF[:1]),
-                                  *(jnp.nan_to_num(nulls[name]) for name in NULLS if name != "level")])
-        shared_rates = jax.vmap(jax.vmap(first_rates))(
-            coefficients[:, None, None] * shared[None])  # each (C, 1 + 3 N)
-        level_rates = jax.vmap(jax.vmap(first_rates))(
-            coefficients[:, None, None, None] * jnp.nan_to_num(random_NxbxF)[None])  # (C, N)
-        null_rates = tuple(jnp.concatenate([a, b], axis=1)
-                           for a, b in zip(shared_rates, level_rates))
+        per_null = {name: jnp.broadcast_to(nulls[name][:, None, :], (options.null_directions,
+                                                                     *per_level.shape))
+                    for name in NULLS}
+        per_null["level"] = per_null["level"] * level_norms[None, :, None]
+        null_NxbxF = jnp.concatenate([jnp.zeros((1, half_levels, per_level.shape[1])),
+                                      *(jnp.nan_to_num(per_null[name]) for name in NULLS)])
+        null_rates = jax.vmap(jax.vmap(rates))(
+            coefficients[:, None, None, None] * null_NxbxF[None])[:2]  # each (C, 1 + 4 N)
     return dict(outcomes=outcomes, null_rates=null_rates, level=level,
                 level_norm=jnp.mean(jnp.linalg.norm(per_level, axis=1)),
                 paths=paths[largest, VECTORS.index("retarget")],
