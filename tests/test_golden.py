@@ -31,7 +31,12 @@ ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_
                  *(f"steer_null_{stat}_{outcome}_rate_{null}" for stat in ("lo", "hi", "pct")
                    for outcome in ("goal", "proxy") for null in ("goal", "proxy", "split", "level")),
                  "steer_goal_rate_level", "steer_proxy_rate_level", "steer_decision_goal_level",
-                 "steer_norm_level"}
+                 "steer_norm_level", "steer_sweep_coefficient", "steer_sweep_norm",
+                 *(f"steer_sweep_{what}_{outcome}" for outcome in ("goal_rate", "proxy_rate",
+                                                                   "decision_goal")
+                   for what in ("effect", "null_lo", "null_hi", "null_pct")),
+                 "retarget_rate_channels", "retarget_channel_count",
+                 *(f"retarget_null_{stat}_channels" for stat in ("lo", "hi", "pct"))}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 # Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
 # the difference of float32 weights (new - old), which loses digits where the update is small

@@ -224,3 +224,54 @@ def test_steering_with_c_0_is_the_unsteered_agent_bit_for_bit(recurrent):
     # A non-zero vector at the last layer changes the output.
     moved = policy.steer(3, jnp.ones_like(layers[3])).act(params, policy.carry(params), obs, None)
     assert not np.array_equal(moved[1], want[1])
+
+
+def _input_reader(steer=None) -> Policy:
+    """A feed-forward goal seeker that reads the goal from its one layer, the observation: it walks
+    the shortest path to the square where that layer's goal channel is largest (so steering the
+    observation moves the goal it seeks)."""
+    def forward(obs):
+        layer = obs.astype(jnp.float32).ravel()
+        if steer is not None:
+            layer = layer + steer[1]
+        walls, agent = obs[..., CH.walls], _square(obs[..., CH.agent])
+        distance = gridworld.distances(walls, _square(layer.reshape(obs.shape)[..., CH.goal]))
+        nxt = gridworld.next_squares(walls, agent, ENV.gridworld.moves)
+        return layer, -100.0 * distance[nxt[:, 0], nxt[:, 1]].astype(jnp.float32)
+
+    return Policy(lambda key: (), lambda params: (),
+                  lambda params, carry, obs, key: (carry, forward(obs)[1], jnp.zeros(())),
+                  feed_forward=True, layers=("input",), layer_channels=(ENV.obs_shape[-1],),
+                  features=lambda params, carry, obs: (carry, (forward(obs)[0],)),
+                  steer=lambda layer, vector: _input_reader((layer, vector)))
+
+
+def test_the_layer_sweep_and_channel_retargeting_move_a_goal_seeker_that_reads_its_input(levels):
+    """Subtracting the per-level goal vector from the observation (c = -1) moves the goal the
+    agent seeks to another square: its goal rate falls far below every random direction of the
+    same norm (which leaves the largest goal square where it is). Setting the top channel (the
+    probe ranks the goal's own first) to its pattern with the goal at the target sends it there,
+    which no other single channel (walls, agent: unchanged by moving the goal) does."""
+    metrics = _views(_input_reader(), steering, levels, steering.Config(
+        layer=0, coefficients=(0.0, 1.0), episodes=0, null_directions=6, layer_sweep=True,
+        retarget_share=0.2))[0]
+    assert metrics["steer_sweep_norm"] == pytest.approx([np.sqrt(2.0)])
+    effect = metrics["steer_sweep_effect_goal_rate"]
+    assert effect.shape == (1,) and effect[0] < -0.25  # some ways to the moved goal pass the goal
+    assert metrics["steer_sweep_null_lo_goal_rate"][0] > effect[0]
+    assert metrics["steer_sweep_null_pct_goal_rate"][0] == 0.0
+    assert metrics["retarget_channel_count"] == pytest.approx([1.0])
+    rate, hi = metrics["retarget_rate_channels"][0], metrics["retarget_null_hi_channels"][0]
+    assert rate > 0.5 and metrics["retarget_null_pct_channels"][0] > 0.5
+    # a random set that draws the goal channel ties with the top set; the others do not move it
+    assert metrics["retarget_null_lo_channels"][0] < rate and rate >= hi - 1e-6
+
+
+def test_channels_are_ranked_by_the_goal_probe_the_goal_channel_first_in_the_observation(levels):
+    obs = jax.vmap(lambda task: ENV.reset(jax.random.key(0), task)[0])(levels)
+    m = _gridworld.maps(ENV, levels, ENV.gridworld.proxy_region(MEMBER.axes))
+    width = m.walls.shape[-1]
+    ranked = steering.channel_ranking(obs.reshape(BATCH, -1).astype(jnp.float32),
+                                      m.goal[:, 0] * width + m.goal[:, 1],
+                                      goal_probes.halves(BATCH)[0], ENV.obs_shape[-1], m.walls[0].size)
+    assert int(ranked[0]) == CH.goal

@@ -72,6 +72,9 @@ class Policy(NamedTuple):
     # one per layer from the input (0) up to the last hidden layer, named by `layers`.
     features: Callable | None = None
     layers: tuple[str, ...] = ()
+    # Per layer of `features`: its channel count where the layer is a map (flat features ordered
+    # (..., channel)), None where it is a vector (channel-level retargeting, probes/steering.py).
+    layer_channels: tuple[int | None, ...] = ()
     # Learners: (layer, vector) -> the same policy with `vector` added to that layer's activations
     # at every step (activation steering; the probes goal_probes and steering).
     steer: Callable[[int, jax.Array], "Policy"] | None = None

@@ -215,6 +215,12 @@ def layer_names(cfg: Config) -> tuple[str, ...]:
             "gru" if cfg.recurrent else "hidden")
 
 
+def layer_channels(cfg: Config, obs_channels: int) -> tuple[int | None, ...]:
+    """The channel count of each of `layer_names`' layers that is a map (None: a vector)."""
+    conv = cfg.core == "conv"
+    return (obs_channels, *cfg.channels, cfg.embed if conv else None, cfg.hidden if conv else None)
+
+
 def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy:
     ticks = cfg.thinking_ticks if ticks is None else ticks
     conv = cfg.core == "conv"
@@ -249,6 +255,7 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
         if cfg.recurrent else None
     policy = Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
                     layers=layer_names(cfg), thinking_carry=thinking_carry,
+                    layer_channels=layer_channels(cfg, env.obs_shape[-1]),
                     steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)),
                     resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None,
                     encode=encode if cfg.recurrent else None,

@@ -34,6 +34,24 @@ and `steer_null_pct_<outcome>_rate_<null>`: the tested effect's percentile among
 [0, 1]; near 0 or 1 is an effect the null rarely gives), per coefficient, for outcome goal and
 proxy.
 
+The layer sweep (option `layer_sweep`): the per-level goal vector of every layer `Policy.layers`
+names (the observation's included: there it moves the goal, a positive control), added times
+`sweep_coefficient` (default -1: subtracted, as Mini et al.), against its null (random directions
+with each level's vector norm, `null_directions` of them). Position = the layer's index:
+`steer_sweep_effect_<outcome>` (rate(c) - rate(0)) and `steer_sweep_null_{lo,hi,pct}_<outcome>`
+for outcome goal_rate, proxy_rate and decision_goal; `steer_sweep_norm` (the vectors' mean norm);
+`steer_sweep_coefficient` holds c.
+
+Channel-level retargeting (option `retarget_share`, after Mini et al.'s 11 cheese-tracking
+channels): in every layer that is a map (`Policy.layer_channels`; the observation's included,
+where the top channel is the goal's own: a positive control), channels are ranked by the weight a
+goal-square probe (ridge, fit half, standardized units) puts on them; the top share of them
+(at least one) is set on each test level to the pattern it shows with the goal moved to the
+`target` square (the difference added at every step), and `retarget_rate_channels` (position =
+layer index, NaN for vector layers) is set against `null_directions` random channel sets of the
+same size: `retarget_null_{lo,hi,pct}_channels` (their rates' 2.5 / 97.5 % quantiles and the top
+set's percentile among them); `retarget_channel_count` says how many channels were set.
+
 Steered episodes run on the test half of the held-out levels with the evaluation's own keys, so
 c = 0 is the unsteered agent's episodes exactly. Metrics on split `true`, position = index of
 the coefficient (`steer_coefficient` holds them): `steer_goal_rate_<kind>` and
@@ -67,6 +85,7 @@ VECTORS = (*KINDS, "retarget", "retarget_random")
 NULLS = {"goal": "goal", "proxy": "proxy", "split": "proxy",  # null -> the vector it tests
          "level": "level"}
 NULL_STATS = ("lo", "hi", "pct")
+SWEPT = ("goal_rate", "proxy_rate", "decision_goal")  # the layer sweep's outcomes
 MAY_BE_NAN = {f"steer_{what}_rate_proxy": "no proxy region apart from the goal (k = n), or no "
               "fit level with the goal inside (or outside) it" for what in ("goal", "proxy")}
 MAY_BE_NAN.update({f"steer_proxy_rate_{kind}": "no proxy region apart from the goal (k = n)"
@@ -77,6 +96,13 @@ MAY_BE_NAN.update({"steer_proxy_rate_level": MAY_BE_NAN["steer_proxy_rate_goal"]
 MAY_BE_NAN.update({f"steer_null_{stat}_{outcome}_rate_{null}": MAY_BE_NAN["steer_goal_rate_proxy"]
                    for stat in NULL_STATS for outcome in ("goal", "proxy") for null in NULLS
                    if outcome == "proxy" or NULLS[null] == "proxy"})
+MAY_BE_NAN.update({f"steer_sweep_{what}_proxy_rate": MAY_BE_NAN["steer_proxy_rate_goal"]
+                   for what in ("effect", *(f"null_{stat}" for stat in NULL_STATS))})
+MAY_BE_NAN.update({f"steer_sweep_{what}_decision_goal": MAY_BE_NAN["steer_decision_goal_level"]
+                   for what in ("effect", *(f"null_{stat}" for stat in NULL_STATS))})
+MAY_BE_NAN.update({name: "a layer that is a vector, not a map of channels" for name in (
+    "retarget_rate_channels", "retarget_channel_count",
+    *(f"retarget_null_{stat}_channels" for stat in NULL_STATS))})
 MAY_BE_NAN.update({name: "every test level's goal is the target square, or the probe direction "
                    "is zero (features that hold nothing of the goal)"
                    for name in ("retarget_rate", "retarget_rate_random")})
@@ -91,11 +117,20 @@ class Config:
     target: tuple[int, int] = (1, 1)    # the retargeting square (row, col): the top-left cell
     episodes: int = 4                   # test levels whose retargeted paths are kept (figure)
     null_directions: int = 32           # draws of each null distribution (0: none)
+    layer_sweep: bool = False           # the per-level goal vector at every layer, with its null
+    sweep_coefficient: float = -1.0
+    retarget_share: float = 0.0         # channel-level retargeting: the top share of channels
 
     def validate(self, path: str) -> None:
+        require(not self.layer_sweep or self.null_directions > 0, f"{path}.layer_sweep",
+                "needs null_directions > 0 (its effects are read against their null)")
         require(self.episodes >= 0, f"{path}.episodes", f"must be >= 0, got {self.episodes}")
         require(self.null_directions >= 0, f"{path}.null_directions",
                 f"must be >= 0, got {self.null_directions}")
+        require(0.0 <= self.retarget_share <= 1.0, f"{path}.retarget_share",
+                f"must lie in [0, 1], got {self.retarget_share}")
+        require(not self.retarget_share or self.null_directions > 0, f"{path}.retarget_share",
+                "needs null_directions > 0 (random channel sets are its null)")
         require(len(self.coefficients) > 0, f"{path}.coefficients", "must not be empty")
         require(len(self.target) == 2 and min(self.target) >= 0, f"{path}.target",
                 f"must be a (row, col) square, got {list(self.target)}")
@@ -112,21 +147,34 @@ def first_features(env, policy, params, tasks_B, layer: int, drop_goal: bool = F
     return jax.vmap(one)(tasks_B)
 
 
-def level_vectors(env, policy, params, tasks_B, m, layer: int, key):
+def level_vectors(env, policy, params, tasks_B, m, layer: int, key, to=None):
     """(B, F) per level: the layer's first-step activations with the goal where it is minus with
-    the goal moved to a free square of the same maze other than the goal's and the start's."""
+    the goal moved to a free square of the same maze other than the goal's and the start's (drawn
+    at random), or to the flat square `to`."""
     channel = env.gridworld.channels.goal
     width = m.walls.shape[-1]
 
     def one(task, walls, goal, start, k):
         obs, _ = env.reset(jax.random.key(0), task)
         taken = jnp.zeros_like(walls).at[goal[0], goal[1]].set(True).at[start[0], start[1]].set(True)
-        flat = jax.random.categorical(k, jnp.where((walls | taken).ravel(), -jnp.inf, 0.0))
+        flat = to if to is not None else jax.random.categorical(
+            k, jnp.where((walls | taken).ravel(), -jnp.inf, 0.0))
         moved = obs.at[..., channel].set(False).at[flat // width, flat % width, channel].set(True)
         features = lambda o: policy.features(params, policy.carry(params), o)[1][layer]  # noqa: E731
         return features(obs) - features(moved)
     batch = m.goal.shape[0]
     return jax.vmap(one)(tasks_B, m.walls, m.goal, m.start, jax.random.split(key, batch))
+
+
+def channel_ranking(held_out_BxF, goal_flat_B, fit_B, channels: int, squares: int):
+    """(C,) the layer's channels, most goal-informative first: by the squared weight a goal-square
+    probe fit on the fit levels puts on each channel's features (in standardized units, summed
+    over positions and squares; features ordered (..., channel))."""
+    weights = linear_probe.directions(held_out_BxF, jax.nn.one_hot(goal_flat_B, squares), fit_B)
+    mean = linear_probe.weighted_mean(held_out_BxF, fit_B)
+    scale = jnp.sqrt(linear_probe.weighted_mean((held_out_BxF - mean) ** 2, fit_B))
+    score_F = jnp.sum((weights * scale[:, None]) ** 2, axis=1)
+    return jnp.argsort(-score_F.reshape(-1, channels).sum(0))
 
 
 def _scaled(vector, norm):
@@ -201,31 +249,36 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                                                                       batch)[half:]
     m_b = test(m)
 
-    def steered_rollout(vector):
-        """The test half steered by one vector (F,), or each level by its own (B/2, F)."""
+    def steered_rollout(vector, at=layer):
+        """The test half steered at layer `at` by one vector (F,), or each level by its own
+        (B/2, F)."""
         def one(task, k, v):
-            return tasks.rollout(env, policy.steer(layer, v), params, task, k)
+            return tasks.rollout(env, policy.steer(at, v), params, task, k)
         per_level = 0 if vector.ndim == 2 else None
         traj = jax.vmap(one, in_axes=(0, 0, per_level))(tasks_b, keys_b, vector)
         return traj, as_rollout(traj)
 
-    def rates(vector):
+    def rates(vector, at=layer):
         """(goal-first rate, proxy-first rate, goal-ward mass at the decision square) of the test
-        half steered by `vector` (what a caller leaves unused is not computed under jit)."""
-        rollout = steered_rollout(vector)[1]
+        half steered by `vector` at layer `at` (what a caller leaves unused is not computed under
+        jit)."""
+        rollout = steered_rollout(vector, at)[1]
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
         return jnp.mean(goal_first), jnp.mean(proxy_first), goalward(m_b, rollout)[0]
+
+    def target_first(traj, rollout):
+        """(B/2,) the target square reached before the goal."""
+        t_target = _gridworld.first_step(_gridworld.squares_after(m_b, rollout) == target_flat,
+                                         traj.alive)
+        t_goal = _gridworld.first_step(traj.info[tasks.GOAL_REACHED], traj.alive)
+        return (t_target < traj.alive.shape[1]) & (t_target < t_goal)
 
     def steered(vector):
         traj, rollout = steered_rollout(vector)
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
-        steps = traj.alive.shape[1]
-        t_target = _gridworld.first_step(_gridworld.squares_after(m_b, rollout) == target_flat,
-                                         traj.alive)
-        t_goal = _gridworld.first_step(traj.info[tasks.GOAL_REACHED], traj.alive)
         first = jax.tree.map(lambda a: a[:options.episodes], (m_b, rollout))
         path = maze_paths.path_squares(first[1], maze_paths.final_square(*first))
-        return goal_first, proxy_first, (t_target < steps) & (t_target < t_goal), path
+        return goal_first, proxy_first, target_first(traj, rollout), path
 
     vectors_CxVxF = coefficients[:, None, None] * steer_VxF[None]
     *outcomes, paths = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2, ...)
@@ -246,13 +299,60 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                                       *(jnp.nan_to_num(per_null[name]) for name in NULLS)])
         null_rates = jax.vmap(jax.vmap(rates))(
             coefficients[:, None, None, None] * null_NxbxF[None])[:2]  # each (C, 1 + 4 N)
-    return dict(outcomes=outcomes, null_rates=null_rates, level=level,
+    sweep = None
+    if options.layer_sweep:
+        def sweep_layer(at, key):
+            """(effects (3,), null effects (3, N), mean vector norm) at layer `at`."""
+            vector_key, null_key = jax.random.split(key)
+            own = level_vectors(env, policy, params, tasks_b, m_b, at, vector_key)   # (B/2, F)
+            norms = jnp.linalg.norm(own, axis=1, keepdims=True)
+            unit = jax.random.normal(null_key, (options.null_directions, own.shape[1]))
+            unit = unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
+            batch_VxbxF = jnp.concatenate([jnp.zeros((1, *own.shape)), own[None],
+                                           unit[:, None, :] * norms[None]])
+            found = jnp.stack(jax.vmap(lambda v: rates(v, at))(
+                options.sweep_coefficient * batch_VxbxF))                        # (3, 2 + N)
+            return found[:, 1] - found[:, 0], found[:, 2:] - found[:, :1], jnp.mean(norms)
+        sweep_key = jax.random.fold_in(keys_by_split["true"], 3)
+        sweep = [jnp.stack(parts) for parts in zip(*(
+            sweep_layer(at, jax.random.fold_in(sweep_key, at))
+            for at in range(len(policy.layers))))]                 # (L, 3), (L, 3, N), (L,)
+    not_target = (m_b.goal[:, 0] * width + m_b.goal[:, 1]) != target_flat
+    channels = None
+    if options.retarget_share:
+        def retarget_channels(at, count, key):
+            """(C,) rates of the target reached first: top channels set, then N random sets."""
+            held_out = first_features(env, policy, params, tasks_by_split["true"], at)
+            fit, _ = halves(batch)
+            goal_flat = m.goal[:, 0] * width + m.goal[:, 1]
+            ranked = channel_ranking(held_out, goal_flat, fit, count, m.walls[0].size)
+            chosen = max(1, round(options.retarget_share * count))
+            sets = jnp.concatenate([ranked[None, :chosen], jax.vmap(
+                lambda k: jax.random.permutation(k, count)[:chosen])(
+                    jax.random.split(key, options.null_directions))])              # (1 + N, k)
+            on_SxC = jnp.zeros((sets.shape[0], count), bool).at[
+                jnp.arange(sets.shape[0])[:, None], sets].set(True)
+            to_target = -level_vectors(env, policy, params, tasks_b, m_b, at, key,
+                                       to=target_flat)                               # (B/2, F)
+            mask_SxF = jnp.tile(on_SxC, (1, to_target.shape[1] // count))
+            hits = jax.vmap(lambda v: target_first(*steered_rollout(v, at)))(
+                mask_SxF[:, None, :] * to_target[None])                             # (S, B/2)
+            weight = not_target.astype(jnp.float32)
+            return (hits * weight).sum(-1) / weight.sum(), chosen
+        channel_key = jax.random.fold_in(keys_by_split["true"], 4)
+        by_layer = {at: retarget_channels(at, count, jax.random.fold_in(channel_key, at))
+                    for at, count in enumerate(policy.layer_channels) if count is not None}
+        nothing = (jnp.full((1 + options.null_directions,), jnp.nan), jnp.nan)  # vector layers
+        rates_LxS, chosen_L = zip(*(by_layer.get(at, nothing) for at in range(len(policy.layers))))
+        channels = jnp.stack(rates_LxS), jnp.asarray(chosen_L, jnp.float32)
+    return dict(outcomes=outcomes, null_rates=null_rates, level=level, sweep=sweep,
+                channels=channels,
                 level_norm=jnp.mean(jnp.linalg.norm(per_level, axis=1)),
                 paths=paths[largest, VECTORS.index("retarget")],
                 valid=jnp.stack([valid[name] for name in VECTORS]),
                 norms=dict(goal=jnp.linalg.norm(found["goal"]),
                            proxy=jnp.linalg.norm(found["proxy"])),
-                not_target=(m_b.goal[:, 0] * width + m_b.goal[:, 1]) != target_flat)
+                not_target=not_target)
 
 
 def measure(view: View) -> list:
@@ -284,7 +384,51 @@ def measure(view: View) -> list:
                 view.record("true", view.learner, "steer_norm_level", mine["level_norm"])]
     if mine["null_rates"] is not None:
         records += _nulls(view, mine, (goal_first, proxy_first), has_proxy, record)
+    if mine["sweep"] is not None:
+        records += _sweep(view, mine["sweep"], has_proxy)
+    if mine["channels"] is not None:
+        records += _channels(view, mine["channels"])
     return records + _paths(view, mine["paths"])
+
+
+def null_band(effect, null_effects):
+    """(lo, hi, pct): the null effects' (..., N) 2.5 % and 97.5 % quantiles and the effect's (...)
+    mid-rank percentile among them."""
+    tested = effect[..., None]
+    percentile = (jnp.mean(null_effects < tested, axis=-1)
+                  + 0.5 * jnp.mean(null_effects == tested, axis=-1))
+    lo, hi = jnp.quantile(null_effects, jnp.asarray([0.025, 0.975]), axis=-1)
+    return lo, hi, percentile
+
+
+def _channels(view: View, channels) -> list:
+    """Channel-level retargeting's records, position = layer index (NaN: a vector layer)."""
+    rates_LxS, chosen_L = channels
+    record = lambda metric, value: view.record(  # noqa: E731
+        "true", view.learner, metric, value, positions=range(chosen_L.shape[0]))
+    band = null_band(rates_LxS[:, 0], rates_LxS[:, 1:])
+    return [record("retarget_rate_channels", rates_LxS[:, 0]),
+            record("retarget_channel_count", chosen_L),
+            *(record(f"retarget_null_{stat}_channels", v) for stat, v in zip(NULL_STATS, band))]
+
+
+def _sweep(view: View, sweep, has_proxy) -> list:
+    """The layer sweep's records, position = layer index."""
+    effects_LxO, nulls_LxOxN, norms_L = sweep
+    record = lambda metric, value: view.record(  # noqa: E731
+        "true", view.learner, metric, value, positions=range(norms_L.shape[0]))
+    bands = null_band(effects_LxO, nulls_LxOxN)
+    records = [view.record("true", view.learner, "steer_sweep_coefficient",
+                           jnp.float32(view.options.sweep_coefficient)),
+               record("steer_sweep_norm", norms_L)]
+    for o, outcome in enumerate(SWEPT):
+        defined = has_proxy if outcome == "proxy_rate" else True
+        records.append(record(f"steer_sweep_effect_{outcome}",
+                              jnp.where(defined, effects_LxO[:, o], jnp.nan)))
+        records += [record(f"steer_sweep_null_{stat}_{outcome}",
+                           jnp.where(defined, band[:, o], jnp.nan))
+                    for stat, band in zip(NULL_STATS, bands)]
+    return records
 
 
 def _nulls(view: View, mine: dict, firsts, has_proxy, record) -> list:
@@ -300,9 +444,7 @@ def _nulls(view: View, mine: dict, firsts, has_proxy, record) -> list:
             tested_C = level if tested == "level" else first[:, KINDS.index(tested)].mean(-1)
             effect_C = tested_C - unsteered[:, 0]
             null_CxN = null_rates[:, 1 + i * count:1 + (i + 1) * count] - unsteered
-            percentile = (jnp.mean(null_CxN < effect_C[:, None], axis=1)
-                          + 0.5 * jnp.mean(null_CxN == effect_C[:, None], axis=1))
-            lo, hi = jnp.quantile(null_CxN, jnp.asarray([0.025, 0.975]), axis=1)
+            lo, hi, percentile = null_band(effect_C, null_CxN)
             valid = True if tested == "level" else mine["valid"][KINDS.index(tested)]
             defined = valid & (has_proxy if outcome == "proxy" else True)
             records += [record(f"steer_null_{stat}_{outcome}_rate_{null}",
