@@ -174,21 +174,31 @@ def test_wandb_settings_that_fail_offline_too_switch_logging_off(monkeypatch, tm
     assert err[0].endswith("logging switched off for this run")
 
 
-def test_a_logging_failure_mid_run_switches_logging_off_and_the_run_finishes(
+def test_a_logging_failure_or_a_figure_that_fails_to_draw_leaves_the_run_finished(
         monkeypatch, compose_cfg, tmp_path, capsys):
     import wandb
     from wandb.sdk.wandb_run import Run
 
+    from mesaopt import plots
+
     def broken(self, *args, **kwargs):
         raise OSError("disk quota exceeded")
     monkeypatch.setattr(Run, "log", broken)
+    monkeypatch.setattr(plots.module("diversity"), "plot", lambda df: 1 / 0)
     cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "sweep.seeds=1", "sweep.num_tasks=[null]", "train.steps=8"))
     run_dir = run.train(cfg)
     assert results.is_finished(run_dir) and len(results.load(run_dir)) > 0
-    err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("mesaopt: wandb")]
+    stderr = capsys.readouterr().err.splitlines()
+    err = [l for l in stderr if l.startswith("mesaopt: wandb")]
     assert err == ["mesaopt: wandb logging failed (disk quota exceeded); logging switched off "
                    "for this run"]
+    assert [l for l in stderr if "figure" in l] == [
+        f"mesaopt: figure diversity failed (ZeroDivisionError: division by zero); the metrics are "
+        f"written: redraw with `mesaopt-plot diversity {run_dir}`"]
+    assert not (run_dir / results.FAILED_FILE).exists()
+    assert (run_dir / "figures" / "training.png").exists()  # the other figures are drawn
+    assert not (run_dir / "figures" / "diversity.png").exists()
     wandb.teardown()
 
 

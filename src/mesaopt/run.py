@@ -248,6 +248,9 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         except plots.NotDrawable as err:
             if not getattr(plots.module(name), "OPTIONAL", False):
                 print(f"mesaopt: skipped figure {name}: {err}")
+        except Exception as err:  # a figure's bug loses neither the run nor the other figures
+            print(f"mesaopt: figure {name} failed ({type(err).__name__}: {err}); the metrics are "
+                  f"written: redraw with `mesaopt-plot {name} {run_dir}`", file=sys.stderr)
     logger.finish(figures)
     print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
           f"{run_dir / 'figures'} ({', '.join(figures)})")

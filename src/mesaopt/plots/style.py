@@ -101,8 +101,8 @@ def seed_band(data: pd.DataFrame, by: str, column: str = "value") -> pd.DataFram
         lo, hi = ((estimate.lo, estimate.hi) if estimate.has_interval
                   else (finite.min(), finite.max()) if len(finite) else (np.nan, np.nan))
         rows[key] = (estimate.value, lo, hi, estimate.seeds)
-    return pd.DataFrame.from_dict(rows, orient="index",
-                                  columns=["mean", "lo", "hi", "seeds"]).sort_index()
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean", "lo", "hi", "seeds"],
+                                  dtype=float).sort_index()  # float also where there are no rows
 
 
 def band_note(stats: pd.DataFrame) -> str:
@@ -115,7 +115,9 @@ def band_note(stats: pd.DataFrame) -> str:
 
 def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
     """A mean line with its seed band (`seed_band`); the figure remembers the fewest seeds behind
-    a band, for the caption `plots.draw` adds (`band_caption`)."""
+    a band, for the caption `plots.draw` adds (`band_caption`). No rows: nothing drawn."""
+    if stats.empty:
+        return
     line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
     ax.fill_between(stats.index, stats["lo"], stats["hi"], color=line.get_color(), alpha=0.15,
                     linewidth=0)
