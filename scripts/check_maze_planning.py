@@ -6,6 +6,11 @@ Usage: python scripts/check_maze_planning.py outputs/maze_planning_cpu
 Printed per regime (last evaluation, held-out levels: mazes no training level had):
   - goal_rate_by_ticks: P(goal first) with 0, 1, 2, 4, 8, 16 extra ticks before the first
     action, mean over seeds and each seed's value;
+  - the effect rate(n) - rate(0) at every n, and where the run measured no-op ticks (the
+    capacity control: extra ticks that read zeros) their effect and thinking minus no-op per seed;
+  - each agent's rate at 0 ticks minus each feed-forward control's (the plain one and the one
+    with as many parameters as the recurrent agent: memory, not capacity), paired by seed (a
+    seed's regimes meet the same held-out levels);
   - the effect rate(n) - rate(0) at every n: mean over seeds with its 95 % t-interval over
     seeds (each seed's difference on its own levels; n/a below 3 seeds: the seeds are the unit,
     never the episodes pooled across them); the claims are the effects at the tick counts
@@ -37,7 +42,7 @@ REGIME_COLUMNS = {"learner.recurrent": "recurrent", "learner.ticks_per_step": "t
 
 def regime(row: pd.Series) -> str:
     if not bool(row.get("learner.recurrent", True)):
-        return "feed-forward"
+        return f"feed-forward (hidden {int(row.get('learner.hidden', 0))})"
     parts = [f"T={int(row.get('learner.ticks_per_step', 1))}"]
     if row.get("train.thinking_ticks", 0):
         parts.append(f"trained with 0..{int(row['train.thinking_ticks'])} thinking ticks")
@@ -77,17 +82,23 @@ def held_out_best(rates: pd.DataFrame) -> seeds.Estimate:
 def check(path: str) -> dict[str, bool]:
     df = final(path)
     episodes = int(df["eval.batch_size"].iloc[0])
-    checks, effects = {}, {}
+    checks, effects, zero_ticks = {}, {}, {}
     for name, part in df.groupby("regime", sort=False):
         curve = part[(part.metric == "goal_rate_by_ticks") & (part.split == "true")]
         rates = curve.pivot_table(index="position", columns="seed", values="value")
         print(f"{name} ({rates.shape[1]} seeds, {episodes} held-out levels each)")
+        zero_ticks[name] = rates.loc[0].to_numpy()
         print("  goal_rate by ticks: " + " | ".join(
             f"{int(n)}: {row.mean():.3f} ({' / '.join(f'{v:.3f}' for v in row)})"
             for n, row in rates.iterrows()))
+        noop = part[(part.metric == "goal_rate_by_ticks_noop") & (part.split == "true")
+                    ].pivot_table(index="position", columns="seed", values="value")
         for n in rates.index[1:]:
             declared = " (declared in advance)" if n in DECLARED_TICKS else ""
-            print(f"  effect at {int(n):2d} ticks: {effect_line(rates, n)}{declared}")
+            control = "" if noop.empty else (
+                f"; no-op ticks {effect_line(pd.concat([rates.loc[[0]], noop.loc[[n]]]), n)}, "
+                f"thinking - no-op {seeds.paired(rates.loc[n].to_numpy(), noop.loc[n].to_numpy()).format('+.3f')}")
+            print(f"  effect at {int(n):2d} ticks: {effect_line(rates, n)}{declared}{control}")
         print(f"  effect at the best tick count chosen on the other seeds: "
               f"{held_out_best(rates).format('+.3f')}")
         for metric in ("planning_effect", "planning_effect_last"):
@@ -103,12 +114,19 @@ def check(path: str) -> dict[str, bool]:
             len(paired) > 0 and bool(((paired.value_x - paired.value_y).abs() < 1e-6).all())
         spread = rates.max() - rates.min()
         flat = bool((spread == 0).all())
-        checks[f"{name}: {'flat' if name == 'feed-forward' else 'changes'} with ticks "
+        feed_forward = name.startswith("feed-forward")
+        checks[f"{name}: {'flat' if feed_forward else 'changes'} with ticks "
                f"(spread per seed {' / '.join(f'{s:.3f}' for s in spread)})"] = \
-            flat if name == "feed-forward" else not flat
+            flat if feed_forward else not flat
         values = df[df.metric.str.endswith("_by_ticks") & df.metric.str.startswith("goal")].value
         checks[f"{name}: rates in [0, 1]"] = bool(np.isfinite(values).all()
                                                   and values.between(0, 1).all())
+    controls = {name: zero_ticks[name] for name in zero_ticks if name.startswith("feed-forward")}
+    for name, rates0 in controls.items():  # memory against capacity: the agents as evaluated
+        for other, mine in zero_ticks.items():
+            if not other.startswith("feed-forward"):
+                print(f"{other} - {name} at 0 ticks: "
+                      f"{seeds.paired(mine, rates0).format('+.3f')}")
     trained = [n for n in effects if "trained with" in n]
     plain = [n for n in effects if n.startswith("recurrent T=1") and "trained" not in n]
     if trained and plain:

@@ -16,7 +16,7 @@ CHEAPEST = ("zero", "random", "chance")
 SMALL = {"interpolation": "{per_alpha: 2}",             # options that keep eager evaluation quick
          "layer_probes": "{penalty: 0.1}",              # and its 4-episode regression well posed
          "adapt_mse": "{steps: [0, 1, 3]}",
-         "thinking_ticks": "{ticks: [0, 1]}", "maze_paths": "{episodes: 1}",
+         "thinking_ticks": "{ticks: [0, 1], noop: true}", "maze_paths": "{episodes: 1}",
          "proxy_weight": "{weights: 3, betas: [1.0, 10.0]}",
          "steering": "{coefficients: [0.0, 1.0], null_directions: 2}"}
 

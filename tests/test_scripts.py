@@ -65,3 +65,44 @@ def test_a_claim_over_seeds_needs_its_whole_interval_and_says_when_it_rests_on_t
     text, ok = below("d", two)
     assert ok is True and text.endswith("(mean only: no interval below 3 seeds)")
     assert above("d", two, 0.0) == (text.replace("below 0", "above 0"), False)
+
+
+def test_the_planning_check_sets_no_op_ticks_and_both_feed_forward_controls_beside_the_effect(
+        capsys):
+    """On a table built by hand (3 seeds): the recurrent agent gains +0.1 from 16 thinking ticks
+    and +0.02 from 16 no-op ticks; the feed-forward controls (plain, parameter-matched) are flat."""
+    import importlib.util
+
+    import pandas as pd
+    sys.path.insert(0, str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location("check_maze_planning",
+                                                  SCRIPTS / "check_maze_planning.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ticks, frames = [0, 4, 16], []
+    for hidden, recurrent, base in ((64, False, 0.6), (359, False, 0.62), (64, True, 0.8)):
+        for seed in range(3):
+            start = base + 0.01 * seed
+            curves = {"goal_rate_by_ticks": [start, start + 0.05, start + 0.1] if recurrent
+                      else [start] * 3}
+            if recurrent:
+                curves["goal_rate_by_ticks_noop"] = [start, start + 0.01, start + 0.02]
+            curve = curves["goal_rate_by_ticks"]
+            rows = [(metric, n, v) for metric, values in curves.items()
+                    for n, v in zip(ticks, values)]
+            rows += [("goal_rate", -1, start), ("planning_effect", -1, max(curve) - curve[0]),
+                     ("planning_effect_last", -1, curve[-1] - curve[0])]
+            frames.append(pd.DataFrame(rows, columns=["metric", "position", "value"]).assign(
+                split="true", seed=seed, run_id=f"{hidden}{recurrent}", role="learner",
+                **{"learner.recurrent": recurrent, "learner.hidden": hidden,
+                   "eval.batch_size": 256}))
+    df = pd.concat(frames, ignore_index=True)
+    module.final = lambda path: df.assign(regime=df.apply(module.regime, axis=1))
+    checks = module.check("unused")
+    out = capsys.readouterr().out
+    assert all(checks.values()), checks
+    assert "feed-forward (hidden 359)" in out and "feed-forward (hidden 64)" in out
+    line = next(l for l in out.splitlines() if "effect at 16 ticks" in l and "no-op" in l)
+    assert "+0.100 [+0.100, +0.100]" in line and "no-op ticks +0.020" in line
+    assert "thinking - no-op +0.080" in line
+    assert "recurrent T=1 - feed-forward (hidden 359) at 0 ticks: +0.180" in out

@@ -48,6 +48,16 @@ def test_the_observation_is_re_injected_at_every_tick():
     assert not np.allclose(out, injected_once)
 
 
+def test_no_op_thinking_ticks_carry_the_state_on_without_the_observation():
+    """Thinking ticks that are no-ops read zeros; the ticks of the step itself still read x."""
+    h, x = jnp.array([8.0]), jnp.array([1.0])
+    out = conv_gru.recurrent_step(decaying_cell, h, x, jnp.int32(2), 3, 1, noop=True)
+    np.testing.assert_allclose(out, 0.5 * (0.25 * h) + x)
+    np.testing.assert_allclose(
+        conv_gru.recurrent_step(decaying_cell, h, x, jnp.int32(0), 3, 1, noop=True),
+        decaying_cell(h, x))
+
+
 def test_zero_thinking_ticks_are_the_identity():
     h, x = jnp.array([0.3, -0.7]), jnp.array([1.5, 0.5])
     for max_extra in (0, 1, 6):
@@ -104,6 +114,14 @@ def test_one_tick_per_step_is_one_gru_step_on_the_embedding_and_more_repeat_it(l
     h = jax.jit(thinker.act)(params, thinker.thinking_carry((h0, jnp.int32(0)), jnp.int32(2)),
                              level_obs, None)[0][0]
     np.testing.assert_allclose(h, by_hand(5)[0], rtol=1e-5, atol=1e-6)
+    # no-op thinking: 2 GRU steps on a zero input, then 3 on the embedding
+    blank = _agent(ticks_per_step=3).think(2, noop=True)
+    h = jax.jit(blank.act)(params, blank.thinking_carry((h0, jnp.int32(0)), jnp.int32(2)),
+                           level_obs, None)[0][0]
+    want = h0
+    for x in (jnp.zeros_like(embed),) * 2 + (embed,) * 3:
+        want = gru.apply({"params": params["GRUCell_0"]}, want, x)[0]
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
 
 
 def test_per_episode_thinking_ticks_replay_as_they_were_rolled_out():
@@ -212,3 +230,16 @@ def test_the_thinking_probe_measures_larger_mazes_for_agents_that_resize():
     dense = _agent()
     assert thinking_ticks.larger(ENV, dense, dense.init(jax.random.key(0)), {"true": levels},
                                  {"true": jax.random.key(4)}, options) is None
+
+
+def test_the_parameter_matched_feed_forward_control_has_the_recurrent_agents_parameter_count(
+        compose_cfg):
+    """planning=feed_forward_matched on maze_planning_cpu: within 0.1 % of the recurrent agent."""
+    from mesaopt import run
+    counts = {}
+    for regime in ("recurrent", "feed_forward_matched"):
+        cfg = run.load_config(compose_cfg("experiment=maze_planning_cpu", f"+planning={regime}"))
+        env = maze.build(cfg.task)
+        params = conv_gru.build(cfg.learner, env).init(jax.random.key(0))
+        counts[regime] = sum(leaf.size for leaf in jax.tree.leaves(params))
+    assert abs(counts["feed_forward_matched"] / counts["recurrent"] - 1) < 1e-3, counts

@@ -63,7 +63,9 @@ class Policy(NamedTuple):
     act: Callable[[Any, Any, jax.Array, jax.Array], tuple]
     # Recurrent agents: ticks -> the same policy (same params) given that many extra recurrent
     # steps on the first observation before it acts (test-time compute, the thinking-ticks probe);
-    # feed-forward maze agents return themselves (nothing to think with: the probe's control).
+    # `noop=True`: the extra steps read a zeroed input (the state carried on without the
+    # observation: the probe's capacity control). Feed-forward maze agents return themselves
+    # (nothing to think with: the probe's control).
     think: Callable[[int], "Policy"] | None = None
     # Feed-forward agents: the carry is never read (each step depends on its observation only),
     # so a batch of steps can be evaluated at once (PPO's replay) instead of one after another.

@@ -137,15 +137,18 @@ def map_shape(cfg: Config, obs_shape) -> tuple[int, int]:
 
 
 def recurrent_step(cell, hidden_C, input_C, extra, max_extra: int, per_step: int,
-                   gradient: bool = True):
+                   gradient: bool = True, noop: bool = False):
     """The recurrent core of one environment step: `extra` thinking ticks (traced, at most the
     static `max_extra`; the ticks beyond it leave the state as it is), then `per_step` ticks;
     `cell(state, input) -> state`, and every tick reads the same `input_C` (the observation
-    re-injected). `gradient=False` stops the gradient at the state the thinking ticks produced
-    (where there were any). Returns the new state."""
+    re-injected), except thinking ticks that are no-ops (`noop`: they read zeros, the state
+    carried on without the observation: a control for what thinking adds beyond more steps of the
+    state). `gradient=False` stops the gradient at the state the thinking ticks produced (where
+    there were any). Returns the new state."""
     thought_C = hidden_C
+    thinking_input = jnp.zeros_like(input_C) if noop else input_C
     for i in range(max_extra):
-        thought_C = jnp.where(i < extra, cell(thought_C, input_C), thought_C)
+        thought_C = jnp.where(i < extra, cell(thought_C, thinking_input), thought_C)
     if not gradient and max_extra:
         thought_C = jnp.where(extra > 0, jax.lax.stop_gradient(thought_C), thought_C)
     for _ in range(per_step):
@@ -165,6 +168,7 @@ class Agent(nn.Module):
     num_actions: int
     ticks: int
     agent_channel: int | None = None  # the observation's agent channel (core "conv" reads it)
+    noop: bool = False  # the thinking ticks read zeros (recurrent_step)
 
     @nn.compact
     def __call__(self, carry, obs, steer=None, encoding=None, encode_only=False):
@@ -195,7 +199,7 @@ class Agent(nn.Module):
             out_C = layer(nn.relu(nn.Dense(cfg.hidden, name=next(dense))(encoding)))
         else:
             hidden_C = layer(recurrent_step(cell, hidden_C, encoding, extra, self.ticks,
-                                            cfg.ticks_per_step, cfg.thinking_gradient))
+                                            cfg.ticks_per_step, cfg.thinking_gradient, self.noop))
             out_C = hidden_C
             if conv:  # the state at the agent's position and its maximum
                 where = agent_map(obs, self.agent_channel, cfg.stride)
@@ -221,12 +225,14 @@ def layer_channels(cfg: Config, obs_channels: int) -> tuple[int | None, ...]:
     return (obs_channels, *cfg.channels, cfg.embed if conv else None, cfg.hidden if conv else None)
 
 
-def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy:
+def build(cfg: Config, env: Env, ticks: int | None = None, steer=None,
+          noop: bool = False) -> Policy:
     ticks = cfg.thinking_ticks if ticks is None else ticks
     conv = cfg.core == "conv"
     require(not conv or env.gridworld is not None, "learner.core",
             f"conv reads the agent's position: it needs a gridworld (task=maze), not {env.name}")
-    module = Agent(cfg, env.num_actions, ticks, env.gridworld.channels.agent if conv else None)
+    module = Agent(cfg, env.num_actions, ticks, env.gridworld.channels.agent if conv else None,
+                   noop)
     state_shape = (*map_shape(cfg, env.obs_shape), cfg.hidden) if conv else (cfg.hidden,)
 
     def carry(params):
@@ -250,14 +256,15 @@ def build(cfg: Config, env: Env, ticks: int | None = None, steer=None) -> Policy
 
     # A feed-forward agent given thinking ticks is the same agent (nothing to think with): the
     # thinking-ticks probe's control.
-    think = (lambda n: build(cfg, env, n, steer)) if cfg.recurrent else (lambda n: policy)
+    think = ((lambda n, noop=False: build(cfg, env, n, steer, noop)) if cfg.recurrent
+             else (lambda n, noop=False: policy))
     thinking_carry = (lambda fresh, n: (fresh[0], jnp.minimum(n, ticks).astype(jnp.int32))) \
         if cfg.recurrent else None
     policy = Policy(init, carry, act, think, feed_forward=not cfg.recurrent, features=features,
                     layers=layer_names(cfg), thinking_carry=thinking_carry,
                     layer_channels=layer_channels(cfg, env.obs_shape[-1]),
-                    steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector)),
-                    resized=(lambda other: build(cfg, other, ticks, steer)) if conv else None,
+                    steer=lambda layer, vector: build(cfg, env, ticks, (layer, vector), noop),
+                    resized=(lambda other: build(cfg, other, ticks, steer, noop)) if conv else None,
                     encode=encode if cfg.recurrent else None,
                     act_encoded=act_encoded if cfg.recurrent else None)
     return policy

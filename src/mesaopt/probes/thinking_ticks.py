@@ -10,6 +10,12 @@ extra ticks give it nothing to compute with, so its curve is its 0-tick rate at 
 (one set of rollouts, repeated) and its effects are 0. Others (the bandits' RL^2 GRU) and
 references have no records.
 
+No-op ticks (option `noop`): the same tick counts with extra ticks that read a zeroed input (the
+state carried on, the observation withheld), metrics with `_noop` (`goal_rate_by_ticks_noop`,
+`return_by_ticks_noop`, `planning_effect_noop`, `planning_effect_last_noop`): a capacity control.
+Ticks that help only when they read the observation are computation on it; ticks that help as
+no-ops too are more steps of the state, whatever it holds.
+
 Harder levels than training's (`larger_cells = n`, gridworlds whose env can be resized, agents
 that can: `Policy.resized`, e.g. the conv-core maze agent): the same tick counts on n x n-cell
 mazes (held out by construction: larger than every training maze; goal anywhere, the horizon
@@ -34,6 +40,7 @@ PREDICTOR_NEEDS = ("think",)  # only policies that can think (or the feed-forwar
 class Config:
     ticks: tuple[int, ...] = (0, 1, 2, 4, 8, 16)
     larger_cells: int = 0  # > 0: also on mazes of this many cells per side (0: not)
+    noop: bool = False     # also with no-op ticks (zeroed input): metrics with `_noop`
 
     def validate(self, path: str) -> None:
         require(len(self.ticks) > 0 and all(t >= 0 for t in self.ticks), f"{path}.ticks",
@@ -50,19 +57,22 @@ def derive(env, policy, params, tasks_by_split: dict, keys_by_split: dict, optio
     or None for a policy that cannot think."""
     if policy.think is None:
         return None
-    if policy.feed_forward:
-        once = rollouts(env, policy, params, tasks_by_split, keys_by_split)
-        per_ticks = [once] * len(options.ticks)
-    else:
-        per_ticks = [rollouts(env, policy.think(n), params, tasks_by_split, keys_by_split)
-                     for n in options.ticks]
     out = {"true_larger": larger(env, policy, params, tasks_by_split, keys_by_split, options)}
-    for split in SPLITS:
-        runs = [r[split] for r in per_ticks]
-        out[split] = {"return_by_ticks": jnp.stack([jnp.mean(jnp.sum(r.reward_BxT, 1)) for r in runs])}
-        if _gridworld.applies(env):
-            out[split]["goal_rate_by_ticks"] = jnp.stack(
-                [jnp.mean(_gridworld.outcomes(None, r, cell=True)[0]) for r in runs])
+    out.update({split: {} for split in SPLITS})
+    for suffix, noop in (("", False), ("_noop", True))[:1 + options.noop]:
+        if policy.feed_forward:
+            once = rollouts(env, policy, params, tasks_by_split, keys_by_split)
+            per_ticks = [once] * len(options.ticks)
+        else:
+            per_ticks = [rollouts(env, policy.think(n, noop=noop), params, tasks_by_split,
+                                  keys_by_split) for n in options.ticks]
+        for split in SPLITS:
+            runs = [r[split] for r in per_ticks]
+            out[split]["return_by_ticks" + suffix] = jnp.stack(
+                [jnp.mean(jnp.sum(r.reward_BxT, 1)) for r in runs])
+            if _gridworld.applies(env):
+                out[split]["goal_rate_by_ticks" + suffix] = jnp.stack(
+                    [jnp.mean(_gridworld.outcomes(None, r, cell=True)[0]) for r in runs])
     return out
 
 
@@ -96,9 +106,13 @@ def measure(view: View) -> list:
     for split in SPLITS:
         records += [view.record(split, view.learner, metric, value, positions=view.options.ticks)
                     for metric, value in mine[split].items()]
-        curve = mine[split].get("goal_rate_by_ticks", mine[split]["return_by_ticks"])
-        records += [view.record(split, view.learner, "planning_effect", curve.max() - curve[0]),
-                    view.record(split, view.learner, "planning_effect_last", curve[-1] - curve[0])]
+        for suffix in ("", "_noop")[:1 + view.options.noop]:
+            curve = mine[split].get("goal_rate_by_ticks" + suffix,
+                                    mine[split]["return_by_ticks" + suffix])
+            records += [view.record(split, view.learner, "planning_effect" + suffix,
+                                    curve.max() - curve[0]),
+                        view.record(split, view.learner, "planning_effect_last" + suffix,
+                                    curve[-1] - curve[0])]
     curve = mine["true_larger"]
     if curve is not None:
         records += [view.record("true", view.learner, "goal_rate_by_ticks_larger", curve,
