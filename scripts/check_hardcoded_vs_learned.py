@@ -5,6 +5,11 @@ For each learner kind (maml: hard-coded, lopt: learned optimizer, transformer: i
 (mean over positions) at the last step: (1) at the smallest M it memorizes: its error on the
 pretraining tasks is below a tenth of its error on fresh tasks; (2) at M = inf it generalizes
 better than at the smallest M (fresh tasks). Exit 1 if a claim fails or a learner is missing.
+Which side learns its initialization: maml and lopt learn theirs, the transformer learns
+everything; "lopt (fixed init)" and the tuned sgd and adam references start from the same fixed
+random initialization. Printed (not claimed): at the largest M, that init-matched comparison of
+update rules, adapt_mse of lopt (fixed init) minus sgd and minus adam after each inner step
+count, paired by seed (the references of the same run: the same seeds and tasks).
 
 Usage: python scripts/check_hardcoded_vs_learned.py <sweep-dir>
 """
@@ -13,7 +18,28 @@ from __future__ import annotations
 from _claims import main, print_by_seed
 
 from mesaopt import results
-from mesaopt.plots.hardcoded_vs_learned import _final, tables
+from mesaopt.analysis import final_step, seeds
+from mesaopt.plots.hardcoded_vs_learned import _final, tables, with_init
+
+FIXED = "lopt (fixed init)"
+
+
+def init_matched(df) -> None:
+    """Print lopt (fixed init) - sgd and - adam (adapt_mse, largest M, fresh tasks) per step."""
+    rows = with_init(final_step(df[(df.metric == "adapt_mse") & (df.split == "true")]))
+    runs = rows[rows.predictor == FIXED].run_id.unique()
+    if not len(runs):
+        print(f"no {FIXED} run (learner=lopt_fixed_init): no init-matched comparison")
+        return
+    mine = rows[rows.run_id.isin(runs)]
+    mine = mine[mine.num_tasks == mine.num_tasks.max()]
+    table = mine.pivot_table(index=["position", "seed"], columns="predictor", values="value")
+    print(f"init-matched update rules (adapt_mse, M = {mine.num_tasks.max():g}):")
+    for step, part in table.groupby(level="position"):
+        print(f"  {int(step):3d} steps: " + "; ".join(
+            f"{FIXED} {part[FIXED].mean():.3f} - {ref} "
+            f"{seeds.paired(part[FIXED].to_numpy(), part[ref].to_numpy()).format('+.3f')}"
+            for ref in ("sgd", "adam") if ref in part))
 
 LEARNERS = ("maml", "lopt", "transformer")
 
@@ -25,6 +51,7 @@ def check(directory: str) -> dict[str, bool]:
     final = _final(df)
     print_by_seed("fresh-task MSE per learner and M", final[
         (final.role == "learner") & (final.split == "true")], ["predictor", "num_tasks"])
+    init_matched(df)
     checks = {}
     for name in LEARNERS:
         rows = table[table.predictor == name].set_index("num_tasks")

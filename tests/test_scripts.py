@@ -106,3 +106,13 @@ def test_the_planning_check_sets_no_op_ticks_and_both_feed_forward_controls_besi
     assert "+0.100 [+0.100, +0.100]" in line and "no-op ticks +0.020" in line
     assert "thinking - no-op +0.080" in line
     assert "recurrent T=1 - feed-forward (hidden 359) at 0 ticks: +0.180" in out
+
+
+def test_a_learner_from_the_fixed_initialization_is_named_apart_from_the_one_that_learns_it():
+    import pandas as pd
+
+    from mesaopt.plots.hardcoded_vs_learned import with_init
+    df = pd.DataFrame({"predictor": ["lopt", "lopt", "sgd", "maml"],
+                       "role": ["learner", "learner", "reference", "learner"],
+                       "learner.learn_init": [True, False, False, None]})
+    assert list(with_init(df).predictor) == ["lopt", "lopt (fixed init)", "sgd", "maml"]

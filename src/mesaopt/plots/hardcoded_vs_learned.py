@@ -3,8 +3,9 @@ learners, e.g. experiment=hardcoded_vs_learned_cpu): MSE (mean over context posi
 evaluation, mean ± std over seeds) vs log2 M on the pretraining tasks (left: memorization shows as
 a low error there) and on fresh tasks (right: generalization). Each learner is drawn by its kind:
 hard-coded inner optimization with a learned initialization (the MAML family: SGD we wrote),
-a learned optimizer (`lopt`), and learned in-context optimization (transformer, GRU, LSA); the
-references (e.g. dmmse, the Bayes posterior mean over the member's pool) as dotted lines."""
+a learned optimizer (`lopt`; "lopt (fixed init)" where it starts from the references' fixed
+initialization, as sgd and adam do, instead of learning one), and learned in-context optimization
+(transformer, GRU, LSA); the references (e.g. dmmse, the Bayes posterior mean over the member's pool) as dotted lines."""
 from __future__ import annotations
 
 import pandas as pd
@@ -28,8 +29,17 @@ def kinds(df: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def with_init(df: pd.DataFrame) -> pd.DataFrame:
+    """Learners that start from the references' fixed initialization instead of learning one
+    (`learner.learn_init: false`) named apart: "lopt (fixed init)"."""
+    if "learner.learn_init" not in df:
+        return df
+    fixed = (df.role == "learner") & (df["learner.learn_init"] == False)  # noqa: E712 (NaN: n/a)
+    return df.assign(predictor=df.predictor.where(~fixed, df.predictor + " (fixed init)"))
+
+
 def _final(df: pd.DataFrame) -> pd.DataFrame:
-    final = style.final_step(df[(df.metric == "mse") & (df.position == -1)])
+    final = with_init(style.final_step(df[(df.metric == "mse") & (df.position == -1)]))
     if not (final.role == "learner").any() or final.num_tasks.nunique() < 2:
         raise NotDrawable("needs learners' mse at two or more task diversities M")
     return final
