@@ -37,7 +37,9 @@ def _effect_with_null(ax, g: pd.DataFrame, metric: str, null: str, label: str, c
 
 
 def plot(df: pd.DataFrame):
-    rows = df[df.metric.str.startswith(("steer_sweep_", "retarget_")) & (df.split == "true")]
+    rows = df[(df.metric.str.startswith("steer_sweep_")
+               | df.metric.str.endswith("_channels") | (df.metric == "retarget_channel_count"))
+              & (df.split == "true")]
     if not rows.metric.isin(["steer_sweep_effect_goal_rate", "retarget_rate_channels"]).any():
         raise NotDrawable("no layer sweep rows (eval.options.steering: {layer_sweep: true, "
                           "retarget_share: 0.1} on a maze run)")
