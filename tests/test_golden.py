@@ -36,7 +36,8 @@ ADDED_METRICS = {"live_steps", "emergence_score", "emergence_d_mem", "emergence_
                                                                    "decision_goal")
                    for what in ("effect", "null_lo", "null_hi", "null_pct")),
                  "retarget_rate_channels", "retarget_channel_count",
-                 *(f"retarget_null_{stat}_channels" for stat in ("lo", "hi", "pct"))}
+                 *(f"retarget_null_{stat}{what}" for stat in ("lo", "hi", "pct")
+                   for what in ("", "_channels"))}
 ADDED_PREDICTORS = {"lookup", "grid_posterior"}
 # Metrics whose last digits depend on the CPU's kernels: `update_cosine` takes a weight update as
 # the difference of float32 weights (new - old), which loses digits where the update is small

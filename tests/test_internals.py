@@ -263,6 +263,9 @@ def test_the_layer_sweep_and_channel_retargeting_move_a_goal_seeker_that_reads_i
     assert metrics["retarget_channel_count"] == pytest.approx([1.0])
     rate, hi = metrics["retarget_rate_channels"][0], metrics["retarget_null_hi_channels"][0]
     assert rate > 0.5 and metrics["retarget_null_pct_channels"][0] > 0.5
+    # retargeting along the probe direction has the goal null's band: at c = 0 nothing moves
+    assert metrics["retarget_null_lo"][0] == metrics["retarget_null_hi"][0] == 0.0
+    assert metrics["retarget_null_pct"][0] == 0.5 and metrics["retarget_null_pct"].shape == (2,)
     # a random set that draws the goal channel ties with the top set; the others do not move it
     assert metrics["retarget_null_lo_channels"][0] < rate and rate >= hi - 1e-6
 

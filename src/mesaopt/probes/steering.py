@@ -32,7 +32,8 @@ the same sizes (null `split`: what a mean difference of these activations gives 
 Metrics `steer_null_{lo,hi}_<outcome>_rate_<null>`: the null effects' 2.5 % and 97.5 % quantiles,
 and `steer_null_pct_<outcome>_rate_<null>`: the tested effect's percentile among them (mid-rank, in
 [0, 1]; near 0 or 1 is an effect the null rarely gives), per coefficient, for outcome goal and
-proxy.
+proxy; and retargeting along the probe direction against the `goal` null's directions (the target
+reached first): `retarget_null_{lo,hi,pct}` (effects: rate(c) - rate(0)).
 
 The layer sweep (option `layer_sweep`): the per-level goal vector of every layer `Policy.layers`
 names (the observation's included: there it moves the goal, a positive control), added times
@@ -105,7 +106,8 @@ MAY_BE_NAN.update({name: "a layer that is a vector, not a map of channels" for n
     *(f"retarget_null_{stat}_channels" for stat in NULL_STATS))})
 MAY_BE_NAN.update({name: "every test level's goal is the target square, or the probe direction "
                    "is zero (features that hold nothing of the goal)"
-                   for name in ("retarget_rate", "retarget_rate_random")})
+                   for name in ("retarget_rate", "retarget_rate_random",
+                                *(f"retarget_null_{stat}" for stat in NULL_STATS))})
 applies = _gridworld.applies
 prepare = _gridworld.prepare
 
@@ -258,13 +260,7 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
         traj = jax.vmap(one, in_axes=(0, 0, per_level))(tasks_b, keys_b, vector)
         return traj, as_rollout(traj)
 
-    def rates(vector, at=layer):
-        """(goal-first rate, proxy-first rate, goal-ward mass at the decision square) of the test
-        half steered by `vector` at layer `at` (what a caller leaves unused is not computed under
-        jit)."""
-        rollout = steered_rollout(vector, at)[1]
-        goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
-        return jnp.mean(goal_first), jnp.mean(proxy_first), goalward(m_b, rollout)[0]
+    not_target = (m_b.goal[:, 0] * width + m_b.goal[:, 1]) != target_flat
 
     def target_first(traj, rollout):
         """(B/2,) the target square reached before the goal."""
@@ -272,6 +268,19 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                                          traj.alive)
         t_goal = _gridworld.first_step(traj.info[tasks.GOAL_REACHED], traj.alive)
         return (t_target < traj.alive.shape[1]) & (t_target < t_goal)
+
+    def target_rate(hits_B):
+        """The share of the levels whose goal is not the target where the target came first."""
+        return (hits_B * not_target).sum(-1) / not_target.sum()
+
+    def rates(vector, at=layer):
+        """(goal-first rate, proxy-first rate, goal-ward mass at the decision square, target-first
+        rate) of the test half steered by `vector` at layer `at` (what a caller leaves unused is
+        not computed under jit)."""
+        traj, rollout = steered_rollout(vector, at)
+        goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
+        return (jnp.mean(goal_first), jnp.mean(proxy_first), goalward(m_b, rollout)[0],
+                target_rate(target_first(traj, rollout)))
 
     def steered(vector):
         traj, rollout = steered_rollout(vector)
@@ -298,7 +307,8 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
         null_NxbxF = jnp.concatenate([jnp.zeros((1, half_levels, per_level.shape[1])),
                                       *(jnp.nan_to_num(per_null[name]) for name in NULLS)])
         null_rates = jax.vmap(jax.vmap(rates))(
-            coefficients[:, None, None, None] * null_NxbxF[None])[:2]  # each (C, 1 + 4 N)
+            coefficients[:, None, None, None] * null_NxbxF[None])  # each (C, 1 + 4 N)
+        null_rates = (null_rates[0], null_rates[1], null_rates[3])  # goal, proxy, target first
     sweep = None
     if options.layer_sweep:
         def sweep_layer(at, key):
@@ -310,14 +320,13 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
             unit = unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
             batch_VxbxF = jnp.concatenate([jnp.zeros((1, *own.shape)), own[None],
                                            unit[:, None, :] * norms[None]])
-            found = jnp.stack(jax.vmap(lambda v: rates(v, at))(
+            found = jnp.stack(jax.vmap(lambda v: rates(v, at)[:3])(
                 options.sweep_coefficient * batch_VxbxF))                        # (3, 2 + N)
             return found[:, 1] - found[:, 0], found[:, 2:] - found[:, :1], jnp.mean(norms)
         sweep_key = jax.random.fold_in(keys_by_split["true"], 3)
         sweep = [jnp.stack(parts) for parts in zip(*(
             sweep_layer(at, jax.random.fold_in(sweep_key, at))
             for at in range(len(policy.layers))))]                 # (L, 3), (L, 3, N), (L,)
-    not_target = (m_b.goal[:, 0] * width + m_b.goal[:, 1]) != target_flat
     channels = None
     if options.retarget_share:
         def retarget_channels(at, count, key):
@@ -337,8 +346,7 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
             mask_SxF = jnp.tile(on_SxC, (1, to_target.shape[1] // count))
             hits = jax.vmap(lambda v: target_first(*steered_rollout(v, at)))(
                 mask_SxF[:, None, :] * to_target[None])                             # (S, B/2)
-            weight = not_target.astype(jnp.float32)
-            return (hits * weight).sum(-1) / weight.sum(), chosen
+            return target_rate(hits), chosen
         channel_key = jax.random.fold_in(keys_by_split["true"], 4)
         by_layer = {at: retarget_channels(at, count, jax.random.fold_in(channel_key, at))
                     for at, count in enumerate(policy.layer_channels) if count is not None}
@@ -372,18 +380,20 @@ def measure(view: View) -> list:
             record(f"steer_proxy_rate_{kind}",
                    jnp.where(has_proxy, nan_unless(proxy_first[:, v].mean(-1)), jnp.nan))]
     weight = mine["not_target"].astype(jnp.float32)
-    for v, name in ((3, "retarget_rate"), (4, "retarget_rate_random")):
-        records.append(record(name, jnp.where(
-            mine["valid"][v], (target_first[:, v] * weight).sum(-1) / weight.sum(), jnp.nan)))
+    retarget = {name: jnp.where(mine["valid"][v], (target_first[:, v] * weight).sum(-1)
+                                / weight.sum(), jnp.nan)
+                for v, name in ((3, "retarget_rate"), (4, "retarget_rate_random"))}
+    records += [record(name, value) for name, value in retarget.items()]
     records += [view.record("true", view.learner, f"steer_norm_{kind}", value)
                 for kind, value in mine["norms"].items()]
-    level_goal, level_proxy, level_decision = mine["level"]
+    level_goal, level_proxy, level_decision, _ = mine["level"]
     records += [record("steer_goal_rate_level", level_goal),
                 record("steer_proxy_rate_level", jnp.where(has_proxy, level_proxy, jnp.nan)),
                 record("steer_decision_goal_level", level_decision),
                 view.record("true", view.learner, "steer_norm_level", mine["level_norm"])]
     if mine["null_rates"] is not None:
         records += _nulls(view, mine, (goal_first, proxy_first), has_proxy, record)
+        records += _retarget_null(view, mine, retarget["retarget_rate"], record)
     if mine["sweep"] is not None:
         records += _sweep(view, mine["sweep"], has_proxy)
     if mine["channels"] is not None:
@@ -451,6 +461,18 @@ def _nulls(view: View, mine: dict, firsts, has_proxy, record) -> list:
                                jnp.where(defined, value, jnp.nan))
                         for stat, value in zip(NULL_STATS, (lo, hi, percentile))]
     return records
+
+
+def _retarget_null(view: View, mine: dict, tested_C, record) -> list:
+    """Retargeting along the probe direction against the `goal` null's random directions (the
+    goal vector's norm, as the retargeting vector): `retarget_null_{lo,hi,pct}` per coefficient."""
+    count = view.options.null_directions
+    target_rates = mine["null_rates"][2]                 # (C, 1 + 4 N)
+    block = list(NULLS).index("goal")
+    null_CxN = target_rates[:, 1 + block * count:1 + (block + 1) * count]
+    bands = null_band(tested_C - target_rates[:, 0], null_CxN - target_rates[:, :1])
+    return [record(f"retarget_null_{stat}", jnp.where(mine["valid"][3], value, jnp.nan))
+            for stat, value in zip(NULL_STATS, bands)]
 
 
 def _paths(view: View, steered_ExT):
