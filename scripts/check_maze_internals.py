@@ -16,11 +16,14 @@ Printed (last evaluation, per corner size k: mean over seeds and each seed's val
     where the run measured them, the null distributions' 95 % band and the effect's percentile
     in them (random directions of the vector's norm; random splits for the proxy vector);
   - retargeting: how often the target square is reached before the goal, along the probe's
-    direction and a random one.
+    direction and a random one, and the probe direction's effect against the goal null;
+  - where the run swept layers: per layer, the per-level goal vector's effects against their null,
+    and channel-level retargeting against random channel sets.
 Checks (properties of the construction, not hoped-for results):
   1. at c = 0 the goal, proxy and random vectors give the same rates (it is the same agent);
   2. the goal's square is decodable from the observation (layer 0): probe_goal_acc >= 0.9;
-  3. every steering and retargeting rate of a k with a proxy region is a number in [0, 1].
+  3. every steering and retargeting rate of a k with a proxy region is a number in [0, 1];
+  4. where layers were swept: the input layer's per-level vector is the goal moved (norm sqrt 2).
 """
 from __future__ import annotations
 
@@ -153,8 +156,56 @@ def steering(df: pd.DataFrame, episodes: int) -> list[tuple[str, bool]]:
               + "  ".join(f"c={c:+g}: {target.loc[i].mean():.3f}" for i, c in coefficients.items()))
         print("                               random direction "
               + "  ".join(f"c={c:+g}: {control.loc[i].mean():.3f}" for i, c in coefficients.items()))
+        retarget_null = per_seed(part, "retarget_null_lo")
+        if not retarget_null.empty:
+            for c_index in dict.fromkeys((plus, big)):
+                c = coefficients[c_index]
+                lo, hi, pct = (per_seed(part, f"retarget_null_{stat}").loc[(k, c_index)].mean()
+                               for stat in ("lo", "hi", "pct"))
+                print(f"    retargeting along the probe direction (c={c:+g}): target first "
+                      f"{effect(target, c_index, zero, episodes)} (null 'goal': 95 % "
+                      f"[{lo:+.3f}, {hi:+.3f}], percentile {pct:.2f})")
         norms = {m: part[part.metric == f"steer_norm_{m}"].value.mean() for m in ("goal", "proxy")}
         print(f"    vector norms: goal {norms['goal']:.3f}, proxy {norms['proxy']:.3f}")
+    return checks
+
+
+def layers(df: pd.DataFrame) -> list[tuple[str, bool]]:
+    """The layer sweep of the per-level goal vector and channel-level retargeting, per k and layer:
+    the effect over seeds beside its null's band (seed means) and percentile."""
+    if not (df.metric == "steer_sweep_effect_goal_rate").any():
+        return []
+    c = df[df.metric == "steer_sweep_coefficient"].value.iloc[0]
+    print(f"layer sweep: the per-level goal vector x {c:g} at each layer, effect [95 % t over "
+          "seeds] (null: random directions of each level's norm, 95 % band, percentile); "
+          "channel retargeting: the top channels set to the target's pattern vs random sets:")
+    checks = []
+    for k, part in df.groupby("corner_size"):
+        print(f"  k = {k:g}")
+        for outcome in ("goal_rate", "proxy_rate", "decision_goal"):
+            effects = per_seed(part, f"steer_sweep_effect_{outcome}").loc[k]
+            if effects.isna().all().all():
+                continue
+            bands = {stat: per_seed(part, f"steer_sweep_null_{stat}_{outcome}").loc[k].mean(axis=1)
+                     for stat in ("lo", "hi", "pct")}
+            print(f"    {outcome:13s} " + " | ".join(
+                f"layer {int(i)}: {seeds.over_seeds(row.to_numpy()).format('+.3f', seeds=False)} "
+                f"(null [{bands['lo'][i]:+.3f}, {bands['hi'][i]:+.3f}], pct {bands['pct'][i]:.2f})"
+                for i, row in effects.iterrows()))
+        norms = per_seed(part, "steer_sweep_norm").loc[k]
+        checks.append((f"k={k:g}: the input layer's per-level vector is the goal moved (norm "
+                       f"sqrt 2): {fmt(norms.loc[0])}",
+                       bool(np.allclose(norms.loc[0], np.sqrt(2.0), atol=1e-5))))
+        rates = per_seed(part, "retarget_rate_channels")
+        if not rates.empty:
+            rates = rates.loc[k]
+            count = per_seed(part, "retarget_channel_count").loc[k].mean(axis=1)
+            bands = {stat: per_seed(part, f"retarget_null_{stat}_channels").loc[k].mean(axis=1)
+                     for stat in ("lo", "hi", "pct")}
+            print("    channels      " + " | ".join(
+                f"layer {int(i)} ({count[i]:.0f} set): {fmt(row)} (random sets [{bands['lo'][i]:.3f}, "
+                f"{bands['hi'][i]:.3f}], pct {bands['pct'][i]:.2f})"
+                for i, row in rates.iterrows() if np.isfinite(count[i])))
     return checks
 
 
@@ -169,7 +220,7 @@ def main(argv: list[str]) -> int:
         return 2
     episodes = int(df["eval.batch_size"].iloc[0]) // 2 if "eval.batch_size" in df else 0
     decodability(df)
-    checks = steering(df, episodes)
+    checks = steering(df, episodes) + layers(df)
     inputs = df[(df.metric == "probe_goal_acc") & (df.position == 0)]
     checks.append((f"goal square decodable from the observation: {fmt(inputs.value)} >= 0.9",
                    bool((inputs.value >= 0.9).all())))
