@@ -14,6 +14,7 @@ import pytest
 from conftest import xla_flags
 
 from mesaopt import provenance, results, run, status
+from mesaopt.config import ConfigError
 
 
 # mesaopt-train in a process of its own; with first argument "1", the job with sweep.first_seed=1
@@ -271,3 +272,34 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compo
     run_dir = next((tmp_path / "killed").glob("[0-9a-f]" * 12))
     assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "checkpoint").exists()
     pd.testing.assert_frame_equal(results.load(run_dir), reference, check_exact=True)
+
+
+def _tiny(compose_cfg, tmp_path, *extra):
+    return run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+                                       "sweep.seeds=1", "sweep.num_tasks=[null]", "train.steps=8",
+                                       *extra))
+
+
+def test_the_plan_prints_each_programs_memory_and_flops_and_writes_nothing(
+        compose_cfg, tmp_path, capsys):
+    assert run.train(_tiny(compose_cfg, tmp_path, "plan=true")) is None
+    out = capsys.readouterr().out
+    for program in ("train_chunk", "evaluate"):
+        line = next(l for l in out.splitlines() if l.strip().startswith(program))
+        assert "peak" in line and "temporaries" in line and "GFLOP per call" in line
+    assert "1 members, 8 steps in chunks of 4, on 1 cpu device(s)" in out
+    assert not list(tmp_path.iterdir())  # no run directory, no table
+    with pytest.raises(ConfigError, match="plan: must be false, true or time"):
+        _tiny(compose_cfg, tmp_path, "plan=maybe")
+
+
+def test_a_run_that_does_not_fit_the_device_stops_before_training_with_one_line(
+        monkeypatch, compose_cfg, tmp_path):
+    from mesaopt import plan
+    monkeypatch.setenv(plan.DEVICE_MEMORY_ENV, "4096")  # a 4 KiB device: nothing fits
+    with pytest.raises(MemoryError) as err:
+        run.train(_tiny(compose_cfg, tmp_path))
+    message = str(err.value)
+    assert message.startswith("train_chunk needs ") and "of the device's 0.0 MiB" in message
+    assert "eval.batch_size" in message and "\n" not in message
+    assert not list(tmp_path.rglob(results.METRICS_FILE))

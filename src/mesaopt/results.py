@@ -20,7 +20,8 @@ METRICS_FILE = "metrics.parquet"
 CONFIG_FILE = "config.json"
 FAILED_FILE = "failed.json"  # a run that raised: its error line and the step it had reached
 PROVENANCE = "mesaopt"  # config.json key of the code that made the run (`provenance`); not hashed
-ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", PROVENANCE)
+ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", "plan",
+               PROVENANCE)
 
 
 def run_id(config: dict) -> str:

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesaopt import (checkpoint, devices, distributed, evaluation, loggers, provenance, registry,
-                     results)
+from mesaopt import (checkpoint, devices, distributed, evaluation, loggers, plan, provenance,
+                     registry, results)
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
 from mesaopt.population import Population
@@ -47,6 +47,7 @@ class RunConfig:
     sweep: Any     # SweepConfig, with the axes the family and the method declare
     eval: evaluation.Config
     logger: loggers.Config
+    plan: Any = False  # true: print the plan (memory, FLOPs) and stop; "time": and time a chunk
 
     def as_dict(self) -> dict:
         return {**to_dict(self), "sweep": self.sweep.as_dict()}
@@ -55,6 +56,8 @@ class RunConfig:
 def load_config(data: Mapping) -> RunConfig:
     """Typed, validated config from a composed mapping; raises ConfigError naming the field."""
     cfg = parse(RunConfig, data, "")
+    require(cfg.plan in (False, True, "time"), "plan",
+            f"must be false, true or time, got {cfg.plan!r}")
     chosen = {}
     for group, kind in SELECTED.items():
         section = getattr(cfg, group)
@@ -177,6 +180,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     `max_chunks` stops after that many chunks this call (a time-limited job); the next call resumes.
     Returns the run directory.
     """
+    if cfg.plan:
+        return show_plan(cfg)
     config = cfg.as_dict()
     run_id = results.run_id(config)
     run_dir = Path(cfg.out_dir) / run_id
@@ -191,11 +196,13 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
         write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
     family, _, pop = build(cfg)
+    hparams = pop.placed_hparams()
+    if plan.device_memory() is not None:  # a device that states its memory: check before training
+        plan.check_fits(plan.programs(pop, hparams), plan.device_memory())
     logger = registry.load("loggers", cfg.logger.name if writer else "none", "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
 
-    hparams = pop.placed_hparams()
     state = pop.init(hparams)
     eval_set = pop.make_eval_set(hparams)
     tables = []
@@ -255,6 +262,16 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
           f"{run_dir / 'figures'} ({', '.join(figures)})")
     return run_dir
+
+
+def show_plan(cfg: RunConfig) -> None:
+    """Print the run's plan (mesaopt.plan) without training or writing anything."""
+    _, _, pop = build(cfg)
+    hparams = pop.placed_hparams()
+    found = plan.programs(pop, hparams)
+    seconds = plan.timed_chunk(pop, hparams) if cfg.plan == "time" else None
+    print("\n".join(plan.lines(found, plan.device_memory(), pop.size, cfg.train.steps,
+                               pop.chunk_steps, seconds)))
 
 
 def write_config(run_dir: Path, config: dict) -> None:

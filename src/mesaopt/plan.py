@@ -1,0 +1,116 @@
+"""A run's plan before it runs (`mesaopt-train ... plan=true`): each compiled program of the
+population (the training chunk, the evaluation) with XLA's memory analysis (arguments, outputs,
+temporaries; what the program holds at its peak) and its FLOPs (XLA's cost analysis), against the
+device's memory; with `plan=time`, one training chunk is run and timed and the whole run's wall
+time projected from it. Nothing is written.
+
+A real run checks the same memory before it trains where the device states its memory (GPUs; on
+CPU where MESAOPT_DEVICE_MEMORY gives a size in bytes), and stops with one line naming the program
+and the settings that shrink it."""
+from __future__ import annotations
+
+import os
+import time
+from typing import NamedTuple
+
+import jax
+
+from mesaopt import distributed
+
+DEVICE_MEMORY_ENV = "MESAOPT_DEVICE_MEMORY"
+SHRINK = "lower eval.batch_size (evaluation) or train.batch_size, or train fewer members at once"
+
+
+class Program(NamedTuple):
+    name: str
+    peak_bytes: int      # arguments + outputs + temporaries - aliased (donated) buffers
+    arguments: int
+    outputs: int
+    temporaries: int
+    flops: float         # XLA's count for one call; nan where the backend gives none
+
+
+def device_memory() -> int | None:
+    """Bytes of memory of one device: MESAOPT_DEVICE_MEMORY if set, else what the device reports
+    (GPUs), else None (a CPU: the host's memory is not the device's)."""
+    if os.environ.get(DEVICE_MEMORY_ENV):
+        return int(float(os.environ[DEVICE_MEMORY_ENV]))
+    stats = jax.devices()[0].memory_stats() or {}
+    return stats.get("bytes_limit")
+
+
+def _analysed(name: str, compiled) -> Program:
+    memory = compiled.memory_analysis()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost  # older JAX: one dict per module
+    sizes = [int(getattr(memory, f"{what}_size_in_bytes", 0) or 0)
+             for what in ("argument", "output", "temp", "alias")]
+    return Program(name, sizes[0] + sizes[1] + sizes[2] - sizes[3], *sizes[:3],
+                   float((cost or {}).get("flops", float("nan"))))
+
+
+def eval_set_of(pop, hparams):
+    """The evaluation set's shapes without computing it, or (references built on the host) the
+    set itself."""
+    try:
+        return jax.eval_shape(pop.make_eval_set, hparams)
+    except Exception:  # noqa: BLE001 (host-built references need concrete values)
+        return pop.make_eval_set(hparams)
+
+
+def programs(pop, hparams) -> list[Program]:
+    """The population's training chunk and evaluation, compiled (not run) and analysed. Per
+    device: where members are split across devices, each holds its share."""
+    state = jax.eval_shape(pop.init, hparams)
+    chunk = pop.train_chunk.lower(state, hparams).compile()
+    evaluate = pop.evaluate.lower(state.params, eval_set_of(pop, hparams)).compile()
+    return [_analysed("train_chunk", chunk), _analysed("evaluate", evaluate)]
+
+
+def check_fits(found: list[Program], limit: int | None) -> None:
+    """Raise MemoryError naming the first program that does not fit `limit` bytes."""
+    for program in found:
+        if limit is not None and program.peak_bytes > limit:
+            raise MemoryError(
+                f"{program.name} needs {gib(program.peak_bytes)} of the device's {gib(limit)}: "
+                f"{SHRINK}")
+
+
+def gib(size: float) -> str:
+    """A size in GiB, or MiB below one GiB."""
+    return f"{size / 2**30:.2f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
+
+
+def lines(found: list[Program], limit: int | None, members: int, steps: int,
+          chunk_steps: int, chunk_seconds: float | None = None) -> list[str]:
+    """The printed plan."""
+    device = jax.devices()[0]
+    used = len(distributed.member_devices(members))
+    out = [f"plan: {members} members, {steps} steps in chunks of {chunk_steps}, on {used} "
+           f"{device.platform} device(s) ({device.device_kind}), {members // used} members each; "
+           f"device memory {gib(limit) if limit is not None else 'not stated (CPU)'}",
+           "  per device; FLOPs as XLA counts them (a loop's body once: a lower bound)"]
+    for p in found:
+        fits = "" if limit is None else ("  fits" if p.peak_bytes <= limit else "  DOES NOT FIT")
+        out.append(f"  {p.name:12s} peak {gib(p.peak_bytes)} (arguments {gib(p.arguments)}, "
+                   f"outputs {gib(p.outputs)}, temporaries {gib(p.temporaries)}), "
+                   f"{p.flops / 1e9:.3g} GFLOP per call{fits}")
+    if used > 1:
+        out.append(f"  all {members} members on one device: about {used} x these peaks, "
+                   + ", ".join(f"{p.name} {gib(used * p.peak_bytes)}" for p in found))
+    if chunk_seconds is not None:
+        chunks = steps // chunk_steps
+        out.append(f"  one chunk took {chunk_seconds:.2f} s (after compilation): training "
+                   f"projects to {chunks * chunk_seconds / 60:.1f} min for {chunks} chunks, "
+                   f"evaluations not included")
+    return out
+
+
+def timed_chunk(pop, hparams) -> float:
+    """Seconds of one training chunk, compiled first (a warm-up call), the result discarded."""
+    state = pop.init(hparams)
+    state, _ = pop.train_chunk(state, hparams)
+    jax.block_until_ready(state)
+    start = time.perf_counter()
+    jax.block_until_ready(pop.train_chunk(state, hparams))
+    return time.perf_counter() - start
