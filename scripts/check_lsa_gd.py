@@ -4,9 +4,10 @@ On fresh tasks at each run's last step, over seeds (95 % t-interval with >= 3 se
 mean, marked "mean only"): (1) the one-layer LSA is GD: the cosine of its input sensitivities with
 fitted GD's at the last position above 0.99, fitted step count 1 in every seed, and its MSE/D
 within 2 % of the gd reference's (one step, step size fitted on training tasks): the paired
-|lsa - gd| / gd below 0.02; (2) every deeper LSA (L >= 2) beats GD with L steps (lsa - gd below 0)
-and sits closer to GD++ with L steps than to GD: Delta(lsa, gd_plus) - Delta(lsa, gd) below 0,
-seed by seed. Exit 1 if any fails or a depth is missing.
+|lsa - gd| / gd below 0.02; (2) every deeper LSA (L >= 2) beats GD with L steps (lsa - gd below 0,
+paired by seed). Printed, no longer claimed: whether it sits closer to GD++ with L steps than to
+GD (Delta(lsa, gd_plus) - Delta(lsa, gd), paired by seed): on 5 seeds at L = 2 the interval
+holds 0 (lsa_gd_seeds). Exit 1 if a claim fails or a depth is missing.
 
 Usage: python scripts/check_lsa_gd.py <sweep-dir>
 """
@@ -48,9 +49,10 @@ def check(directory: str) -> dict[str, bool]:
         else:
             to_gd, to_plus = over_episode[("lsa", "delta_gd")], over_episode[("lsa", "delta_gd_plus")]
             checks.update([below(f"L={depth}: lsa - gd-{depth} MSE/D",
-                                 seeds.paired(lsa, gd), 0.0, "+.4f"),
-                           below(f"L={depth}: Delta(lsa, gd_plus) - Delta(lsa, gd)",
-                                 seeds.paired(to_plus, to_gd), 0.0, "+.4f")])
+                                 seeds.paired(lsa, gd), 0.0, "+.4f")])
+            print(f"L={depth}: Delta(lsa, gd_plus) - Delta(lsa, gd) (printed, not claimed: with 5 "
+                  f"seeds at L = 2 the interval holds 0) "
+                  f"{seeds.paired(to_plus, to_gd).format('+.4f')}")
     return checks
 
 
