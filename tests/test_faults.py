@@ -303,3 +303,17 @@ def test_a_run_that_does_not_fit_the_device_stops_before_training_with_one_line(
     assert message.startswith("train_chunk needs ") and "of the device's 0.0 MiB" in message
     assert "eval.batch_size" in message and "\n" not in message
     assert not list(tmp_path.rglob(results.METRICS_FILE))
+
+
+def test_deterministic_sets_xlas_deterministic_gpu_ops_before_jax_starts_and_says_when_too_late():
+    from mesaopt import devices
+    code = ("from mesaopt import devices; import os, jax.numpy as jnp; "
+            "print(devices.make_deterministic(), os.environ['XLA_FLAGS'], float(jnp.ones(2).sum()))")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", devices.DETERMINISTIC_FLAG, "2.0"]
+    import jax
+    jax.devices()  # this process's backend has started: too late, unless already set
+    assert devices.make_deterministic() is (devices.DETERMINISTIC_FLAG in os.environ.get("XLA_FLAGS", ""))

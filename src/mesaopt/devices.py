@@ -31,3 +31,19 @@ def expose_cpu(members: int) -> int | None:
     count = cpu_devices_for(members)
     jax.config.update("jax_num_cpu_devices", count)
     return count
+
+
+DETERMINISTIC_FLAG = "--xla_gpu_deterministic_ops=true"
+
+
+def make_deterministic() -> bool:
+    """XLA's deterministic GPU ops (atomics-free scatters and reductions in a fixed order: the same
+    config and seed give the same bits on a GPU, resume included), set before JAX's backend starts;
+    False where that is too late. A CPU run is deterministic without it."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if DETERMINISTIC_FLAG in flags:
+        return True
+    if xla_bridge.backends_are_initialized():
+        return False
+    os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_FLAG}".strip()
+    return True

@@ -48,6 +48,7 @@ class RunConfig:
     eval: evaluation.Config
     logger: loggers.Config
     plan: Any = False  # true: print the plan (memory, FLOPs) and stop; "time": and time a chunk
+    deterministic: bool = False  # XLA's deterministic GPU ops (devices.make_deterministic)
 
     def as_dict(self) -> dict:
         return {**to_dict(self), "sweep": self.sweep.as_dict()}
@@ -410,6 +411,9 @@ def main() -> None:
             processes = distributed.process_count_requested()
         except ConfigError as err:
             _fail(str(err))
+        if cfg.deterministic and not devices.make_deterministic():
+            print("mesaopt: deterministic=true came after JAX started (in a multirun the first "
+                  "job's setting holds for all): not set for this job", file=sys.stderr)
         # The first job decides for all; in a multi-process run each process holds its share.
         devices.expose_cpu(-(-(largest or population_size(cfg)) // processes))
         distributed.initialize()
