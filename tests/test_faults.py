@@ -317,3 +317,10 @@ def test_deterministic_sets_xlas_deterministic_gpu_ops_before_jax_starts_and_say
     import jax
     jax.devices()  # this process's backend has started: too late, unless already set
     assert devices.make_deterministic() is (devices.DETERMINISTIC_FLAG in os.environ.get("XLA_FLAGS", ""))
+
+
+def test_the_plan_proposes_the_member_groups_that_fit():
+    from mesaopt import plan
+    assert plan.member_chunk_for(24, peak=12_000, limit=3_000) == 6
+    assert plan.member_chunk_for(24, peak=12_000, limit=2_999) == 4
+    assert plan.member_chunk_for(7, peak=7_000, limit=999) is None

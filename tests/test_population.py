@@ -112,3 +112,29 @@ def test_bfloat16_matmuls_keep_float32_parameters(compose_cfg):
         losses[dtype] = np.asarray(metrics["loss"])
     assert np.all(np.isfinite(losses["bfloat16"]))
     np.testing.assert_allclose(losses["bfloat16"], losses["float32"], rtol=0.05)
+
+
+def test_training_in_groups_of_members_gives_the_whole_populations_numbers(setup, compose_cfg):
+    """train.member_chunk=6: the 24 members in 4 groups, one after another in one program. The
+    losses are bit-identical; the parameters to float rounding (a few 1e-8 relative on a
+    multi-device CPU: another program, whose fusions may order some sums differently)."""
+    cfg, family, learner, pop, state0, (state2, metrics1, metrics2) = setup
+    grouped_cfg = run.load_config(compose_cfg(
+        "experiment=smoke", "logger=none", "sweep.num_tasks=[1,4,null]",
+        "sweep.learning_rate=[0.001,0.003]", "sweep.noise_std=[0.25,0.5]",
+        "train.member_chunk=6"))
+    grouped = run.build(grouped_cfg)[2]
+    state, first = grouped.train_chunk(grouped.init(grouped.hparams), grouped.hparams)
+    state, second = grouped.train_chunk(state, grouped.hparams)
+    for got, want in ((first, metrics1), (second, metrics2)):
+        np.testing.assert_array_equal(got["loss"], want["loss"])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9),
+                 state.params, state2.params)
+    from mesaopt import results
+    assert results.run_id(grouped_cfg.as_dict()) == results.run_id(cfg.as_dict())
+    with pytest.raises(Exception, match="member_chunk: must divide the population of 24"):
+        run.build(run.load_config(compose_cfg("experiment=smoke", "logger=none",
+                                              "sweep.num_tasks=[1,4,null]",
+                                              "sweep.learning_rate=[0.001,0.003]",
+                                              "sweep.noise_std=[0.25,0.5]",
+                                              "train.member_chunk=5")))

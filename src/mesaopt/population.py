@@ -9,6 +9,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from mesaopt import distributed, evaluation, registry
+from mesaopt.config import require
 from mesaopt.sweep import SweepConfig, check_pool_limit, members
 from mesaopt.train import Hparams, TrainState
 
@@ -40,6 +41,21 @@ def replay_form(learner, num_members: int):
     return learner if num_members <= len(devices) else learner.stepwise()
 
 
+def in_groups(members_fn, size: int, group: int):
+    """`members_fn` (mapping over the member axis) applied to groups of `group` members one after
+    another (a `lax.map`: one program, a group's memory), or to all at once (group 0 or >= size)."""
+    if not group or group >= size:
+        return members_fn
+    require(size % group == 0, "train.member_chunk",
+            f"must divide the population of {size} members, got {group}")
+
+    def grouped(*trees):
+        split = jax.tree.map(lambda a: a.reshape(size // group, group, *a.shape[1:]), trees)
+        out = jax.lax.map(lambda args: members_fn(*args), split)
+        return jax.tree.map(lambda a: a.reshape(size, *a.shape[2:]), out)
+    return grouped
+
+
 class Population:
     """Compiled programs for one static configuration; every method maps over the member axis,
     which is sharded across local devices when there are several (see `member_sharding`)."""
@@ -58,9 +74,9 @@ class Population:
         self.init = jax.jit(jax.vmap(partial(method.init_state, family, learner, train_cfg)),
                             out_shardings=member_sharding(self.size))
         # The state is donated: its buffers are reused for the next state (half the memory).
-        self.train_chunk = jax.jit(jax.vmap(
+        self.train_chunk = jax.jit(in_groups(jax.vmap(
             partial(method.train_chunk, family, learner, train_cfg, eval_cfg.every)),
-            donate_argnums=0)
+            self.size, train_cfg.member_chunk), donate_argnums=0)
         self.evaluator = evaluation.driver(family.setting).Evaluator(
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
         self.evaluate = self.evaluator.evaluate

@@ -22,11 +22,16 @@ FAILED_FILE = "failed.json"  # a run that raised: its error line and the step it
 PROVENANCE = "mesaopt"  # config.json key of the code that made the run (`provenance`); not hashed
 ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", "plan",
                "deterministic", PROVENANCE)
+ID_EXCLUDED_FIELDS = {"train": ("member_chunk",)}  # the same numbers, another layout
 
 
 def run_id(config: dict) -> str:
-    """Hash of the resolved config, without the keys that only say where and how to report."""
+    """Hash of the resolved config, without the keys that only say where and how to report or how
+    to lay the work out (ID_EXCLUDED, ID_EXCLUDED_FIELDS)."""
     science = {k: v for k, v in config.items() if k not in ID_EXCLUDED}
+    for group, fields in ID_EXCLUDED_FIELDS.items():
+        if isinstance(science.get(group), dict):
+            science[group] = {k: v for k, v in science[group].items() if k not in fields}
     return hashlib.sha1(json.dumps(science, sort_keys=True).encode()).hexdigest()[:12]
 
 

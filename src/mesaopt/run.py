@@ -199,7 +199,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     family, _, pop = build(cfg)
     hparams = pop.placed_hparams()
     if plan.device_memory() is not None:  # a device that states its memory: check before training
-        plan.check_fits(plan.programs(pop, hparams), plan.device_memory())
+        plan.check_fits(plan.programs(pop, hparams), plan.device_memory(), pop.size)
     logger = registry.load("loggers", cfg.logger.name if writer else "none", "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)

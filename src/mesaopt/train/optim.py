@@ -22,9 +22,14 @@ class Config:
     b1: float = 0.9
     b2: float = 0.999
     clip_norm: float = 1.0
+    # Train the population in groups of this many members, one group after another inside one
+    # program (memory for a group, not the population); 0: every member at once.
+    member_chunk: int = 0
 
     def validate(self, path: str) -> None:
         positive(self, path, "steps", "batch_size", "learning_rate", "clip_norm")
+        require(self.member_chunk >= 0, f"{path}.member_chunk",
+                f"must be >= 0 (0: all members at once), got {self.member_chunk}")
         require(self.schedule in SCHEDULES, f"{path}.schedule",
                 f"unknown option {self.schedule!r} (allowed: {', '.join(SCHEDULES)})")
         require(0 <= self.warmup_steps < self.steps, f"{path}.warmup_steps",
