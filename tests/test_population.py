@@ -115,15 +115,21 @@ def test_bfloat16_matmuls_keep_float32_parameters(compose_cfg):
 
 
 def test_training_in_groups_of_members_gives_the_whole_populations_numbers(setup, compose_cfg):
-    """train.member_chunk=6: the 24 members in 4 groups, one after another in one program. The
+    """train.member_chunk=6: the 24 members in 4 groups, one after another in one program (and
+    evaluated in 2 groups of 12: eval.member_chunk). The
     losses are bit-identical; the parameters to float rounding (a few 1e-8 relative on a
     multi-device CPU: another program, whose fusions may order some sums differently)."""
     cfg, family, learner, pop, state0, (state2, metrics1, metrics2) = setup
     grouped_cfg = run.load_config(compose_cfg(
         "experiment=smoke", "logger=none", "sweep.num_tasks=[1,4,null]",
         "sweep.learning_rate=[0.001,0.003]", "sweep.noise_std=[0.25,0.5]",
-        "train.member_chunk=6"))
+        "train.member_chunk=6", "eval.member_chunk=12"))
     grouped = run.build(grouped_cfg)[2]
+    eval_set = pop.make_eval_set(pop.hparams)  # evaluation in 2 groups of 12: the same records
+    for got, want in zip(grouped.evaluate(state2.params, eval_set),
+                         pop.evaluate(state2.params, eval_set)):
+        assert (got.split, got.predictor, got.metric) == (want.split, want.predictor, want.metric)
+        np.testing.assert_allclose(got.value, want.value, rtol=1e-6, atol=1e-9)
     state, first = grouped.train_chunk(grouped.init(grouped.hparams), grouped.hparams)
     state, second = grouped.train_chunk(state, grouped.hparams)
     for got, want in ((first, metrics1), (second, metrics2)):

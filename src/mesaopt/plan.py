@@ -18,8 +18,9 @@ import jax
 from mesaopt import distributed
 
 DEVICE_MEMORY_ENV = "MESAOPT_DEVICE_MEMORY"
-SHRINK = ("lower eval.batch_size (evaluation) or train.batch_size, or train fewer members at once "
-          "(train.member_chunk)")
+SHRINK = ("lower eval.batch_size (evaluation) or train.batch_size, or take fewer members at once "
+          "(train.member_chunk, eval.member_chunk)")
+GROUPING = {"train_chunk": "train.member_chunk", "evaluate": "eval.member_chunk"}
 
 
 class Program(NamedTuple):
@@ -77,13 +78,12 @@ def member_chunk_for(members: int, peak: int, limit: int) -> int | None:
 
 
 def check_fits(found: list[Program], limit: int | None, members: int = 1) -> None:
-    """Raise MemoryError naming the first program that does not fit `limit` bytes (and, for the
-    training chunk, the train.member_chunk that would)."""
+    """Raise MemoryError naming the first program that does not fit `limit` bytes (and the group
+    of members, train.member_chunk or eval.member_chunk, that would)."""
     for program in found:
         if limit is not None and program.peak_bytes > limit:
-            group = (member_chunk_for(members, program.peak_bytes, limit)
-                     if program.name == "train_chunk" and members > 1 else None)
-            hint = f" (train.member_chunk={group} should fit)" if group else ""
+            group = member_chunk_for(members, program.peak_bytes, limit) if members > 1 else None
+            hint = f" ({GROUPING[program.name]}={group} should fit)" if group else ""
             raise MemoryError(
                 f"{program.name} needs {gib(program.peak_bytes)} of the device's {gib(limit)}: "
                 f"{SHRINK}{hint}")
@@ -108,11 +108,11 @@ def lines(found: list[Program], limit: int | None, members: int, steps: int,
         out.append(f"  {p.name:12s} peak {gib(p.peak_bytes)} (arguments {gib(p.arguments)}, "
                    f"outputs {gib(p.outputs)}, temporaries {gib(p.temporaries)}), "
                    f"{p.flops / 1e9:.3g} GFLOP per call{fits}")
-    train = next(p for p in found if p.name == "train_chunk")
-    if limit is not None and train.peak_bytes > limit and members > 1:
-        out.append(f"  proposal: train.member_chunk="
-                   f"{member_chunk_for(members, train.peak_bytes, limit)} (groups of members "
-                   "one after another; taken as proportional to the members)")
+    for p in found:
+        if limit is not None and p.peak_bytes > limit and members > 1:
+            out.append(f"  proposal: {GROUPING[p.name]}="
+                       f"{member_chunk_for(members, p.peak_bytes, limit)} (groups of members one "
+                       "after another; memory taken as proportional to the members)")
     if used > 1:
         out.append(f"  all {members} members on one device: about {used} x these peaks, "
                    + ", ".join(f"{p.name} {gib(used * p.peak_bytes)}" for p in found))

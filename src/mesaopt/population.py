@@ -41,12 +41,12 @@ def replay_form(learner, num_members: int):
     return learner if num_members <= len(devices) else learner.stepwise()
 
 
-def in_groups(members_fn, size: int, group: int):
+def in_groups(members_fn, size: int, group: int, setting: str = "train.member_chunk"):
     """`members_fn` (mapping over the member axis) applied to groups of `group` members one after
     another (a `lax.map`: one program, a group's memory), or to all at once (group 0 or >= size)."""
     if not group or group >= size:
         return members_fn
-    require(size % group == 0, "train.member_chunk",
+    require(size % group == 0, setting,
             f"must divide the population of {size} members, got {group}")
 
     def grouped(*trees):
@@ -79,7 +79,8 @@ class Population:
             self.size, train_cfg.member_chunk), donate_argnums=0)
         self.evaluator = evaluation.driver(family.setting).Evaluator(
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
-        self.evaluate = self.evaluator.evaluate
+        self.evaluate = jax.jit(in_groups(jax.vmap(self.evaluator.member_evaluate), self.size,
+                                          eval_cfg.member_chunk, "eval.member_chunk"))
         self.make_eval_set = self.evaluator.make_eval_set
 
     @property

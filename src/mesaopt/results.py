@@ -22,7 +22,7 @@ FAILED_FILE = "failed.json"  # a run that raised: its error line and the step it
 PROVENANCE = "mesaopt"  # config.json key of the code that made the run (`provenance`); not hashed
 ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", "plan",
                "deterministic", PROVENANCE)
-ID_EXCLUDED_FIELDS = {"train": ("member_chunk",)}  # the same numbers, another layout
+ID_EXCLUDED_FIELDS = {"train": ("member_chunk",), "eval": ("member_chunk",)}  # another layout
 
 
 def run_id(config: dict) -> str:

@@ -28,9 +28,14 @@ class Config:
     references: tuple[str, ...] | None = None  # null: every reference of the task family
     probes: tuple[str, ...] | None = None      # null: every probe that applies
     options: Any = None     # probe or reference name -> its options (that module's Config fields)
+    # Evaluate the population in groups of this many members, one group after another inside
+    # one program (a group's memory; population.in_groups); 0: every member at once.
+    member_chunk: int = 0
 
     def validate(self, path: str) -> None:
         positive(self, path, "every", "batch_size")
+        require(self.member_chunk >= 0, f"{path}.member_chunk",
+                f"must be >= 0 (0: all members at once), got {self.member_chunk}")
         for name in ("references", "probes"):  # empty would silently mean "every one" or "none"
             require(getattr(self, name) != (), f"{path}.{name}",
                     "empty; name at least one, or null for every one that applies")

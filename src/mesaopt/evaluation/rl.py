@@ -93,7 +93,6 @@ class Evaluator:
             for n, ref in self.references.items()}
         self._prepare = {p.name: jax.jit(jax.vmap(partial(p.module.prepare, env, p.options)))
                          for p in probes if hasattr(p.module, "prepare")}
-        self.evaluate = jax.jit(jax.vmap(self.member_evaluate))
 
     def make_eval_set(self, hparams: Hparams) -> EvalSet:
         """Every member's evaluation tasks, reference rollouts and probe preparations, once."""

@@ -135,7 +135,6 @@ class Evaluator:
         self._prepare = {p.name: jax.jit(lambda h, e, p=p: jax.lax.map(
             lambda he: p.module.prepare(family, p.options, *he), (h, e)))
             for p in probes if hasattr(p.module, "prepare")}
-        self.evaluate = jax.jit(jax.vmap(self.member_evaluate))
 
     def make_eval_set(self, hparams: Hparams) -> EvalSet:
         """Every member's evaluation episodes, reference predictions and probe preparations."""
