@@ -1,6 +1,10 @@
 """What the plan reads from XLA: evaluation memory that grows with the episodes, and the maze GPU
-presets' evaluation within one 80 GB device (the latter compiles whole presets: -m preset)."""
+presets' evaluation within one 80 GB device; the GPU check script (whole presets: -m preset)."""
 from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
 
 import jax
 import pytest
@@ -43,3 +47,31 @@ def test_the_maze_gpu_presets_evaluation_fits_one_80_gb_device(compose_cfg, pres
     program, ratio = _doubling(compose_cfg, preset, 64)
     assert 1.5 < ratio < 2.5, ratio
     assert program.peak_bytes < 80e9
+
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def _gpu_check(tmp_path, *args, env_extra=None):
+    env = {**os.environ, "GPU_CHECK_BENCH": "0", **(env_extra or {})}
+    return subprocess.run(["bash", str(SCRIPTS / "gpu_check.sh"), str(tmp_path / "out"), *args],
+                          capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_the_gpu_check_refuses_an_unknown_preset_in_one_line(tmp_path):
+    done = _gpu_check(tmp_path, "--presets", "no_such_gpu")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "unknown preset(s) no_such_gpu" in done.stderr and "maze_diversity_gpu" in done.stderr
+
+
+@pytest.mark.preset
+def test_the_gpu_check_plans_and_times_a_gpu_preset_shrunk_to_a_tiny_setting(tmp_path):
+    done = _gpu_check(tmp_path, "--steps", "2", "--presets", "linreg_phase_gpu", "--",
+                      "sweep.num_tasks=[4]", "learner.depth=1", "learner.width=8",
+                      "train.batch_size=4", "eval.batch_size=4", "learner.dtype=float32")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "train_chunk  peak" in done.stdout and "evaluate     peak" in done.stdout
+    import pandas as pd
+    table = pd.read_csv(tmp_path / "out" / "gpu_check.csv")
+    assert list(table.preset) == ["linreg_phase_gpu"] and int(table.members[0]) == 1
+    assert table.seconds_per_update[0] > 0 and (tmp_path / "out" / "gpu_check.md").exists()
