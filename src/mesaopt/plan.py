@@ -37,7 +37,7 @@ def device_memory() -> int | None:
     (GPUs), else None (a CPU: the host's memory is not the device's)."""
     if os.environ.get(DEVICE_MEMORY_ENV):
         return int(float(os.environ[DEVICE_MEMORY_ENV]))
-    stats = jax.devices()[0].memory_stats() or {}
+    stats = jax.local_devices()[0].memory_stats() or {}  # this process's own device
     return stats.get("bytes_limit")
 
 
@@ -97,7 +97,7 @@ def gib(size: float) -> str:
 def lines(found: list[Program], limit: int | None, members: int, steps: int,
           chunk_steps: int, chunk_seconds: float | None = None) -> list[str]:
     """The printed plan."""
-    device = jax.devices()[0]
+    device = jax.local_devices()[0]
     used = len(distributed.member_devices(members))
     out = [f"plan: {members} members, {steps} steps in chunks of {chunk_steps}, on {used} "
            f"{device.platform} device(s) ({device.device_kind}), {members // used} members each; "
