@@ -15,10 +15,7 @@ from mesaopt import plan, run
 def _evaluation(compose_cfg, *overrides) -> plan.Program:
     """The population's evaluation program, compiled (not run) and analysed."""
     _, _, pop = run.build(run.load_config(compose_cfg(*overrides, "logger=none")))
-    hparams = pop.placed_hparams()
-    state = jax.eval_shape(pop.init, hparams)
-    compiled = pop.evaluate.lower(state.params, plan.eval_set_of(pop, hparams)).compile()
-    return plan._analysed("evaluate", compiled)
+    return plan.evaluation(pop, pop.placed_hparams())
 
 
 def _doubling(compose_cfg, preset: str, batch: int, *overrides) -> tuple[plan.Program, float]:

@@ -60,13 +60,20 @@ def eval_set_of(pop, hparams):
         return pop.make_eval_set(hparams)
 
 
-def programs(pop, hparams) -> list[Program]:
+def evaluation(pop, hparams, eval_set=None) -> Program:
+    """The population's evaluation compiled (not run) and analysed; `eval_set`: the set (or its
+    shapes) where the caller has it already."""
+    params = jax.eval_shape(pop.init, hparams).params
+    eval_set = eval_set_of(pop, hparams) if eval_set is None else eval_set
+    return _analysed("evaluate", pop.evaluate.lower(params, eval_set).compile())
+
+
+def programs(pop, hparams, eval_set=None) -> list[Program]:
     """The population's training chunk and evaluation, compiled (not run) and analysed. Per
     device: where members are split across devices, each holds its share."""
     state = jax.eval_shape(pop.init, hparams)
     chunk = pop.train_chunk.lower(state, hparams).compile()
-    evaluate = pop.evaluate.lower(state.params, eval_set_of(pop, hparams)).compile()
-    return [_analysed("train_chunk", chunk), _analysed("evaluate", evaluate)]
+    return [_analysed("train_chunk", chunk), evaluation(pop, hparams, eval_set)]
 
 
 def member_chunk_for(members: int, peak: int, limit: int) -> int | None:
@@ -77,13 +84,19 @@ def member_chunk_for(members: int, peak: int, limit: int) -> int | None:
     return max(fitting) if fitting else None
 
 
+def proposal(program: Program, limit: int, members: int) -> str | None:
+    """The member grouping that should make `program` fit ("train.member_chunk=6"), or None."""
+    group = member_chunk_for(members, program.peak_bytes, limit) if members > 1 else None
+    return f"{GROUPING[program.name]}={group}" if group else None
+
+
 def check_fits(found: list[Program], limit: int | None, members: int = 1) -> None:
     """Raise MemoryError naming the first program that does not fit `limit` bytes (and the group
     of members, train.member_chunk or eval.member_chunk, that would)."""
     for program in found:
         if limit is not None and program.peak_bytes > limit:
-            group = member_chunk_for(members, program.peak_bytes, limit) if members > 1 else None
-            hint = f" ({GROUPING[program.name]}={group} should fit)" if group else ""
+            grouping = proposal(program, limit, members)
+            hint = f" ({grouping} should fit)" if grouping else ""
             raise MemoryError(
                 f"{program.name} needs {gib(program.peak_bytes)} of the device's {gib(limit)}: "
                 f"{SHRINK}{hint}")
@@ -109,10 +122,11 @@ def lines(found: list[Program], limit: int | None, members: int, steps: int,
                    f"outputs {gib(p.outputs)}, temporaries {gib(p.temporaries)}), "
                    f"{p.flops / 1e9:.3g} GFLOP per call{fits}")
     for p in found:
-        if limit is not None and p.peak_bytes > limit and members > 1:
-            out.append(f"  proposal: {GROUPING[p.name]}="
-                       f"{member_chunk_for(members, p.peak_bytes, limit)} (groups of members one "
-                       "after another; memory taken as proportional to the members)")
+        grouping = proposal(p, limit, members) if limit is not None and p.peak_bytes > limit \
+            else None
+        if grouping:
+            out.append(f"  proposal: {grouping} (groups of members one after another; memory "
+                       "taken as proportional to the members)")
     if used > 1:
         out.append(f"  all {members} members on one device: about {used} x these peaks, "
                    + ", ".join(f"{p.name} {gib(used * p.peak_bytes)}" for p in found))

@@ -198,14 +198,15 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
     family, _, pop = build(cfg)
     hparams = pop.placed_hparams()
-    if plan.device_memory() is not None:  # a device that states its memory: check before training
-        plan.check_fits(plan.programs(pop, hparams), plan.device_memory(), pop.size)
+    eval_set = pop.make_eval_set(hparams)
+    limit = plan.device_memory()
+    if limit is not None:  # a device that states its memory: check before training
+        plan.check_fits(plan.programs(pop, hparams, eval_set), limit, pop.size)
     logger = registry.load("loggers", cfg.logger.name if writer else "none", "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
 
     state = pop.init(hparams)
-    eval_set = pop.make_eval_set(hparams)
     tables = []
 
     def record(step: int, records: list[Record]) -> None:
