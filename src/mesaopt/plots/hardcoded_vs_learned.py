@@ -5,7 +5,8 @@ a low error there) and on fresh tasks (right: generalization). Each learner is d
 hard-coded inner optimization with a learned initialization (the MAML family: SGD we wrote),
 a learned optimizer (`lopt`; "lopt (fixed init)" where it starts from the references' fixed
 initialization, as sgd and adam do, instead of learning one), and learned in-context optimization
-(transformer, GRU, LSA); the references (e.g. dmmse, the Bayes posterior mean over the member's pool) as dotted lines."""
+(transformer, GRU, LSA); the references (e.g. dmmse, the Bayes posterior mean over the member's
+pool) as dotted lines."""
 from __future__ import annotations
 
 import pandas as pd

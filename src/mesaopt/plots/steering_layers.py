@@ -21,19 +21,19 @@ OUTCOMES = {"goal_rate": ("goal first", "#2ca02c"), "proxy_rate": ("region first
             "decision_goal": ("goal-ward at the decision square", "#1f77b4")}
 
 
-def _effect_with_null(ax, g: pd.DataFrame, metric: str, null: str, label: str, color: str,
-                      unsteered: float = 0.0) -> None:
+def _effect_with_null(ax, g: pd.DataFrame, metric: str, null: str, label: str,
+                      color: str) -> None:
+    """The metric's seed band per layer and its null's 2.5-97.5 % band (seed means), shaded."""
     part = g[g.metric == metric].dropna(subset=["value"])
     if part.empty:
         return
     style.band(ax, style.seed_band(part, "position"), label, marker="o", color=color)
-    lo, hi = (g[g.metric == f"{null.format(stat)}"].groupby("position").value.mean()
+    lo, hi = (g[g.metric == null.format(stat)].groupby("position").value.mean()
               for stat in ("lo", "hi"))
     lo, hi = lo.dropna(), hi.dropna()
     if len(lo):
-        ax.fill_between(lo.index.to_numpy(), unsteered + lo.to_numpy(),
-                        unsteered + hi.reindex(lo.index).to_numpy(), color=color, alpha=0.12,
-                        linewidth=0, label="_nolegend_")
+        ax.fill_between(lo.index.to_numpy(), lo.to_numpy(), hi.reindex(lo.index).to_numpy(),
+                        color=color, alpha=0.12, linewidth=0, label="_nolegend_")
 
 
 def plot(df: pd.DataFrame):

@@ -179,6 +179,12 @@ def channel_ranking(held_out_BxF, goal_flat_B, fit_B, channels: int, squares: in
     return jnp.argsort(-score_F.reshape(-1, channels).sum(0))
 
 
+def unit_directions(key, count: int, size: int):
+    """(count, size) random directions of norm 1."""
+    unit = jax.random.normal(key, (count, size))
+    return unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
+
+
 def _scaled(vector, norm):
     return vector / jnp.linalg.norm(vector) * norm
 
@@ -214,8 +220,7 @@ def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key
     proxy = mean_difference(held_out, fit, inside)
     norm = jnp.maximum(jnp.linalg.norm(goal), jnp.nan_to_num(jnp.linalg.norm(proxy)))
     random_key, target_key, null_key, split_key = jax.random.split(key, 4)
-    unit = jax.random.normal(null_key, (null_directions, goal.shape[0]))
-    unit = unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
+    unit = unit_directions(null_key, null_directions, goal.shape[0])
     nulls = dict(goal=unit * jnp.linalg.norm(goal), proxy=unit * jnp.linalg.norm(proxy),
                  split=split_nulls(held_out, fit, inside, split_key, null_directions),
                  level=unit)  # scaled to each level's own vector's norm by `derive`
@@ -232,7 +237,8 @@ def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key
 
 def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, prepared):
     """The steering vectors' norms and, per vector and coefficient, the outcomes of the steered
-    episodes on the test half: goal first, proxy first, target first (B/2 each)."""
+    episodes on the test half: goal first and proxy first (B/2 each), and the rate of the target
+    first among the levels whose goal is not the target."""
     if policy.steer is None or policy.features is None:
         return None
     m = prepared["true"]
@@ -287,10 +293,10 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
         goal_first, proxy_first, _ = _gridworld.outcomes(m_b, rollout)
         first = jax.tree.map(lambda a: a[:options.episodes], (m_b, rollout))
         path = maze_paths.path_squares(first[1], maze_paths.final_square(*first))
-        return goal_first, proxy_first, target_first(traj, rollout), path
+        return goal_first, proxy_first, target_rate(target_first(traj, rollout)), path
 
     vectors_CxVxF = coefficients[:, None, None] * steer_VxF[None]
-    *outcomes, paths = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # each (C, V, B/2, ...)
+    *outcomes, paths = jax.vmap(jax.vmap(steered))(vectors_CxVxF)  # (C, V, B/2), .., (C, V)
     largest = max(range(len(options.coefficients)), key=options.coefficients.__getitem__)
     per_level = level_vectors(env, policy, params, tasks_b, m_b, layer,
                               jax.random.fold_in(keys_by_split["true"], 2))   # (B/2, F)
@@ -316,8 +322,7 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
             vector_key, null_key = jax.random.split(key)
             own = level_vectors(env, policy, params, tasks_b, m_b, at, vector_key)   # (B/2, F)
             norms = jnp.linalg.norm(own, axis=1, keepdims=True)
-            unit = jax.random.normal(null_key, (options.null_directions, own.shape[1]))
-            unit = unit / jnp.linalg.norm(unit, axis=1, keepdims=True)
+            unit = unit_directions(null_key, options.null_directions, own.shape[1])
             batch_VxbxF = jnp.concatenate([jnp.zeros((1, *own.shape)), own[None],
                                            unit[:, None, :] * norms[None]])
             found = jnp.stack(jax.vmap(lambda v: rates(v, at)[:3])(
@@ -359,15 +364,14 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                 paths=paths[largest, VECTORS.index("retarget")],
                 valid=jnp.stack([valid[name] for name in VECTORS]),
                 norms=dict(goal=jnp.linalg.norm(found["goal"]),
-                           proxy=jnp.linalg.norm(found["proxy"])),
-                not_target=not_target)
+                           proxy=jnp.linalg.norm(found["proxy"])))
 
 
 def measure(view: View) -> list:
     mine = view.derived.get(view.learner)
     if mine is None:
         return []
-    goal_first, proxy_first, target_first = (o.astype(jnp.float32) for o in mine["outcomes"])
+    goal_first, proxy_first, target_rate = (o.astype(jnp.float32) for o in mine["outcomes"])
     has_proxy = _gridworld.has_proxy(view.prepared["true"])
     count = len(view.options.coefficients)
     record = lambda metric, value: view.record(  # noqa: E731
@@ -379,9 +383,7 @@ def measure(view: View) -> list:
             record(f"steer_goal_rate_{kind}", nan_unless(goal_first[:, v].mean(-1))),
             record(f"steer_proxy_rate_{kind}",
                    jnp.where(has_proxy, nan_unless(proxy_first[:, v].mean(-1)), jnp.nan))]
-    weight = mine["not_target"].astype(jnp.float32)
-    retarget = {name: jnp.where(mine["valid"][v], (target_first[:, v] * weight).sum(-1)
-                                / weight.sum(), jnp.nan)
+    retarget = {name: jnp.where(mine["valid"][v], target_rate[:, v], jnp.nan)
                 for v, name in ((3, "retarget_rate"), (4, "retarget_rate_random"))}
     records += [record(name, value) for name, value in retarget.items()]
     records += [view.record("true", view.learner, f"steer_norm_{kind}", value)
