@@ -1,5 +1,5 @@
 """Check a fresh GPU machine (run through scripts/gpu_check.sh): the device, optionally the
-benchmark's rows, the plan of every `*_gpu` preset, then each preset shortened (STEPS updates,
+benchmark's GPU rows (BENCH), the plan of every `*_gpu` preset, then each preset shortened (STEPS updates,
 one seed, evaluation at the end only), each in a process of its own, and a table of seconds per
 update and peak device memory per preset (OUT/gpu_check.md and .csv).
 
@@ -21,6 +21,9 @@ import pandas as pd
 
 from mesaopt.analysis.emergence import to_markdown
 
+# The benchmark's GPU rows: its quick sections, and the base model's population in bf16 at
+# P = 1 ... 256 with its share of the bf16 peak (an 8192-square matmul on an accelerator).
+BENCH = ("--quick", "--dtype", "bfloat16", "--population-model", "base", "--members", "1,16,64,256")
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "experiment"
 # One shortened run in a process of its own: its peak device memory is its own.
 CHILD = """
@@ -55,7 +58,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("out")
     parser.add_argument("--steps", type=int, default=64)
     parser.add_argument("--presets", default=",".join(presets()))
-    parser.add_argument("--bench", action="store_true", help="also run mesaopt-bench --quick")
+    parser.add_argument("--bench", action="store_true", help="also run mesaopt-bench: " + " ".join(BENCH))
     args = parser.parse_args(own)
     chosen = [p for p in args.presets.split(",") if p]
     unknown = sorted(set(chosen) - set(presets()))
@@ -71,7 +74,7 @@ def main(argv: list[str]) -> int:
     rows = []
     with open(out / "gpu_check.log", "w") as log:
         if args.bench:
-            print(shell(["mesaopt-bench", "--quick", "--json", str(out / "bench.json")], log).stdout)
+            print(shell(["mesaopt-bench", *BENCH, "--json", str(out / "bench.json")], log).stdout)
         for preset in chosen:
             short = [f"experiment={preset}", f"train.steps={args.steps}",
                      f"eval.every={args.steps}", "sweep.seeds=1", "logger=none", "progress=false",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Check a fresh GPU machine with mesaopt installed (pip install -e .): the device, the benchmark
-# (mesaopt-bench --quick; GPU_CHECK_BENCH=0 skips it), the plan of every *_gpu preset and each
-# preset shortened to a few updates, with a table of seconds per update and peak device memory in
-# OUT/gpu_check.md. About 10 minutes on one GPU. See scripts/gpu_check.py for the options.
+# (mesaopt-bench --quick with the base model's bf16 population at P = 1 ... 256;
+# GPU_CHECK_BENCH=0 skips it), the plan of every *_gpu preset and each preset shortened to a
+# few updates, with a table of seconds per update and peak device memory in OUT/gpu_check.md.
+# About 10 minutes on one GPU. See scripts/gpu_check.py for the options.
 # Usage: bash scripts/gpu_check.sh [OUT] [--steps N] [--presets a,b] [-- OVERRIDE ...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -45,6 +45,16 @@ def test_quick_benchmark_writes_every_key(tmp_path, capsys):
     assert "peak matmul" in capsys.readouterr().out
 
 
+def test_population_of_a_named_size_runs_in_its_dtype():
+    """`--population-model base` (here: tiny, the same path) trains a population of the named
+    size on the base task in the asked dtype, and measures its utilization."""
+    cfg = cli.population_config("tiny", 2, 2, "bfloat16")
+    assert (cfg.learner.depth, cfg.learner.width, cfg.learner.dtype) == (1, 32, "bfloat16")
+    assert (cfg.task.dim, cfg.task.context_len, cfg.sweep.seeds) == (8, 16, 2)
+    measured = cli.population_inprocess("tiny", 2, 2, "bfloat16", 1, peak=1e12)
+    assert measured["population_s"] > 0 and 0 < measured["utilization"] < 1
+
+
 def test_minimal_loop_computes_the_same_model():
     """The benchmark's reference loop is mesaopt's transformer written another way: given the same
     parameters it makes the same predictions, and its training step runs."""
@@ -74,3 +84,29 @@ def test_minimal_loop_computes_the_same_model():
     chunk, tx = minimal.make_chunk(4, 8, 3, 4, 2)
     _, _, losses = chunk(params, tx.init(params), jax.random.key(2))
     assert losses.shape == (4,) and bool(np.all(np.isfinite(losses)))
+
+
+def test_matmuls_read_from_the_program_match_the_architecture_count():
+    """bench/hlo.py reads a dot's sizes and FLOPs from StableHLO (checked on a hand-built batched
+    bf16 matmul), and the tiny model's training step's matmuls add up to bench/flops.py's count
+    (two independent counts: the program's and the architecture's)."""
+    import jax
+    import jax.numpy as jnp
+
+    from mesaopt import run
+    from mesaopt.bench import hlo
+    from mesaopt.bench.flops import transformer_train_flops_per_step
+    a = jnp.zeros((3, 5, 7), jnp.bfloat16)
+    b = jnp.zeros((3, 7, 11), jnp.bfloat16)
+    text = jax.jit(lambda x, y: jnp.einsum("bmk,bkn->bmn", x, y)).lower(a, b).as_text()
+    (dot,) = hlo.dots(text)
+    assert (dot.batch, dot.m, dot.n, dot.k, dot.lhs, dot.flops) == (3, 5, 11, 7, "bf16",
+                                                                    2 * 3 * 5 * 11 * 7)
+    assert dot.bytes == 3 * 2 * (5 * 7 + 7 * 11 + 5 * 11)
+    # memory-bound at a ridge above its intensity: the bound is intensity / ridge
+    assert abs(hlo.roofline([dot], 1e12, 1e12 / 100) - dot.intensity / 100) < 1e-12
+    cfg = cli.short_run(1, *cli.SIZES["tiny"], *cli.BASE_TASK, "sweep.seeds=1")
+    found = hlo.dots(hlo.lowered_step(cfg))
+    counted = transformer_train_flops_per_step(run.build_family(cfg), cfg.learner,
+                                               cfg.train.batch_size)
+    assert abs(sum(d.flops for d in found) / counted - 1) < 0.02

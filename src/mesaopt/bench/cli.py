@@ -1,4 +1,5 @@
-"""`mesaopt-bench [--quick] [--json PATH] [--dtype float32|bfloat16] [--members 1,4,16,64]`.
+"""`mesaopt-bench [--quick] [--json PATH] [--dtype float32|bfloat16] [--members 1,4,16,64]
+[--population-model preset|tiny|small|base]`.
 
 Measures, on the machine it runs on, in two processes that see the CPU the way a run does
 (`mesaopt.devices`): *single* (one device: the whole CPU to one program) gives the peak matmul
@@ -10,8 +11,11 @@ run, and the environment steps/s of bandit (A2C) training. The *single* part als
 mazes for the MLP, recurrent and convolutional agents at 1 and 16 members, side by side with a
 minimal hand-written PPO loop (`bench.minimal_ppo`), with the share of live steps; the
 *population* part runs the 16-member PPO populations again as `mesaopt-train` does (spread over
-its devices), to set beside the minimal loop's one-device program. On GPUs both
-processes see the same devices. Timings exclude compilation (reported apart) and take the median
+its devices), to set beside the minimal loop's one-device program. The population's model is
+the quick-start preset's (`--population-model preset`) or one of the named sizes on the base task
+(`base`: 8 blocks of width 128, the model whose share of the GPU's peak the issue tracker asks
+about; the population speed-ups over whole runs are measured for the preset only). `--dtype`
+applies to every model and peak. On GPUs both processes see the same devices. Timings exclude compilation (reported apart) and take the median
 of repeats.
 """
 from __future__ import annotations
@@ -100,6 +104,12 @@ def peak_matmul_flops(n: int, dtype: str, repeats: int, per_device: bool) -> flo
     return 2 * n**3 * len(devices) / min(times)
 
 
+def peak_size(quick: bool) -> int:
+    """The peak matmul's n: 8192 on an accelerator (smaller ones do not fill it), on a CPU 2048
+    (--quick: 512)."""
+    return 8192 if jax.default_backend() != "cpu" else 512 if quick else 2048
+
+
 def member_program(cfg):
     """The run's compiled population program for `cfg` (a single run is a population of one),
     its placed hparams and initial state, and the compile time."""
@@ -148,9 +158,17 @@ def sequential_member_s(steps: int, repeats: int, compiles: int = 3) -> float:
     return min(times)
 
 
-def population_inprocess(members: int, steps: int, repeats: int, peak: float) -> dict:
+def population_config(model: str, members: int, steps: int, dtype: str):
+    """A population of `members` of the quick-start preset's model, or of a named size on the
+    base task, in `dtype`."""
+    setting = (f"experiment={PRESET}",) if model == "preset" else (*SIZES[model], *BASE_TASK)
+    return short_run(steps, *setting, f"learner.dtype={dtype}", f"sweep.seeds={members}")
+
+
+def population_inprocess(model: str, members: int, steps: int, dtype: str, repeats: int,
+                         peak: float) -> dict:
     """The population program of P members: time and utilization of the population peak."""
-    cfg = short_run(steps, f"experiment={PRESET}", f"sweep.seeds={members}")
+    cfg = population_config(model, members, steps, dtype)
     chunk, hparams, state, _ = member_program(cfg)
     seconds = median_time(threaded(chunk, state, hparams), repeats)
     flops = members * steps * transformer_train_flops_per_step(
@@ -309,7 +327,7 @@ def rl_as_run(agent: str, members: int, updates: int, repeats: int, quick: bool)
 
 def measure_single(quick: bool, dtype: str) -> dict:
     repeats = 2 if quick else 5
-    peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats, per_device=False)
+    peak = peak_matmul_flops(peak_size(quick), dtype, repeats, per_device=False)
     sizes = ("tiny",) if quick else tuple(SIZES)
     steps = 8 if quick else 16
     return dict(peak_matmul_flops=peak,
@@ -332,15 +350,16 @@ def rl_updates(members: int, quick: bool) -> int:
     return 2 if quick or members > 1 else 8
 
 
-def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
+def measure_population(quick: bool, dtype: str, members: tuple[int, ...], model: str) -> dict:
     repeats = 2 if quick else 3
-    peak = peak_matmul_flops(512 if quick else 2048, dtype, repeats, per_device=True)
+    peak = peak_matmul_flops(peak_size(quick), dtype, repeats, per_device=True)
     steps = 8 if quick else 16
-    inprocess = {p: population_inprocess(p, steps, repeats, peak) for p in members}
+    inprocess = {p: population_inprocess(model, p, steps, dtype, repeats, peak) for p in members}
     multirun = {}
     # More one-job-per-point runs take minutes each; only the smallest two are measured, the rest
-    # extrapolated from their per-job time (--quick: none, whole runs are not a smoke check).
-    measured = () if quick else members[:2]
+    # extrapolated from their per-job time (--quick, or a model other than the preset's: none,
+    # whole runs are not a smoke check and the runs are the preset's).
+    measured = () if quick or model != "preset" else members[:2]
     for p in members if measured else ():
         if p in measured:
             multirun[p] = dict(population_vs_multirun(p, steps), extrapolated=False)
@@ -355,7 +374,8 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
     probes = ("eval.probes=[mse,delta]",) if quick else ()
     bandits = ("task.horizon=20", "eval.probes=[regret]", "eval.references=[random,thompson]") \
         if quick else ()
-    return dict(peak_matmul_flops=peak, steps=steps, inprocess=inprocess, multirun=multirun,
+    return dict(peak_matmul_flops=peak, steps=steps, model=model, inprocess=inprocess,
+                multirun=multirun,
                 evaluation=evaluation_share(steps, repeats, *small, *probes),
                 bandit=bandit_throughput(2 if quick else 16, repeats, *small, *bandits),
                 rl_as_run={f"{agent}/{members}": rl_as_run(
@@ -363,15 +383,16 @@ def measure_population(quick: bool, dtype: str, members: tuple[int, ...]) -> dic
                     for agent in rl_agents(quick) for members in rl_members(quick) if members > 1})
 
 
-def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
+def measure_part(part: str, quick: bool, dtype: str, members: tuple[int, ...],
+                 model: str) -> dict:
     devices.expose_cpu(PARTS[part])  # before JAX's backend starts
     report = measure_single(quick, dtype) if part == "single" else \
-        measure_population(quick, dtype, members)
+        measure_population(quick, dtype, members, model)
     return dict(report, devices=len(jax.local_devices()), device=str(jax.devices()[0].device_kind),
                 platform=jax.default_backend())
 
 
-def measure(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
+def measure(quick: bool, dtype: str, members: tuple[int, ...], model: str = "preset") -> dict:
     """Both parts, each in a process of its own (a process's device exposure is fixed)."""
     parts = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -379,12 +400,15 @@ def measure(quick: bool, dtype: str, members: tuple[int, ...]) -> dict:
             path = Path(tmp) / f"{part}.json"
             command = [sys.executable, "-m", "mesaopt.bench.cli", "--part", part, "--json",
                        str(path), "--dtype", dtype, "--members", ",".join(map(str, members)),
-                       *(["--quick"] if quick else [])]
+                       "--population-model", model, *(["--quick"] if quick else [])]
             subprocess.run(command, check=True)
             parts[part] = json.loads(path.read_text())
     single, population = parts["single"], parts["population"]
     models = single["models"]
-    sequential = {str(p): p * single["sequential_member_s"] for p in members}  # JSON keys
+    # P single-member runs of the preset's model one after another (JSON keys); another model's
+    # population has no such baseline measured
+    sequential = {str(p): p * single["sequential_member_s"] if model == "preset" else math.nan
+                  for p in members}
     return {
         "device": single["device"], "platform": single["platform"], "dtype": dtype, "quick": quick,
         "peak_matmul_flops": single["peak_matmul_flops"],
@@ -430,7 +454,11 @@ def table(report: dict) -> str:
     lines.append("(a single run's training program vs the minimal loop (bench/minimal.py), "
                  "alternated; util: of the one-program peak)")
     pop = report["population"]
-    lines += ["", f"{'P':>3} {'population s':>13} {'multirun s':>11} {'speed-up':>9} "
+    model = pop.get("model", "preset")
+    lines += ["", f"population of {PRESET}'s model" if model == "preset" else
+              f"population of the {model} model ({', '.join(SIZES[model])}; "
+              f"{', '.join(BASE_TASK)}; sequential: not measured for it)",
+              f"{'P':>3} {'population s':>13} {'multirun s':>11} {'speed-up':>9} "
                   f"{'in-process s':>13} {'sequential s':>13} {'speed-up':>9} {'same dev.':>9} "
                   f"{'util':>6}"]
     one = pop["inprocess"][next(iter(pop["inprocess"]))]["population_s"] / int(
@@ -488,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     parser.add_argument("--members", default=None,
                         help="population sizes, comma-separated (default 1,4,16,64; --quick 1,2)")
+    parser.add_argument("--population-model", choices=("preset", *SIZES), default="preset",
+                        help=f"the population part's model: {PRESET}'s (preset) or a named size "
+                             "on the base task (base: 8 blocks, width 128)")
     parser.add_argument("--part", choices=tuple(PARTS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
@@ -497,9 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, AssertionError):
         parser.error(f"--members: positive integers separated by commas, got {args.members!r}")
     if args.part:
-        report = measure_part(args.part, args.quick, args.dtype, members)
+        report = measure_part(args.part, args.quick, args.dtype, members, args.population_model)
     else:
-        report = measure(args.quick, args.dtype, members)
+        report = measure(args.quick, args.dtype, members, args.population_model)
         print(table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
