@@ -136,6 +136,23 @@ def test_the_untrained_control_reads_the_same_inputs_and_the_goal_only_probe_the
         float(linear_probe.accuracy(out, proxy_first, test)), abs=1e-6)
 
 
+def test_the_ridge_probe_gives_the_same_fit_in_its_primal_and_dual_form():
+    """Fewer features than samples: the primal form; zero features padded past the sample count
+    (which standardize to 0 and carry no weight) force the dual: the same predictions and
+    directions, and the penalty chosen by the same cross-validation."""
+    from mesaopt.algorithms import linear_probe
+    x = jax.random.normal(jax.random.key(0), (40, 6))
+    y = jnp.stack([x @ jnp.arange(6.0), jnp.sin(x[:, 0])], 1) + 0.1 * jax.random.normal(
+        jax.random.key(1), (40, 2))
+    fit = (jnp.arange(40) % 3 != 0).astype(jnp.float32)
+    padded = jnp.concatenate([x, jnp.zeros((40, 50))], 1)
+    primal, dual = linear_probe.fit_predict(x, y, fit), linear_probe.fit_predict(padded, y, fit)
+    np.testing.assert_allclose(primal, dual, atol=2e-4)
+    np.testing.assert_allclose(linear_probe.directions(x, y, fit),
+                               linear_probe.directions(padded, y, fit)[:6], atol=2e-4)
+    assert float(jnp.mean((primal - y) ** 2 * (1 - fit)[:, None])) < 0.1  # it fits held-out rows
+
+
 def test_the_goal_probes_draw_levels_of_their_own_when_asked(levels):
     metrics, m = _views(_constructed(_corner_drive), goal_probes, levels, goal_probes.Config(levels=40))
     assert m.goal.shape == (40, 2) and metrics["probe_goal_acc"].shape == (2,)

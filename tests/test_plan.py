@@ -47,6 +47,19 @@ def test_the_maze_gpu_presets_evaluation_fits_one_80_gb_device(compose_cfg, pres
 
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+GPU_PRESETS = sorted(p.stem for p in (SCRIPTS.parent / "configs" / "experiment").glob("*_gpu.yaml"))
+
+
+@pytest.mark.preset
+@pytest.mark.parametrize("preset", GPU_PRESETS)
+def test_every_gpu_preset_prints_its_plan_on_a_cpu(preset):
+    """`plan=true` compiles the preset's training chunk and evaluation at full size without running
+    them and prints memory and FLOPs per program (the README gives the seconds each took)."""
+    done = subprocess.run(["mesaopt-train", f"experiment={preset}", "plan=true", "logger=none"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for program in ("train_chunk", "evaluate"):
+        assert program in done.stdout and "GFLOP per call" in done.stdout
 
 
 def _gpu_check(tmp_path, *args, env_extra=None):

@@ -4,9 +4,10 @@ on others, with the penalty chosen by validation inside the fit set. All in JAX 
 varying number of valid samples (e.g. episodes that visited a decision square) needs no
 recompilation.
 
-Written in the dual (kernel) form: with N samples of F features, alpha = (X X^T + lam I)^-1 Y
-and predictions X_new X^T alpha; a sample with weight 0 has a zero row in X and Y and gets
-alpha = 0, so it contributes nothing. Features are standardized with the fit samples' mean and
+Solved in the primal form, w = (X^T M X + lam I)^-1 X^T M Y with M the fit samples' 0/1 weights,
+where features are fewer than samples, else in the dual (kernel) form, alpha = (X X^T + lam I)^-1
+M Y on the fit samples and w = X^T alpha (a sample with weight 0 has alpha = 0): the same
+solution from the smaller systems. Features are standardized with the fit samples' mean and
 standard deviation. The penalty is chosen per target column from `LAMBDAS` (relative to the mean
 diagonal of X X^T) by 2-fold cross-validation on the fit samples; all of a probe's solves (both
 folds and the final fit, every penalty) are one stacked set of systems, solved by elimination
@@ -30,33 +31,43 @@ def _standardize(x_NxF, fit_N):
 
 
 def _fit(x_NxF, y_NxO, fit_N):
-    """(standardized features, their scales, the targets' mean, the dual coefficients (N, O) of
-    the final fit at each column's chosen penalty, its predictions (N, O) for every sample)."""
+    """(the features' scales, the targets' mean, the weights (F, O) on the standardized features
+    of the final fit at each column's chosen penalty, its predictions (N, O) for every sample).
+    Solved in the primal (F x F systems) when there are fewer features than samples, else in the
+    dual (N x N): the same ridge solution, the smaller systems (elimination costs their size
+    cubed: 1024 probe levels in the dual took minutes per evaluation)."""
     x_NxF, std_F = _standardize(x_NxF.astype(jnp.float32), fit_N)
     y_NxO = y_NxO.astype(jnp.float32)
     y_mean = (y_NxO * fit_N[:, None]).sum(0) / jnp.maximum(fit_N.sum(), 1.0)
     y_NxO = y_NxO - y_mean
-    n = x_NxF.shape[0]
+    n, f = x_NxF.shape
     rank = jnp.cumsum(fit_N) * fit_N  # 1, 2, ... over the fit samples, 0 elsewhere
     fold_a = fit_N * (rank % 2 == 1)
     fold_b = fit_N - fold_a
-    gram = x_NxF @ x_NxF.T
-    scale = jnp.maximum(jnp.trace(gram * fit_N[:, None] * fit_N[None, :])
-                        / jnp.maximum(fit_N.sum(), 1.0), 1e-6)
-    lambdas = jnp.asarray(LAMBDAS) * scale
     masks = jnp.stack([fold_a, fold_b, fit_N])                     # (3, N): fit on each
-    systems = (gram[None, None] * masks[None, :, :, None] * masks[None, :, None, :]
-               + lambdas[:, None, None, None] * jnp.eye(n))        # (G, 3, N, N)
-    rhs = jnp.broadcast_to((y_NxO[None] * masks[:, :, None])[None],
-                           (len(LAMBDAS), 3, n, y_NxO.shape[1]))
-    alpha = _solve(systems, rhs) * masks[None, :, :, None]          # (G, 3, N, O)
-    preds = jnp.einsum("mn,gknO->gkmO", gram, alpha)                # (G, 3, N, O)
+    # the penalty's scale: the fit samples' mean squared norm (the mean diagonal of X X^T)
+    scale = jnp.maximum(((x_NxF**2).sum(1) * fit_N).sum() / jnp.maximum(fit_N.sum(), 1.0), 1e-6)
+    lambdas = jnp.asarray(LAMBDAS) * scale
+    if f < n:  # primal: (X^T M X + lam I) w = X^T M y per fold mask M
+        systems = (jnp.einsum("kn,nf,ng->kfg", masks, x_NxF, x_NxF)[None]
+                   + lambdas[:, None, None, None] * jnp.eye(f))     # (G, 3, F, F)
+        rhs = jnp.einsum("kn,nf,no->kfo", masks, x_NxF, y_NxO)
+        weights = _solve(systems, jnp.broadcast_to(rhs[None], (len(LAMBDAS), *rhs.shape)))
+    else:  # dual: (X X^T restricted to the mask + lam I) alpha = M y, w = X^T alpha
+        gram = x_NxF @ x_NxF.T
+        systems = (gram[None, None] * masks[None, :, :, None] * masks[None, :, None, :]
+                   + lambdas[:, None, None, None] * jnp.eye(n))    # (G, 3, N, N)
+        rhs = jnp.broadcast_to((y_NxO[None] * masks[:, :, None])[None],
+                               (len(LAMBDAS), 3, n, y_NxO.shape[1]))
+        alpha = _solve(systems, rhs) * masks[None, :, :, None]      # (G, 3, N, O)
+        weights = jnp.einsum("nf,gknO->gkfO", x_NxF, alpha)         # (G, 3, F, O)
+    preds = jnp.einsum("nf,gkfO->gknO", x_NxF, weights)             # (G, 3, N, O)
     # Validation error of each penalty: fold a's fit scored on fold b and vice versa.
     err = (((preds[:, 0] - y_NxO) ** 2) * fold_b[:, None]).sum(1) \
         + (((preds[:, 1] - y_NxO) ** 2) * fold_a[:, None]).sum(1)  # (G, O)
     best = jnp.argmin(err, axis=0)[None, None, :]                  # per column
     pick = lambda a: jnp.take_along_axis(a[:, 2], best, axis=0)[0]  # noqa: E731
-    return x_NxF, std_F, y_mean, pick(alpha), pick(preds) + y_mean
+    return std_F, y_mean, pick(weights), pick(preds) + y_mean
 
 
 def _solve(systems, rhs):
@@ -85,8 +96,8 @@ def directions(x_NxF: jax.Array, y_NxO: jax.Array, fit_N: jax.Array) -> jax.Arra
     """(F, O): the fitted probe's weights in the raw features' units, i.e. the direction in which
     moving the activations raises each target's output fastest per unit of standardized change
     (the retargeting direction of a target square)."""
-    x_std, std_F, _, alpha, _ = _fit(x_NxF, y_NxO, fit_N)
-    return (x_std.T @ alpha) / std_F[:, None]
+    std_F, _, weights, _ = _fit(x_NxF, y_NxO, fit_N)
+    return weights / std_F[:, None]
 
 
 def accuracy(scores_NxC, labels_N, test_N) -> jax.Array:

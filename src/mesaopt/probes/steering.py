@@ -302,19 +302,28 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                               jax.random.fold_in(keys_by_split["true"], 2))   # (B/2, F)
     level = jax.vmap(rates)(coefficients[:, None, None] * per_level[None])  # each (C,)
     null_rates = None
-    if options.null_directions:  # the unsteered agent first (the zero vector), then every null,
-        # each vector given per level: the `level` null's directions take each level's norm
-        half_levels = per_level.shape[0]
+    if options.null_directions:  # per coefficient: the unsteered agent first (the zero vector),
+        # then every null, each vector given per level (the `level` null's directions take each
+        # level's norm). At c = 0 every null vector is the zero vector: those rows are the
+        # unsteered rates, not rolled out again; the other coefficients one after another (a
+        # coefficient's 4 N batches at once: memory of one coefficient's rollouts)
         level_norms = jnp.linalg.norm(per_level, axis=1)                        # (B/2,)
         per_null = {name: jnp.broadcast_to(nulls[name][:, None, :], (options.null_directions,
                                                                      *per_level.shape))
                     for name in NULLS}
         per_null["level"] = per_null["level"] * level_norms[None, :, None]
-        null_NxbxF = jnp.concatenate([jnp.zeros((1, half_levels, per_level.shape[1])),
-                                      *(jnp.nan_to_num(per_null[name]) for name in NULLS)])
-        null_rates = jax.vmap(jax.vmap(rates))(
-            coefficients[:, None, None, None] * null_NxbxF[None])  # each (C, 1 + 4 N)
-        null_rates = (null_rates[0], null_rates[1], null_rates[3])  # goal, proxy, target first
+        null_NxbxF = jnp.concatenate([jnp.nan_to_num(per_null[name]) for name in NULLS])
+        unsteered = jnp.stack(rates(jnp.zeros_like(per_level)))                 # (4,)
+        steered_c = [i for i, c in enumerate(options.coefficients) if c != 0]
+        found_CxN = jnp.stack(jax.lax.map(lambda c: jax.vmap(rates)(c * null_NxbxF),
+                                          coefficients[jnp.asarray(steered_c, int)]), 1) \
+            if steered_c else jnp.zeros((0, 4, null_NxbxF.shape[0]))            # (C', 4, 4 N)
+        all_CxN = jnp.broadcast_to(unsteered[None, :, None], (len(coefficients), 4,
+                                                              null_NxbxF.shape[0]))
+        all_CxN = all_CxN.at[jnp.asarray(steered_c, int)].set(found_CxN)
+        null_rates = jnp.concatenate([jnp.broadcast_to(unsteered[None, :, None],
+                                                       (len(coefficients), 4, 1)), all_CxN], -1)
+        null_rates = (null_rates[:, 0], null_rates[:, 1], null_rates[:, 3])  # each (C, 1 + 4 N)
     sweep = None
     if options.layer_sweep:
         def sweep_layer(at, key):
