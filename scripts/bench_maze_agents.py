@@ -33,7 +33,8 @@ def forward_macs(channels: tuple[int, ...], stride: int, grid: tuple[int, int, i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--updates", type=int, default=4, help="PPO updates per timed chunk")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()

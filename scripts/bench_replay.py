@@ -23,7 +23,8 @@ ENVS, STEPS = 16, 64
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", default="1,2,4,16")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--agents", default=",".join(AGENTS))

@@ -54,7 +54,8 @@ def shell(command: list[str], log, shown: str | None = None) -> subprocess.Compl
 def main(argv: list[str]) -> int:
     own, _, overrides = (argv[:argv.index("--")], None, argv[argv.index("--") + 1:]) \
         if "--" in argv else (argv, None, [])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out")
     parser.add_argument("--steps", type=int, default=64)
     parser.add_argument("--presets", default=",".join(presets()))

@@ -100,6 +100,8 @@ def _cli(*args: str, cwd: Path):
     (["-m", "learner.depth=1,0"], "learner.depth: must be > 0, got 0"),
     (["sweep.num_tasks=[1,4,99999999999]"], "sweep.num_tasks[2]: 99999999999 exceeds"),
     (["sweep.proxy_rate=[0.9]"], "sweep.proxy_rate: not a key of this config"),  # a bandit axis
+    (["learner.widht=32"], "learner.widht: not a key of this config; did you mean "
+                           "`learner.width`?"),
 ])
 def test_cli_rejects_bad_input_before_any_work(tmp_path, args, expected):
     result = _cli(*args, f"out_dir={tmp_path}/out", "logger=none", cwd=tmp_path)

@@ -104,6 +104,18 @@ def test_provenance_names_the_commit_of_a_git_checkout():
         assert info["commit"] == git and isinstance(info["dirty"], bool)
 
 
+def test_command_help_and_version_say_the_whole_thing(capsys):
+    """`--help` prints the whole description (it stopped mid-sentence at the docstring's first
+    line); `mesaopt-train --version` is mesaopt's version, not Hydra's."""
+    import mesaopt
+    with pytest.raises(SystemExit) as done:
+        status.main(["--help"])
+    assert done.value.code == 0 and "Exit 1 if any run\nfailed, 2 on bad input." in capsys.readouterr().out
+    done = subprocess.run([sys.executable, "-m", "mesaopt", "--version"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"mesaopt {mesaopt.__version__}"
+
+
 def test_status_rejects_a_directory_without_runs(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         status.main([str(tmp_path)])

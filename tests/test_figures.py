@@ -147,6 +147,21 @@ def test_every_figure_draws_or_says_not_drawable_from_a_table_missing_probes(smo
                 pass
 
 
+def test_a_figure_of_another_family_refuses_the_table_instead_of_drawing_it_empty(smoke_run):
+    """`regret` on a regression sweep used to write an empty figure and exit 0."""
+    with pytest.raises(plots.NotDrawable, match="no regret rows"):
+        plots.draw("regret", _synthetic(smoke_run))
+
+
+def test_a_figure_that_draws_no_series_is_not_drawable(smoke_run, monkeypatch):
+    """Whatever a figure module forgets to check, `plots.draw` (mesaopt-plot and the runs) does not
+    hand on a figure without a single series."""
+    empty = type("Empty", (), {"plot": staticmethod(lambda df: plt.subplots()[0])})
+    monkeypatch.setattr(plots, "module", lambda name: empty)
+    with pytest.raises(plots.NotDrawable, match="nothing in these tables"):
+        plots.draw("empty", _synthetic(smoke_run))
+
+
 def test_optional_figures_say_not_drawable_without_their_probes(smoke_run):
     for figure in plots.available():
         if getattr(plots.module(figure), "OPTIONAL", False):

@@ -6,6 +6,10 @@ import sys
 
 
 def train() -> None:
+    if sys.argv[1:] == ["--version"]:  # mesaopt's version, not Hydra's
+        from mesaopt import __version__
+        print(f"mesaopt {__version__}")
+        return
     from mesaopt.run import main
     main()
 

@@ -376,14 +376,37 @@ def precheck(overrides: list[str]) -> int:
         except Exception as err:  # Hydra/OmegaConf errors: keep their first line
             first = str(err).strip().splitlines()[0]
             missing = re.fullmatch(r"Could not override '(.+)'\.", first)
-            _fail(f"{missing[1]}: not a key of this config (declared by another task, learner or "
-                  f"training method? `+{missing[1]}=...` adds a key)" if missing else first)
+            if not missing:
+                _fail(first)
+            near = _near_keys(job, missing[1])
+            _fail(f"{missing[1]}: not a key of this config; did you mean "
+                  f"{' or '.join(f'`{k}`' for k in near)}?" if near else
+                  f"{missing[1]}: not a key of this config (declared by another task, learner or "
+                  f"training method? `+{missing[1]}=...` adds a key)")
     for out_dir in sorted(out_dirs):  # only once every job is valid: nothing written before
         try:
             check_writable(out_dir)
         except ConfigError as err:
             _fail(str(err))
     return largest
+
+
+def _near_keys(job: list[str], key: str) -> list[str]:
+    """Keys of `key`'s group close to its last part (a typo's likely meaning), composed without
+    the overrides of that key."""
+    import difflib
+    parent, _, name = key.rpartition(".")
+    others = [o for o in job if o.split("=", 1)[0].lstrip("+~") != key]
+    try:
+        node = compose_config(*others)
+    except Exception:  # noqa: BLE001 - the other overrides fail too: no hint
+        return []
+    for part in parent.split(".") if parent else ():
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return []
+    found = difflib.get_close_matches(name, [str(k) for k in node], n=2, cutoff=0.6)
+    return [f"{parent}.{k}" if parent else k for k in found]
 
 
 def main() -> None:

@@ -510,7 +510,8 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mesaopt-bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mesaopt-bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke check")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")

@@ -35,6 +35,10 @@ def draw(name: str, df):
     from mesaopt.plots import style
     with matplotlib.rc_context(style.RC):
         fig = module(name).plot(df)
+        if not any(ax.lines or ax.collections or ax.patches or ax.images for ax in fig.axes):
+            import matplotlib.pyplot as plt
+            plt.close(fig)
+            raise NotDrawable("nothing in these tables to draw (no series of this figure)")
         style.band_caption(fig)
         return fig
 

@@ -31,6 +31,8 @@ def cumulative(rows: pd.DataFrame) -> pd.DataFrame:
 
 def plot(df: pd.DataFrame):
     final = style.final_step(df[df.metric == "regret"])
+    if final.empty:
+        raise style.NotDrawable("no regret rows (a bandit run: eval.probes with regret)")
     learners = style.learner_names(df)
     groups = agent_groups(final)
     fig, axes = style.figure(ncols=2, width=3.8)
