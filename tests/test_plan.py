@@ -33,6 +33,20 @@ def test_evaluation_memory_grows_with_the_episodes_not_faster(compose_cfg):
     assert 1.5 < ratio < 2.5, ratio
 
 
+def test_the_plan_reads_the_evaluation_sets_shapes_without_running_the_references(compose_cfg):
+    """The plan of linreg_phase_gpu had run every reference (dMMSE over 2^20 tasks per member)
+    for 20 minutes to learn the evaluation set's shapes: they are now traced, not computed, and
+    equal the built set's."""
+    _, _, pop = run.build(run.load_config(compose_cfg("experiment=smoke", "logger=none")))
+    hparams = pop.placed_hparams()
+    shapes = plan.eval_set_of(pop, hparams)
+    assert all(isinstance(leaf, jax.ShapeDtypeStruct) for leaf in jax.tree.leaves(shapes))
+    built = pop.make_eval_set(hparams)
+    assert jax.tree.structure(shapes) == jax.tree.structure(built)
+    assert [(a.shape, a.dtype) for a in jax.tree.leaves(shapes)] == \
+        [(b.shape, b.dtype) for b in jax.tree.leaves(built)]
+
+
 @pytest.mark.preset
 @pytest.mark.parametrize("preset", ["maze_diversity_gpu", "maze_misgen_gpu"])
 def test_the_maze_gpu_presets_evaluation_fits_one_80_gb_device(compose_cfg, preset):

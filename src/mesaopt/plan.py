@@ -54,6 +54,8 @@ def _analysed(name: str, compiled) -> Program:
 def eval_set_of(pop, hparams):
     """The evaluation set's shapes without computing it, or (references built on the host) the
     set itself."""
+    if hasattr(pop.evaluator, "eval_set_shape"):
+        return pop.evaluator.eval_set_shape(hparams)
     try:
         return jax.eval_shape(pop.make_eval_set, hparams)
     except Exception:  # noqa: BLE001 (host-built references need concrete values)

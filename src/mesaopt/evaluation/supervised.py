@@ -138,21 +138,31 @@ class Evaluator:
 
     def make_eval_set(self, hparams: Hparams) -> EvalSet:
         """Every member's evaluation episodes, reference predictions and probe preparations."""
+        return self._eval_set(hparams, shapes=False)
+
+    def eval_set_shape(self, hparams: Hparams) -> EvalSet:
+        """The evaluation set's shapes and dtypes, nothing computed (a plan: building the set
+        runs every reference, e.g. dMMSE over a pool of 2^20 tasks per member)."""
+        return self._eval_set(hparams, shapes=True)
+
+    def _eval_set(self, hparams: Hparams, shapes: bool) -> EvalSet:
         # These programs run on one device, one at a time, and their results are then laid out
         # like the members: linear algebra over member-sharded inputs, or several linear-algebra
         # programs at once, has deadlocked XLA's CPU runtime.
-        episodes, tasks_by_split = self._eval_episodes(hparams)
-        local_h, local_e, local_t = jax.device_put(
-            distributed.to_host((hparams, episodes, tasks_by_split)), jax.local_devices()[0])
-        by_reference = {name: jax.block_until_ready(program(local_h, local_e))
+        call = jax.eval_shape if shapes else \
+            (lambda program, *args: jax.block_until_ready(program(*args)))
+        episodes, tasks_by_split = call(self._eval_episodes, hparams)
+        local_h, local_e, local_t = (hparams, episodes, tasks_by_split) if shapes else \
+            jax.device_put(distributed.to_host((hparams, episodes, tasks_by_split)),
+                           jax.local_devices()[0])
+        by_reference = {name: call(program, local_h, local_e)
                         for name, program in self._reference_outputs.items()}
-        prepared = {name: jax.block_until_ready(program(local_h, local_e))
+        prepared = {name: call(program, local_h, local_e)
                     for name, program in self._prepare.items()}
         derived = {}
         for (probe, name), program in self._reference_derive.items():
-            derived.setdefault(probe, {})[name] = jax.block_until_ready(
-                program(by_reference[name][1], local_e))
+            derived.setdefault(probe, {})[name] = call(program, by_reference[name][1], local_e)
         eval_set = EvalSet(local_e, {split: {name: out[0][split] for name, out in by_reference.items()}
                                      for split in local_e}, prepared, local_t, derived)
-        placed = isinstance(hparams.seed, jax.Array)  # members laid out on devices (or host arrays)
+        placed = isinstance(hparams.seed, jax.Array) and not shapes  # members laid out on devices
         return distributed.place(eval_set, hparams.seed.sharding) if placed else eval_set
