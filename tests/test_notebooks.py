@@ -35,3 +35,17 @@ def test_notebook_runs(name, smoke_runs, tmp_path, monkeypatch):
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     for expected in EXPECTED[name]:
         assert expected in text, f"{name}: no {expected!r} in its outputs"
+
+
+def test_notebooks_find_the_repositorys_outputs_from_their_own_folder(tmp_path, monkeypatch):
+    """A notebook runs in notebooks/: the runs it looks for are in the repository root's outputs/
+    (it looked for notebooks/outputs/... and trained a demo sweep instead), or $MESAOPT_OUTPUTS."""
+    from mesaopt import results
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.delenv("MESAOPT_OUTPUTS", raising=False)
+    assert results.outputs_dir(tmp_path / "notebooks") == tmp_path.resolve() / "outputs"
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert results.outputs_dir() == tmp_path.resolve() / "outputs"
+    monkeypatch.setenv("MESAOPT_OUTPUTS", str(tmp_path / "elsewhere"))
+    assert results.outputs_dir() == tmp_path / "elsewhere"

@@ -105,6 +105,17 @@ def is_finished(run_dir: Path) -> bool:
     return (Path(run_dir) / METRICS_FILE).exists()
 
 
+def outputs_dir(start: str | os.PathLike | None = None) -> Path:
+    """Where runs land by default: $MESAOPT_OUTPUTS, else `outputs` in the repository root (the
+    nearest folder at or above `start`, default the working directory, that holds a
+    pyproject.toml: a notebook runs in notebooks/, its runs are in ../outputs), else ./outputs."""
+    if os.environ.get("MESAOPT_OUTPUTS"):
+        return Path(os.environ["MESAOPT_OUTPUTS"])
+    here = Path(start or Path.cwd()).resolve()
+    root = next((p for p in (here, *here.parents) if (p / "pyproject.toml").exists()), here)
+    return root / "outputs"
+
+
 def load(path: str | os.PathLike) -> pd.DataFrame:
     """One DataFrame for a run directory or a whole sweep directory (every finished run below it)."""
     path = Path(path)
