@@ -51,6 +51,9 @@ def test_a_failed_job_does_not_stop_the_multirun_a_rerun_completes_it_and_submit
     assert first.returncode == 1, first.stderr[-2000:]
     assert "failed: RuntimeError: simulated crash" in first.stderr
     assert first.stdout.count("mesaopt: wrote") == 1
+    # each job's Hydra log (run.log) holds its run's lines: the failure, and the other's results
+    job_logs = " ".join(p.read_text() for p in out.glob(".hydra/multirun-*/*/run.log"))
+    assert "failed: RuntimeError: simulated crash" in job_logs and "mesaopt: wrote" in job_logs
     assert any((home / ".cache" / "mesaopt" / "jax").iterdir())  # multiruns cache compilations
     assert status.main([str(out)]) == 1
     lines = capsys.readouterr().out.splitlines()

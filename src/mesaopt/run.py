@@ -190,7 +190,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     finished = results.is_finished(run_dir)
     distributed.barrier(f"start {run_id}")  # every process has seen the same files
     if finished:
-        print(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
+        say(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     if writer:
@@ -217,7 +217,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     if checkpointer.latest_step() is not None:
         step, state, table = checkpointer.restore(state)
         tables.append(table)
-        print(f"mesaopt: resuming run {run_id} from step {step}")
+        say(f"mesaopt: resuming run {run_id} from step {step}")
     else:
         record(0, pop.evaluate(state.params, eval_set))
     num_chunks = cfg.train.steps // pop.chunk_steps
@@ -237,7 +237,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
             checkpointer.save(step, state, tables[0])
     reached = distributed.first_value(state.step)
     if reached < cfg.train.steps:
-        print(f"mesaopt: stopped run {run_id} at step {reached}; rerun to resume")
+        say(f"mesaopt: stopped run {run_id} at step {reached}; rerun to resume")
         return run_dir
     distributed.barrier(f"trained {run_id}")  # no process still reads the checkpoint
     if not writer:
@@ -247,8 +247,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     results.write_atomic(table, run_dir / results.METRICS_FILE)
     checkpointer.clear()
     for member, step in results.deaths(table, pop.chunk_steps).items():
-        print(f"mesaopt: member {member} ({pop.rows[member]}) diverged at step {step} (non-finite "
-              "loss or gradient); its parameters are frozen since")
+        say(f"mesaopt: member {member} ({pop.rows[member]}) diverged at step {step} (non-finite "
+            "loss or gradient); its parameters are frozen since")
     from mesaopt import plots
     figures = {}
     for name in family.figures:
@@ -256,13 +256,13 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
             figures[name] = plots.render(name, run_dir)["png"]
         except plots.NotDrawable as err:
             if not getattr(plots.module(name), "OPTIONAL", False):
-                print(f"mesaopt: skipped figure {name}: {err}")
+                say(f"mesaopt: skipped figure {name}: {err}")
         except Exception as err:  # a figure's bug loses neither the run nor the other figures
-            print(f"mesaopt: figure {name} failed ({type(err).__name__}: {err}); the metrics are "
-                  f"written: redraw with `mesaopt-plot {name} {run_dir}`", file=sys.stderr)
+            say(f"mesaopt: figure {name} failed ({type(err).__name__}: {err}); the metrics are "
+                f"written: redraw with `mesaopt-plot {name} {run_dir}`", error=True)
     logger.finish(figures)
-    print(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
-          f"{run_dir / 'figures'} ({', '.join(figures)})")
+    say(f"mesaopt: wrote {run_dir / results.METRICS_FILE} and {len(figures)} figures in "
+        f"{run_dir / 'figures'} ({', '.join(figures)})")
     return run_dir
 
 
@@ -308,6 +308,18 @@ def record_failure(cfg: RunConfig, err: Exception) -> str:
 
 
 # ---- command line ---------------------------------------------------------------------------
+
+def say(message: str, error: bool = False) -> None:
+    """A run's message on the console (stderr for an error) and in Hydra's job log (run.log)
+    where Hydra keeps one."""
+    import logging
+    print(message, file=sys.stderr if error else sys.stdout, flush=True)
+    record = logging.LogRecord("mesaopt", logging.ERROR if error else logging.INFO, __file__, 0,
+                               message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
 
 def _fail(message: str) -> None:
     print(f"mesaopt-train: error: {message}", file=sys.stderr)
@@ -436,8 +448,8 @@ def main() -> None:
         except ConfigError as err:
             _fail(str(err))
         if cfg.deterministic and not devices.make_deterministic():
-            print("mesaopt: deterministic=true came after JAX started (in a multirun the first "
-                  "job's setting holds for all): not set for this job", file=sys.stderr)
+            say("mesaopt: deterministic=true came after JAX started (in a multirun the first "
+                "job's setting holds for all): not set for this job", error=True)
         # The first job decides for all; in a multi-process run each process holds its share.
         devices.expose_cpu(-(-(largest or population_size(cfg)) // processes))
         distributed.initialize()
@@ -448,7 +460,7 @@ def main() -> None:
         except Exception as err:  # one failed job must not stop the others of a multirun
             line = record_failure(cfg, err)
             failures.append(cfg.out_dir)
-            print(f"mesaopt: run {results.run_id(cfg.as_dict())} failed: {line}", file=sys.stderr)
+            say(f"mesaopt: run {results.run_id(cfg.as_dict())} failed: {line}", error=True)
 
     app()
     if failures:
