@@ -29,7 +29,8 @@ of the goal and the proxy vector, rate(c) - rate(0), is set against N effects of
 nothing of goals: N random directions with the tested vector's norm (nulls `goal`, `proxy`), and
 for the proxy vector also N mean differences of the same fit levels split at random into groups of
 the same sizes (null `split`: what a mean difference of these activations gives by chance).
-Metrics `steer_null_{lo,hi}_<outcome>_rate_<null>`: the null effects' 2.5 % and 97.5 % quantiles,
+Option `null_batch` (default 16) sets how many null rollout batches run at once (memory; the
+numbers do not depend on it). Metrics `steer_null_{lo,hi}_<outcome>_rate_<null>`: the null effects' 2.5 % and 97.5 % quantiles,
 and `steer_null_pct_<outcome>_rate_<null>`: the tested effect's percentile among them (mid-rank, in
 [0, 1]; near 0 or 1 is an effect the null rarely gives), per coefficient, for outcome goal and
 proxy; and retargeting along the probe direction against the `goal` null's directions (the target
@@ -119,6 +120,7 @@ class Config:
     target: tuple[int, int] = (1, 1)    # the retargeting square (row, col): the top-left cell
     episodes: int = 4                   # test levels whose retargeted paths are kept (figure)
     null_directions: int = 32           # draws of each null distribution (0: none)
+    null_batch: int = 16                # null rollout batches run at once (memory, not results)
     layer_sweep: bool = False           # the per-level goal vector at every layer, with its null
     sweep_coefficient: float = -1.0
     retarget_share: float = 0.0         # channel-level retargeting: the top share of channels
@@ -129,6 +131,7 @@ class Config:
         require(self.episodes >= 0, f"{path}.episodes", f"must be >= 0, got {self.episodes}")
         require(self.null_directions >= 0, f"{path}.null_directions",
                 f"must be >= 0, got {self.null_directions}")
+        require(self.null_batch >= 1, f"{path}.null_batch", f"must be >= 1, got {self.null_batch}")
         require(0.0 <= self.retarget_share <= 1.0, f"{path}.retarget_share",
                 f"must lie in [0, 1], got {self.retarget_share}")
         require(not self.retarget_share or self.null_directions > 0, f"{path}.retarget_share",
@@ -251,6 +254,12 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
                            jax.random.fold_in(keys_by_split["true"], 1), options.null_directions)
     valid = {name: jnp.all(jnp.isfinite(v)) for name, v in found.items()}
     coefficients = jnp.asarray(options.coefficients, jnp.float32)
+
+    def in_batches(f, xs):
+        """f over the leading axis of xs, `null_batch` at a time (the nulls' rollouts: at once
+        they held 30 GiB per member on 13 x 13 mazes)."""
+        return jax.lax.map(f, xs, batch_size=options.null_batch)
+
     steer_VxF = jnp.stack([jnp.where(valid[name], found[name], 0.0) for name in VECTORS])
     test = lambda tree: jax.tree.map(lambda a: a[half:], tree)  # noqa: E731
     tasks_b, keys_b = test(tasks_by_split["true"]), jax.random.split(keys_by_split["true"],
@@ -315,7 +324,7 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
         null_NxbxF = jnp.concatenate([jnp.nan_to_num(per_null[name]) for name in NULLS])
         unsteered = jnp.stack(rates(jnp.zeros_like(per_level)))                 # (4,)
         steered_c = [i for i, c in enumerate(options.coefficients) if c != 0]
-        found_CxN = jnp.stack(jax.lax.map(lambda c: jax.vmap(rates)(c * null_NxbxF),
+        found_CxN = jnp.stack(jax.lax.map(lambda c: in_batches(rates, c * null_NxbxF),
                                           coefficients[jnp.asarray(steered_c, int)]), 1) \
             if steered_c else jnp.zeros((0, 4, null_NxbxF.shape[0]))            # (C', 4, 4 N)
         all_CxN = jnp.broadcast_to(unsteered[None, :, None], (len(coefficients), 4,
@@ -334,8 +343,8 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
             unit = unit_directions(null_key, options.null_directions, own.shape[1])
             batch_VxbxF = jnp.concatenate([jnp.zeros((1, *own.shape)), own[None],
                                            unit[:, None, :] * norms[None]])
-            found = jnp.stack(jax.vmap(lambda v: rates(v, at)[:3])(
-                options.sweep_coefficient * batch_VxbxF))                        # (3, 2 + N)
+            found = jnp.stack(in_batches(lambda v: rates(v, at)[:3],
+                                         options.sweep_coefficient * batch_VxbxF))  # (3, 2 + N)
             return found[:, 1] - found[:, 0], found[:, 2:] - found[:, :1], jnp.mean(norms)
         sweep_key = jax.random.fold_in(keys_by_split["true"], 3)
         sweep = [jnp.stack(parts) for parts in zip(*(
@@ -358,8 +367,8 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
             to_target = -level_vectors(env, policy, params, tasks_b, m_b, at, key,
                                        to=target_flat)                               # (B/2, F)
             mask_SxF = jnp.tile(on_SxC, (1, to_target.shape[1] // count))
-            hits = jax.vmap(lambda v: target_first(*steered_rollout(v, at)))(
-                mask_SxF[:, None, :] * to_target[None])                             # (S, B/2)
+            hits = in_batches(lambda v: target_first(*steered_rollout(v, at)),
+                              mask_SxF[:, None, :] * to_target[None])               # (S, B/2)
             return target_rate(hits), chosen
         channel_key = jax.random.fold_in(keys_by_split["true"], 4)
         by_layer = {at: retarget_channels(at, count, jax.random.fold_in(channel_key, at))
