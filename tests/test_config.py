@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mesaopt import config, evaluation, loggers, registry, run
+from mesaopt import config, evaluation, loggers, registry, results, run
 from mesaopt.config import ConfigError
 from mesaopt.sweep import SweepConfig
 
@@ -88,6 +88,32 @@ def test_infinite_diversity_spellings_are_equivalent(compose_cfg):
 def _cli(*args: str, cwd: Path):
     return subprocess.run([sys.executable, "-m", "mesaopt.run", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
+
+
+def test_overrides_that_change_the_run_tag_its_default_directory(compose_cfg):
+    """Two runs of one preset with other settings land in other directories by default; a
+    multirun's swept values, reporting and layout settings do not rename the sweep."""
+    assert run.run_tag(["experiment=smoke"]) == run.run_tag([]) == ""
+    steps = run.run_tag(["experiment=smoke", "train.steps=8"])
+    assert steps.startswith("-") and len(steps) == 7
+    assert run.run_tag(["train.steps=8", "learner.width=8,16"]) == steps  # the sweep: left out
+    assert run.run_tag(["train.steps=16"]) not in (steps, "")
+    assert run.run_tag(["logger=none", "progress=false", "plan=true", "train.member_chunk=2",
+                        "hydra/launcher=submitit_local", "out_dir=x"]) == ""
+    tagged = compose_cfg("experiment=smoke", f"run_tag={steps}")
+    assert tagged["out_dir"] == f"outputs/smoke{steps}" and compose_cfg("experiment=smoke")[
+        "out_dir"] == "outputs/smoke"
+    assert results.run_id(tagged) == results.run_id(compose_cfg("experiment=smoke"))
+
+
+def test_a_run_keeps_its_command_and_lands_in_its_tagged_directory(tmp_path):
+    changed = ["train.steps=2", "eval.every=2", "train.warmup_steps=0", "sweep.num_tasks=[1]"]
+    done = _cli("experiment=smoke", *changed, "logger=none", "progress=false", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tag = run.run_tag(changed)
+    assert f"mesaopt: output directory outputs/smoke{tag}" in done.stdout
+    (command,) = (tmp_path / "outputs" / f"smoke{tag}").glob(f"*/{run.COMMAND_FILE}")
+    assert command.read_text().split()[:2] == ["mesaopt-train", "experiment=smoke"]
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -21,7 +21,7 @@ CONFIG_FILE = "config.json"
 FAILED_FILE = "failed.json"  # a run that raised: its error line and the step it had reached
 PROVENANCE = "mesaopt"  # config.json key of the code that made the run (`provenance`); not hashed
 ID_EXCLUDED = ("logger", "out_dir", "progress", "name", "checkpoint_every", "plan",
-               "deterministic", PROVENANCE)
+               "deterministic", "run_tag", PROVENANCE)
 ID_EXCLUDED_FIELDS = {"train": ("member_chunk",), "eval": ("member_chunk",)}  # another layout
 
 

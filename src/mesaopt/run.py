@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 import os
 import re
+import shlex
 import shutil
 import sys
 import traceback
@@ -49,6 +51,7 @@ class RunConfig:
     logger: loggers.Config
     plan: Any = False  # true: print the plan (memory, FLOPs) and stop; "time": and time a chunk
     deterministic: bool = False  # XLA's deterministic GPU ops (devices.make_deterministic)
+    run_tag: str = ""  # set by mesaopt-train: "-" + a hash of the overrides that change the run
 
     def as_dict(self) -> dict:
         return {**to_dict(self), "sweep": self.sweep.as_dict()}
@@ -196,6 +199,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     if writer:
         (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
         write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
+        if COMMAND:  # the command line that made the run (mesaopt-train; not a library call)
+            (run_dir / COMMAND_FILE).write_text(shlex.join(COMMAND) + "\n")
     family, _, pop = build(cfg)
     hparams = pop.placed_hparams()
     eval_set = pop.make_eval_set(hparams)
@@ -355,6 +360,27 @@ def check_writable(out_dir: str) -> None:
             f"{MIN_FREE_BYTES // 2**20} MiB")
 
 
+# Overrides that do not change what runs: where and how it reports, how it is laid out or
+# planned, and the preset or name (already the directory's name).
+UNTAGGED = ("hydra", "logger", "out_dir", "progress", "plan", "checkpoint_every", "deterministic",
+            "experiment", "name", "run_tag", "train.member_chunk", "eval.member_chunk")
+COMMAND_FILE = "command.txt"
+COMMAND: list[str] = []  # the mesaopt-train command line of this process (main sets it)
+
+
+def run_tag(overrides: list[str]) -> str:
+    """"-" and 6 hex digits naming the command line's overrides that change what runs, "" where
+    there are none: by default (out_dir: outputs/<name><run_tag>) runs of other settings land in
+    another directory, not beside the preset's runs where an analysis would pool them. The values
+    a multirun sweeps are left out: those runs are one sweep, told apart by their run ids."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    kept = sorted(o.input_line.lstrip("+") for o in OverridesParser.create().parse_overrides(
+        overrides) if not o.is_sweep_override() and not any(
+            o.key_or_group.lstrip("+~") == key or o.key_or_group.lstrip("+~").startswith(
+                (f"{key}.", f"{key}/")) for key in UNTAGGED))
+    return "-" + hashlib.sha1("\n".join(kept).encode()).hexdigest()[:6] if kept else ""
+
+
 def precheck(overrides: list[str]) -> int:
     """Compose and validate every job of the sweep these overrides describe, before any work;
     returns the largest population among them."""
@@ -400,6 +426,7 @@ def precheck(overrides: list[str]) -> int:
             check_writable(out_dir)
         except ConfigError as err:
             _fail(str(err))
+        say(f"mesaopt: output directory {out_dir}")
     return largest
 
 
@@ -428,6 +455,12 @@ def main() -> None:
     from omegaconf import OmegaConf
 
     args = sys.argv[1:]
+    COMMAND[:] = ["mesaopt-train", *args]
+    if not any(a.split("=", 1)[0].lstrip("+") == "out_dir" for a in args):
+        tag = run_tag([a for a in args if not a.startswith("-")])
+        if tag:  # Hydra's own app reads sys.argv: the tag goes there too
+            sys.argv.append(f"run_tag={tag}")
+            args.append(f"run_tag={tag}")
     largest = None
     if not any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
         largest = precheck([a for a in args if not a.startswith("-")])
