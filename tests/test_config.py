@@ -106,12 +106,18 @@ def test_overrides_that_change_the_run_tag_its_default_directory(compose_cfg):
     assert results.run_id(tagged) == results.run_id(compose_cfg("experiment=smoke"))
 
 
-def test_a_run_keeps_its_command_and_lands_in_its_tagged_directory(tmp_path):
-    changed = ["train.steps=2", "eval.every=2", "train.warmup_steps=0", "sweep.num_tasks=[1]"]
-    done = _cli("experiment=smoke", *changed, "logger=none", "progress=false", cwd=tmp_path)
+def test_a_run_keeps_its_command_lands_in_its_tagged_directory_and_says_how_it_goes(tmp_path):
+    """The start line (run id, members, devices, directory) comes before compilation; the bar
+    counts training steps and shows the training loss."""
+    changed = ["train.steps=4", "eval.every=2", "train.warmup_steps=0", "sweep.num_tasks=[1]"]
+    done = _cli("experiment=smoke", *changed, "logger=none", "progress=true", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     tag = run.run_tag(changed)
     assert f"mesaopt: output directory outputs/smoke{tag}" in done.stdout
+    assert re.search(r"mesaopt: run \w{12}: \d+ members on \d+ cpu device\(s\), 4 steps, in "
+                     rf"outputs/smoke{tag}/", done.stdout)
+    assert "4/4 [" in done.stderr and re.search(r"step/s|s/step", done.stderr)
+    assert re.search(r"loss=\d", done.stderr)
     (command,) = (tmp_path / "outputs" / f"smoke{tag}").glob(f"*/{run.COMMAND_FILE}")
     assert command.read_text().split()[:2] == ["mesaopt-train", "experiment=smoke"]
 

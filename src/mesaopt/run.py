@@ -196,6 +196,10 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         say(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
+    if writer and cfg.progress:  # before the minutes of building and compiling
+        say(f"mesaopt: run {run_id}: {population_size(cfg)} members on "
+            f"{len(jax.local_devices())} {jax.default_backend()} device(s), {cfg.train.steps} "
+            f"steps, in {run_dir}; building and compiling")
     if writer:
         (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
         write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
@@ -213,11 +217,17 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
 
     state = pop.init(hparams)
     tables = []
+    bar = tqdm(desc=f"{cfg.name} {run_id} ({pop.size} members)", total=cfg.train.steps,
+               unit="step", disable=not cfg.progress)
 
     def record(step: int, records: list[Record]) -> None:
         records = distributed.to_host(records)
         tables.append(results.metric_rows(pop.rows, step, records))
         logger.log(step, member_logs(records, pop.size))
+        shown = {r.metric: float(np.nanmean(r.value)) for r in records
+                 if r.split == "train" and r.metric in PROGRESS_METRICS}
+        if shown:  # the chunk's training loss (and return), mean over members and steps
+            bar.set_postfix({PROGRESS_METRICS[m]: f"{v:.4g}" for m, v in shown.items()})
 
     if checkpointer.latest_step() is not None:
         step, state, table = checkpointer.restore(state)
@@ -229,10 +239,11 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     first_chunk = distributed.first_value(state.step) // pop.chunk_steps
     todo = range(first_chunk, num_chunks if max_chunks is None else
                  min(num_chunks, first_chunk + max_chunks))
-    for chunk in tqdm(todo, desc=f"{cfg.name} {run_id} ({pop.size} members)",
-                      disable=not cfg.progress, unit="chunk", initial=first_chunk, total=num_chunks):
+    bar.update(first_chunk * pop.chunk_steps)
+    for chunk in todo:
         state, chunk_metrics = pop.train_chunk(state, hparams)
         step = (chunk + 1) * pop.chunk_steps
+        bar.update(pop.chunk_steps)
         record(step, [*pop.evaluate(state.params, eval_set),
                       *[Record("train", pop.learner_name, name, values.mean(axis=1), "learner",
                                "train")
@@ -240,6 +251,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
             tables = [pd.concat(tables, ignore_index=True)]
             checkpointer.save(step, state, tables[0])
+    bar.close()
     reached = distributed.first_value(state.step)
     if reached < cfg.train.steps:
         say(f"mesaopt: stopped run {run_id} at step {reached}; rerun to resume")
@@ -365,6 +377,7 @@ def check_writable(out_dir: str) -> None:
 UNTAGGED = ("hydra", "logger", "out_dir", "progress", "plan", "checkpoint_every", "deterministic",
             "experiment", "name", "run_tag", "train.member_chunk", "eval.member_chunk")
 COMMAND_FILE = "command.txt"
+PROGRESS_METRICS = {"loss": "loss", "episode_return": "return"}  # training metric -> bar label
 COMMAND: list[str] = []  # the mesaopt-train command line of this process (main sets it)
 
 
