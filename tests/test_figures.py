@@ -173,3 +173,11 @@ def test_a_reference_without_a_style_gets_a_stable_derived_one():
     assert style.reference_style("ridge") == {"color": "#d62728", "linestyle": "--"}
     derived = style.reference_style("no_such_reference")
     assert derived == style.reference_style("no_such_reference") and derived["linestyle"] == ":"
+
+
+def test_diversity_ticks_are_the_m_values_not_their_logarithms():
+    """log2 positions labelled "0, 2, inf" read as M = 0: the labels are M itself."""
+    import pandas as pd
+    x, ticks, labels = style.log2_diversity_axis(pd.Series([1.0, 4.0, 16.0, 8192.0, np.inf]))
+    assert labels == ["1", "4", "16", "$2^{13}$", "∞"]
+    assert ticks == [0.0, 2.0, 4.0, 13.0, 15.0] and list(x) == [0.0, 2.0, 4.0, 13.0, 15.0]

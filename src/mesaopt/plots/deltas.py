@@ -47,7 +47,7 @@ def plot(df: pd.DataFrame):
     for ax, title in zip(axes[0], (f"D({learner}, {generalizer})", f"D({learner}, {memorizer})")):
         ax.set_yscale("log")
         ax.set_xticks(ticks, labels)
-        ax.set_xlabel("log2 task diversity M")
+        ax.set_xlabel("task diversity M (log scale)")
         ax.set_title(f"{title} on held-out tasks")
     axes[0][0].legend(loc="best", fontsize=6)
     fig.tight_layout()

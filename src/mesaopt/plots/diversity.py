@@ -34,7 +34,7 @@ def plot(df: pd.DataFrame):
             kw.setdefault("color", style.LEARNER_COLORS[i % len(style.LEARNER_COLORS)])
             style.band(ax, style.seed_band(data, "x"), label, **kw)
         ax.set_xticks(ticks, labels)
-        ax.set_xlabel("log2 task diversity M")
+        ax.set_xlabel("task diversity M (log scale)")
         ax.set_ylabel("MSE / D")
         ax.set_title(title)
     axes[0][1].legend(loc="best")

@@ -77,4 +77,4 @@ def _versus_m(df, final, learners, axes):
     score_ax.set_ylabel("emergence score (−1 dMMSE, +1 ridge)")
     for ax in axes:
         ax.set_xticks(ticks, labels)
-        ax.set_xlabel("log2 task diversity M")
+        ax.set_xlabel("task diversity M (log scale)")

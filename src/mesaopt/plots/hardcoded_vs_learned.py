@@ -78,7 +78,7 @@ def plot(df: pd.DataFrame):
                        **style.reference_style(name))
         ax.set_xticks(ticks, labels)
         ax.set_yscale("log")
-        ax.set_xlabel("log2 task diversity M")
+        ax.set_xlabel("task diversity M (log scale)")
         ax.set_ylabel("MSE (mean over positions)")
         ax.set_title(title)
     axes[0][1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6)

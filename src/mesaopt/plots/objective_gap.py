@@ -40,7 +40,7 @@ def plot(df: pd.DataFrame):
     prior_ax.set_title("implied prior")
     for ax in (gap_ax, prior_ax):
         ax.set_xticks(ticks, labels)
-        ax.set_xlabel("log2 task diversity M")
+        ax.set_xlabel("task diversity M (log scale)")
         ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
     return fig

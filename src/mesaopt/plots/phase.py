@@ -71,7 +71,7 @@ def plot(df: pd.DataFrame):
              fontsize=6, color="grey")
     ax.set_xticks(ticks, labels)
     ax.set_yticks(rows, [f"{v:g}" for v in grid.index])
-    ax.set_xlabel("log2 task diversity M")
+    ax.set_xlabel("task diversity M (log scale)")
     ax.set_ylabel(axis)
     memorizer, generalizer = emergence.roles(df)
     ax.set_title(f"{learner}: emergence score on held-out tasks")

@@ -73,13 +73,23 @@ def run_label(row: pd.Series, columns: list[str]) -> str:
     return ", ".join(f"{c.split('.', 1)[1]}={row[c]}" for c in columns)
 
 
+def diversity_label(m: float) -> str:
+    """M as a tick label: the number up to 4096, a power of two as 2^k above, ∞ for inf."""
+    if not np.isfinite(m):
+        return INF_LABEL
+    k = math.log2(m)
+    return f"$2^{{{int(k)}}}$" if m > 4096 and k.is_integer() else f"{m:g}"
+
+
 def log2_diversity_axis(num_tasks: pd.Series) -> tuple[pd.Series, list, list]:
-    """x positions log2(M), with M = inf placed two steps right of the largest finite M."""
+    """x positions log2(M), with M = inf placed two steps right of the largest finite M; tick
+    labels are the M values themselves (1, 16, 256, 2^13, ..., ∞), never their logarithms (a
+    label 0 read as M = 0)."""
     finite = num_tasks[np.isfinite(num_tasks)]
     top = math.log2(finite.max()) if len(finite) else 0.0
     x = np.where(np.isfinite(num_tasks), np.log2(num_tasks.where(np.isfinite(num_tasks), 1)), top + 2)
     ticks = sorted({float(v) for v in np.log2(finite.unique())}) if len(finite) else []
-    labels = [f"{int(t)}" if float(t).is_integer() else f"{t:.1f}" for t in ticks]
+    labels = [diversity_label(2.0**t) for t in ticks]
     if not np.all(np.isfinite(num_tasks)):
         ticks.append(top + 2)
         labels.append(INF_LABEL)
