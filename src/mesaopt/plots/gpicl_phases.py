@@ -52,7 +52,7 @@ def plot(df: pd.DataFrame):
                     va="bottom", rotation=30)
     ax.axhline(phases.chance.mean(), **style.reference_style("chance"), label="chance")
     ax.set_xticks(ticks, labels)
-    ax.set_xlabel("log2 M (training tasks)")
+    ax.set_xlabel("M, training tasks (log scale)")
     ax.set_ylabel(f"{learners[0]} accuracy")
     ax.set_ylim(-0.02, 1.12)
     ax.legend(fontsize=6, loc="center left")
