@@ -24,6 +24,11 @@ def status() -> None:
     sys.exit(main())
 
 
+def results() -> None:
+    from mesaopt.summary import main
+    sys.exit(main())
+
+
 def bench() -> None:
     from mesaopt.bench.cli import main
     sys.exit(main())
