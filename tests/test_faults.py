@@ -60,6 +60,7 @@ def test_a_failed_job_does_not_stop_the_multirun_a_rerun_completes_it_and_submit
     assert sorted(line.split()[2] for line in lines[:-1]) == ["failed", "finished"]
     assert "at step 0: RuntimeError: simulated crash" in next(l for l in lines if "failed" in l)
     assert lines[-1] == "1 finished, 0 partial, 1 failed"
+    assert "=None" not in "".join(lines)  # the failed run wrote no config: nothing to compare
 
     again = _train_cli(False, home, *args)  # only the missing run trains
     assert again.returncode == 0, again.stderr[-2000:]
@@ -68,6 +69,9 @@ def test_a_failed_job_does_not_stop_the_multirun_a_rerun_completes_it_and_submit
     assert status.main([str(out), "--json"]) == 0
     runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["state"] for r in runs] == ["finished", "finished"]
+    # what tells the runs apart: the seed they start from, nothing else
+    assert sorted(r["settings"]["sweep.first_seed"] for r in runs) == [0, 1]
+    assert all(list(r["settings"]) == ["sweep.first_seed"] for r in runs)
     assert not any(r["other_code"] for r in runs)
 
     # A job through hydra/launcher=submitit_local (in a process of its own, as on a cluster)

@@ -1,6 +1,7 @@
 """`mesaopt-status DIR [DIR ...]`: every run under sweep directories, one line each: finished,
 partial (the step its checkpoint reached, of its total), or failed (its error line), flagging
-runs made by other code than the installed one (`mesaopt.provenance`). Exit 1 if any run
+runs made by other code than the installed one (`mesaopt.provenance`), with the settings that
+tell the runs apart (those whose values differ between them). Exit 1 if any run
 failed, 2 on bad input."""
 from __future__ import annotations
 
@@ -39,7 +40,17 @@ def describe(run_dir: Path) -> dict:
         step = latest_step(run_dir) or 0
         state, detail = "partial", f"step {step}" + (f" of {steps}" if steps else "")
     return dict(run_id=run_dir.name, dir=str(run_dir), name=config.get("name", "?"), state=state,
-                detail=detail, other_code=provenance.differs(config.get(results.PROVENANCE)))
+                detail=detail, other_code=provenance.differs(config.get(results.PROVENANCE)),
+                settings=results.static_columns(config, ("task", "learner", "train", "eval",
+                                                         "sweep")))
+
+
+def distinguishing(runs: list[dict]) -> list[str]:
+    """The settings whose values differ between the runs that have a config (what tells them
+    apart; a run that failed before writing its config has none to compare)."""
+    known = [run["settings"] for run in runs if run["settings"]]
+    keys = sorted({k for settings in known for k in settings})
+    return [k for k in keys if len({repr(settings.get(k)) for settings in known}) > 1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,12 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     runs = [describe(d) for directory in args.dirs for d in run_dirs(directory)]
     if not runs:
         parser.error(f"no runs under {', '.join(map(str, args.dirs))}")
+    differing = distinguishing(runs)
     for run in runs:
+        run["settings"] = {k: run["settings"][k] for k in differing if k in run["settings"]}
         if args.json:
             print(json.dumps(run))
         else:
             flag = f"  [{run['other_code']}]" if run["other_code"] else ""
-            print(f"{run['run_id']}  {run['name']:<24} {run['state']:<8} {run['detail']}{flag}")
+            shown = "  " + " ".join(f"{k}={v}" for k, v in run["settings"].items()) \
+                if differing else ""
+            print(f"{run['run_id']}  {run['name']:<24} {run['state']:<8} {run['detail']}{flag}"
+                  f"{shown}")
     counts = {s: sum(r["state"] == s for r in runs) for s in ("finished", "partial", "failed")}
     if not args.json:
         print(", ".join(f"{n} {s}" for s, n in counts.items()))
