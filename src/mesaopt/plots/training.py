@@ -1,10 +1,11 @@
-"""Training curves: every member's training loss vs step, coloured by task diversity M, and a
-cross where a member died (its first non-finite loss or gradient; frozen since, see
+"""Training curves: the training loss vs step per task diversity M (and learning rate where it
+varies), the mean over seeds with their band, and a cross where a member died (its first non-finite loss or gradient; frozen since, see
 `train.next_state`), labelled with the member, its seed and learning rate, and the step."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from mesaopt import results
 from mesaopt.plots import NotDrawable, style
@@ -17,15 +18,18 @@ def plot(df: pd.DataFrame):
         raise NotDrawable("the table has no training loss")
     fig, axes = style.figure(width=6.0)
     ax = axes[0][0]
-    diversities = sorted(loss.num_tasks.unique())
-    colors = dict(zip(diversities, style.colormap("viridis")(np.linspace(0, 0.9, len(diversities)))))
-    labelled = set()
-    for member, part in loss.sort_values("step").groupby("member"):
-        m = part.num_tasks.iloc[0]
+    groups = [c for c in ("num_tasks", "learning_rate") if c in loss and loss[c].nunique() > 1] \
+        or ["num_tasks"]
+    keys = sorted(loss.groupby(groups).groups)
+    colors = style.colormap("viridis")(np.linspace(0, 0.9, len(keys)))
+    for color, key in zip(colors, keys):  # one labelled line per setting: its seeds as a band
+        key = key if isinstance(key, tuple) else (key,)
+        part = loss[(loss[groups] == pd.Series(key, index=groups)).all(axis=1)]
         finite = part[np.isfinite(part.value)]
-        label = None if m in labelled else f"{learner}, M={'∞' if np.isinf(m) else f'{m:g}'}"
-        labelled.add(m)
-        ax.plot(finite.step, finite.value, color=colors[m], linewidth=0.8, alpha=0.8, label=label)
+        label = ", ".join(("M=" + style.diversity_label(v)) if c == "num_tasks" else f"lr={v:g}"
+                          for c, v in zip(groups, key))
+        style.band(ax, style.seed_band(finite, "step"), f"{learner}, {label}", color=color,
+                   linewidth=0.9)
     chunk_steps = int(df["eval.every"].iloc[0]) if "eval.every" in df else int(
         np.diff(np.unique(loss.step)).min())
     finite_max = loss.value[np.isfinite(loss.value)].max()
@@ -44,6 +48,7 @@ def plot(df: pd.DataFrame):
     # Policy-gradient losses (A2C, PPO) go negative: symmetric log scale there.
     ax.set_yscale("log" if (loss.value[np.isfinite(loss.value)] > 0).all() else "symlog")
     ax.set_xlabel("training step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{learner} training loss (per chunk)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=6, frameon=False)
     fig.tight_layout()
