@@ -181,3 +181,17 @@ def test_diversity_ticks_are_the_m_values_not_their_logarithms():
     x, ticks, labels = style.log2_diversity_axis(pd.Series([1.0, 4.0, 16.0, 8192.0, np.inf]))
     assert labels == ["1", "4", "16", "$2^{13}$", "∞"]
     assert ticks == [0.0, 2.0, 4.0, 13.0, 15.0] and list(x) == [0.0, 2.0, 4.0, 13.0, 15.0]
+
+
+def test_the_deltas_figure_has_a_y_label_and_no_point_off_its_log_axis(smoke_run):
+    """D(memorizer, generalizer) is 0 where the references coincide (M = inf): drawn on a log
+    axis that point dropped to the axis; it is left out, and the axis says what it shows."""
+    fig = plots.draw("deltas", results.load(smoke_run))
+    for ax in fig.axes[:2]:
+        assert "distance D" in ax.get_ylabel()
+        for line in ax.lines:
+            if line.get_label().startswith("M*"):  # vertical marks span the axes, not data
+                continue
+            ys = np.asarray(line.get_ydata(), float)
+            assert not (np.isfinite(ys) & (ys <= 0)).any(), line.get_label()
+    plt.close(fig)

@@ -29,6 +29,7 @@ def plot(df: pd.DataFrame):
             style.band(ax, style.seed_band(part.rename(columns={column: "value"}), "x"),
                        f"{axis}={budget:g}", color=color, marker="o")
     refs = frame.drop_duplicates(["num_tasks", "seed"]).rename(columns={"delta_refs": "value"})
+    refs = refs[refs.value > 0]  # where the references coincide (M = inf) D = 0: off a log axis
     for ax in axes[0]:
         style.band(ax, style.seed_band(refs, "x"), f"D({memorizer}, {generalizer})", color="grey",
                    linestyle=":")
@@ -46,6 +47,7 @@ def plot(df: pd.DataFrame):
             ax.axvspan(np.log2(last.m_star), max(ticks) + 0.5, color="grey", alpha=0.08)
     for ax, title in zip(axes[0], (f"D({learner}, {generalizer})", f"D({learner}, {memorizer})")):
         ax.set_yscale("log")
+        ax.set_ylabel("distance D between predictors (log scale)")
         ax.set_xticks(ticks, labels)
         ax.set_xlabel("task diversity M (log scale)")
         ax.set_title(f"{title} on held-out tasks")
