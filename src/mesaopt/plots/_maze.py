@@ -112,6 +112,18 @@ def draw_level(ax, level: np.ndarray) -> None:
     ax.grid(False)
 
 
+def legend_handles() -> list:
+    """What draw_level's and draw_path's marks mean, for a figure legend."""
+    from matplotlib.lines import Line2D
+    return [Line2D([], [], marker="o", color="#ffbf00", markeredgecolor="black", linestyle="",
+                   label="goal (cheese)"),
+            Line2D([], [], marker="s", color="#d62728", fillstyle="none", linestyle="",
+                   label="proxy cell (corner)"),
+            Line2D([], [], marker="s", color="#2ca02c", linestyle="", label="start"),
+            Line2D([], [], color="#1f77b4", marker="x", label="agent's path, x: where it ended"),
+            Line2D([], [], color="#2ca02c", linestyle=":", label="shortest path to the goal")]
+
+
 def draw_path(ax, path: np.ndarray, size: int, end: bool = True, jitter: float = 0.15,
               **kw) -> None:
     """An episode's squares (flat, -1 after its end: maze_paths' rollout_path), shifted a little

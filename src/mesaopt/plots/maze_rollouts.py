@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
-from mesaopt.plots._maze import NAMES, draw_level, draw_path
+from mesaopt.plots._maze import NAMES, draw_level, draw_path, legend_handles
 
 MAX_ROWS = 6
 
@@ -37,7 +37,8 @@ def plot(df: pd.DataFrame):
                    .reshape(episodes, -1) if len(optimal_rows) else None)
         first = mine.iloc[0]
         title = ", ".join([str(agent_rows.predictor.iloc[0]),
-                           *(f"{NAMES[c]}={first[c]:g}" for c in columns if c in mine)])
+                           *(f"{NAMES[c]}={style.diversity_label(first[c])}" if c == "num_tasks"
+                             else f"{NAMES[c]}={first[c]:g}" for c in columns if c in mine)])
         for e in range(episodes):
             ax = axes[r][e]
             draw_level(ax, codes[e])
@@ -47,7 +48,8 @@ def plot(df: pd.DataFrame):
             draw_path(ax, agent[e], size, color="#1f77b4")
             if e == 0:
                 ax.set_ylabel(title, fontsize=7)
-    fig.suptitle("held-out mazes (goal anywhere): agent path (blue), shortest path (green dots)",
-                 fontsize=8)
+    fig.suptitle("held-out mazes (goal anywhere)", fontsize=8)
     fig.tight_layout()
+    fig.legend(handles=legend_handles(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=3,
+               fontsize=6, frameon=False)
     return fig
