@@ -196,16 +196,15 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         say(f"mesaopt: run {run_id} already finished in {run_dir}; skipping")
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    if writer and cfg.progress:  # before the minutes of building and compiling
-        say(f"mesaopt: run {run_id}: {population_size(cfg)} members on "
-            f"{len(jax.local_devices())} {jax.default_backend()} device(s), {cfg.train.steps} "
-            f"steps, in {run_dir}; building and compiling")
     if writer:
         (run_dir / results.FAILED_FILE).unlink(missing_ok=True)  # a rerun of a failed run
         write_config(run_dir, config)  # at the start too: `mesaopt-status` reads partial runs
         if COMMAND:  # the command line that made the run (mesaopt-train; not a library call)
             (run_dir / COMMAND_FILE).write_text(shlex.join(COMMAND) + "\n")
     family, _, pop = build(cfg)
+    if writer and cfg.progress:  # before the minutes of compiling (build only defines programs)
+        say(f"mesaopt: run {run_id}: {pop.size} members on {len(jax.local_devices())} "
+            f"{jax.default_backend()} device(s), {cfg.train.steps} steps, in {run_dir}; compiling")
     hparams = pop.placed_hparams()
     eval_set = pop.make_eval_set(hparams)
     limit = plan.device_memory()
@@ -329,7 +328,6 @@ def record_failure(cfg: RunConfig, err: Exception) -> str:
 def say(message: str, error: bool = False) -> None:
     """A run's message on the console (stderr for an error) and in Hydra's job log (run.log)
     where Hydra keeps one."""
-    import logging
     print(message, file=sys.stderr if error else sys.stdout, flush=True)
     record = logging.LogRecord("mesaopt", logging.ERROR if error else logging.INFO, __file__, 0,
                                message, None, None)

@@ -30,8 +30,8 @@ nothing of goals: N random directions with the tested vector's norm (nulls `goal
 for the proxy vector also N mean differences of the same fit levels split at random into groups of
 the same sizes (null `split`: what a mean difference of these activations gives by chance).
 Option `null_batch` (default 16) sets how many null rollout batches run at once (memory; the
-numbers do not depend on it). Metrics `steer_null_{lo,hi}_<outcome>_rate_<null>`: the null effects' 2.5 % and 97.5 % quantiles,
-and `steer_null_pct_<outcome>_rate_<null>`: the tested effect's percentile among them (mid-rank, in
+numbers do not depend on it). Metrics `steer_null_{lo,hi}_<outcome>_rate_<null>`: the null
+effects' 2.5 % and 97.5 % quantiles, and `steer_null_pct_<outcome>_rate_<null>`: the tested effect's percentile among them (mid-rank, in
 [0, 1]; near 0 or 1 is an effect the null rarely gives), per coefficient, for outcome goal and
 proxy; and retargeting along the probe direction against the `goal` null's directions (the target
 reached first): `retarget_null_{lo,hi,pct}` (effects: rate(c) - rate(0)).
