@@ -323,15 +323,12 @@ def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, 
         per_null["level"] = per_null["level"] * level_norms[None, :, None]
         null_NxbxF = jnp.concatenate([jnp.nan_to_num(per_null[name]) for name in NULLS])
         unsteered = jnp.stack(rates(jnp.zeros_like(per_level)))                 # (4,)
-        steered_c = [i for i, c in enumerate(options.coefficients) if c != 0]
-        found_CxN = jnp.stack(jax.lax.map(lambda c: in_batches(rates, c * null_NxbxF),
-                                          coefficients[jnp.asarray(steered_c, int)]), 1) \
-            if steered_c else jnp.zeros((0, 4, null_NxbxF.shape[0]))            # (C', 4, 4 N)
-        all_CxN = jnp.broadcast_to(unsteered[None, :, None], (len(coefficients), 4,
-                                                              null_NxbxF.shape[0]))
-        all_CxN = all_CxN.at[jnp.asarray(steered_c, int)].set(found_CxN)
-        null_rates = jnp.concatenate([jnp.broadcast_to(unsteered[None, :, None],
-                                                       (len(coefficients), 4, 1)), all_CxN], -1)
+        null_rates = jnp.broadcast_to(unsteered[None, :, None], (len(coefficients), 4,
+                                                                 1 + null_NxbxF.shape[0]))
+        steered_c = jnp.asarray([i for i, c in enumerate(options.coefficients) if c != 0], int)
+        if steered_c.size:  # (C', 4, 4 N) after the unsteered column
+            null_rates = null_rates.at[steered_c, :, 1:].set(jnp.stack(jax.lax.map(
+                lambda c: in_batches(rates, c * null_NxbxF), coefficients[steered_c]), 1))
         null_rates = (null_rates[:, 0], null_rates[:, 1], null_rates[:, 3])  # each (C, 1 + 4 N)
     sweep = None
     if options.layer_sweep:
