@@ -25,7 +25,8 @@ Checks (properties of the construction, not hoped-for results):
   3. every rate is a number in [0, 1].
 Then the regime claims the preset's header states:
   4. the regime trained with random thinking ticks loses less from 16 extra ticks than the
-     regime trained without (last-minus-zero effect higher, mean over seeds).
+     regime trained without (last-minus-zero effect higher, mean over seeds; the difference
+     paired by seed is printed with its interval).
 """
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def check(path: str) -> dict[str, bool]:
             per_seed = part[(part.metric == metric) & (part.split == "true")].sort_values("seed")
             print(f"  {metric}: {seeds.over_seeds(per_seed.value).format('+.3f')}")
         last = part[(part.metric == "planning_effect_last") & (part.split == "true")]
-        effects[name] = last.value.mean()
+        effects[name] = last.sort_values("seed").value.to_numpy()
         goal = part[(part.metric == "goal_rate") & (part.position == -1)]
         zero = part[(part.metric == "goal_rate_by_ticks") & (part.position == 0)]
         paired = goal.merge(zero, on=["split", "seed", "run_id"])
@@ -130,9 +131,10 @@ def check(path: str) -> dict[str, bool]:
     trained = [n for n in effects if "trained with" in n]
     plain = [n for n in effects if n.startswith("recurrent T=1") and "trained" not in n]
     if trained and plain:
+        gain = seeds.paired(effects[trained[0]], effects[plain[0]])
         checks[f"trained thinking loses less at the most ticks than without: "
-               f"{effects[trained[0]]:+.3f} > {effects[plain[0]]:+.3f}"] = \
-            effects[trained[0]] > effects[plain[0]]
+               f"{effects[trained[0]].mean():+.3f} > {effects[plain[0]].mean():+.3f}, paired by "
+               f"seed {gain.format('+.3f')}"] = effects[trained[0]].mean() > effects[plain[0]].mean()
     return checks
 
 
