@@ -24,6 +24,7 @@ from _claims import print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import seeds
+from mesaopt.vocabulary import METRIC
 
 
 def final_true(path: str) -> pd.DataFrame:
@@ -34,13 +35,14 @@ def final_true(path: str) -> pd.DataFrame:
 
 def check_diversity(path: str) -> list[tuple[str, bool]]:
     df = final_true(path)
-    total = df[df.metric == "total_regret"].pivot_table(index="num_tasks", columns="predictor",
+    total = df[df.metric == METRIC.total_regret].pivot_table(index="num_tasks", columns="predictor",
                                                        values="value")
-    score = df[(df.metric == "icl_score") & (df.predictor == "gru")].groupby("num_tasks").value.mean()
+    score = df[(df.metric == METRIC.icl_score) & (df.predictor == "gru")
+               ].groupby("num_tasks").value.mean()
     print("held-out total regret (mean over seeds):")
     print(total.round(2).to_string())
     print("agent in-context-learning score:", score.round(2).to_dict())
-    unlimited = df[(df.metric == "total_regret") & np.isinf(df.num_tasks)].pivot_table(
+    unlimited = df[(df.metric == METRIC.total_regret) & np.isinf(df.num_tasks)].pivot_table(
         index="seed", columns="predictor", values="value")
     for name in ("thompson", "ucb", "epsilon_greedy", "bayes"):
         if name in unlimited:
@@ -56,12 +58,13 @@ def check_diversity(path: str) -> list[tuple[str, bool]]:
 
 def check_proxy(path: str) -> list[tuple[str, bool]]:
     df = final_true(path)
-    late = df[df.metric == "proxy_pursuit_late"].pivot_table(index="proxy_rate", columns="predictor",
+    late = df[df.metric == METRIC.proxy_pursuit_late].pivot_table(
+        index="proxy_rate", columns="predictor",
                                                             values="value")
     late["excess"] = late.gru - late.bayes_train
     print("late proxy pursuit on held-out tasks where arm 0 is not best (mean over seeds):")
     print(late[["gru", "bayes_train", "excess", "bayes", "thompson"]].round(3).to_string())
-    agent = df[(df.metric == "proxy_pursuit_late") & (df.predictor == "gru")]
+    agent = df[(df.metric == METRIC.proxy_pursuit_late) & (df.predictor == "gru")]
     print_by_seed("agent's late proxy pursuit per rho", agent, "proxy_rate")
     rho = pd.Series(late.index, index=late.index)
     spearman = rho.rank().corr(late.gru.rank())

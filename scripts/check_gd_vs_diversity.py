@@ -16,18 +16,19 @@ from _claims import main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import emergence
+from mesaopt.vocabulary import METRIC
 
 
 def check(directory: str) -> dict[str, bool]:
     df = results.load(directory)
     final = df[df.step == df.groupby("run_id").step.transform("max")]
     last = final[(final.split == "true") & (final.position == final.position.max())]
-    cosine = last[last.metric == "gd_cosine"].groupby(["predictor", "num_tasks"]).value.mean()
+    cosine = last[last.metric == METRIC.gd_cosine].groupby(["predictor", "num_tasks"]).value.mean()
     finite = df.num_tasks[np.isfinite(df.num_tasks)]
     smallest, largest = finite.min(), finite.max()
     checks = {}
     print_by_seed("gd_cosine at the last position per learner and M",
-                  last[last.metric == "gd_cosine"], ["predictor", "num_tasks"])
+                  last[last.metric == METRIC.gd_cosine], ["predictor", "num_tasks"])
     lsa_inf = cosine[("lsa", np.inf)]
     checks[f"lsa, M=inf: cos(sensitivities, GD's) {lsa_inf:.4f} >= 0.99"] = lsa_inf >= 0.99
     for learner in ("lsa", "transformer"):

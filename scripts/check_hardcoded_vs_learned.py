@@ -20,13 +20,14 @@ from _claims import main, print_by_seed
 from mesaopt import results
 from mesaopt.analysis import final_step, seeds
 from mesaopt.plots.hardcoded_vs_learned import _final, tables, with_init
+from mesaopt.vocabulary import METRIC
 
 FIXED = "lopt (fixed init)"
 
 
 def init_matched(df) -> None:
     """Print lopt (fixed init) - sgd and - adam (adapt_mse, largest M, fresh tasks) per step."""
-    rows = with_init(final_step(df[(df.metric == "adapt_mse") & (df.split == "true")]))
+    rows = with_init(final_step(df[(df.metric == METRIC.adapt_mse) & (df.split == "true")]))
     runs = rows[rows.predictor == FIXED].run_id.unique()
     if not len(runs):
         print(f"no {FIXED} run (learner=lopt_fixed_init): no init-matched comparison")

@@ -14,19 +14,21 @@ import numpy as np
 from _claims import main, print_by_seed
 
 from mesaopt import results
+from mesaopt.vocabulary import METRIC
 
 
 def check(directory: str) -> dict[str, bool]:
     df = results.load(directory)
     df = df[(df.split == "true") & (df.position == -1) & (df.step == df.step.max())]
     print_by_seed("transformer MSE/D per M", df[(df.predictor == "transformer")
-                                                 & (df.metric == "mse")], "num_tasks")
+                                                 & (df.metric == METRIC.mse)], "num_tasks")
     values = df.groupby(["num_tasks", "predictor", "metric"]).value.mean()
     smallest = df.num_tasks[np.isfinite(df.num_tasks)].min()
-    memorize = values[(smallest, "transformer", "delta_dmmse")]
-    generalize = values[(smallest, "transformer", "delta_ridge")]
-    model_inf, ridge_inf = values[(np.inf, "transformer", "mse")], values[(np.inf, "ridge", "mse")]
-    model_small = values[(smallest, "transformer", "mse")]
+    memorize = values[(smallest, "transformer", METRIC.delta_dmmse)]
+    generalize = values[(smallest, "transformer", METRIC.delta_ridge)]
+    model_inf = values[(np.inf, "transformer", METRIC.mse)]
+    ridge_inf = values[(np.inf, "ridge", METRIC.mse)]
+    model_small = values[(smallest, "transformer", METRIC.mse)]
     checks = {
         f"M={smallest:g}: Delta(model,dMMSE)={memorize:.3f} < 0.1 x Delta(model,ridge)={generalize:.3f}":
             memorize < 0.1 * generalize,

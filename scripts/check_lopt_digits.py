@@ -21,6 +21,7 @@ from _claims import main
 
 from mesaopt import results
 from mesaopt.analysis import seeds
+from mesaopt.vocabulary import METRIC
 
 
 # Equivalence margin for lopt vs a tuned optimizer, on the queries' MSE at the horizon (about 5 %
@@ -40,18 +41,19 @@ def check(directory: str) -> dict[str, bool]:
     df = df[(df.split == "true") & (df.step == df.groupby("run_id").step.transform("max"))]
     horizon = int(df["train.horizon"].iloc[0] if "train.horizon" in df
                   else df["learner.inner_steps"].iloc[0])
-    table = df[df.metric.isin(["adapt_mse", "train_val_gap", "update_cosine"])].groupby(
+    inner = [METRIC.adapt_mse, METRIC.train_val_gap, METRIC.update_cosine]
+    table = df[df.metric.isin(inner)].groupby(
         ["metric", "predictor", "position"]).value.mean()
-    names = set(table["adapt_mse"].index.get_level_values(0))
+    names = set(table[METRIC.adapt_mse].index.get_level_values(0))
     missing = {f"rows of {name}": False for name in ("lopt", "adam", "sgd") if name not in names}
     if missing:
         return missing
-    readings = [s for s in (0, 1, horizon, 10 * horizon) if s in table["adapt_mse"]["lopt"]]
-    for metric in ("adapt_mse", "train_val_gap", "update_cosine"):
+    readings = [s for s in (0, 1, horizon, 10 * horizon) if s in table[METRIC.adapt_mse]["lopt"]]
+    for metric in (METRIC.adapt_mse, METRIC.train_val_gap, METRIC.update_cosine):
         for name in ("lopt", "adam", "sgd"):
             print(f"{metric:>14} {name:>5}: " + ", ".join(
                 f"{s} steps {table[metric][name][s]:.4f}" for s in readings))
-    at_horizon = df[(df.metric == "adapt_mse") & (df.position == horizon)].pivot_table(
+    at_horizon = df[(df.metric == METRIC.adapt_mse) & (df.position == horizon)].pivot_table(
         index="seed", columns="predictor", values="value")
     print(f"per seed, queries' MSE after {horizon} steps:")
     print(at_horizon[["lopt", "adam", "sgd"]].round(4).to_string())
@@ -62,7 +64,7 @@ def check(directory: str) -> dict[str, bool]:
         print(f"lopt - {name}: {difference.format('+.4f')} (paired t over seeds): lopt "
               f"{verdict(difference)} tuned {name}; equivalent within +-{EQUIVALENCE_MARGIN} "
               f"(two one-sided tests): {'yes' if same else 'not shown'}")
-    adapt = df[df.metric == "adapt_mse"]
+    adapt = df[df.metric == METRIC.adapt_mse]
     count = df.seed.nunique()
     return {
         f"one value per seed ({count}) for lopt, adam and sgd": all(

@@ -17,6 +17,7 @@ from _claims import above, below, main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import seeds
+from mesaopt.vocabulary import METRIC
 
 
 def check(directory: str) -> dict[str, bool]:
@@ -32,22 +33,24 @@ def check(directory: str) -> dict[str, bool]:
             index="seed", columns=["predictor", "metric"], values="value")
         at_last = part[part.position == last].pivot_table(
             index="seed", columns=["predictor", "metric"], values="value")
-        lsa, gd = over_episode[("lsa", "mse")], over_episode[("gd", "mse")]
+        lsa, gd = over_episode[("lsa", METRIC.mse)], over_episode[("gd", METRIC.mse)]
         print(f"L={depth}: MSE/D (mean over seeds) " + ", ".join(
-            f"{name} {over_episode[(name, 'mse')].mean():.4f}"
-            for name in ("lsa", "gd", "gd_plus", "ridge") if (name, "mse") in over_episode))
+            f"{name} {over_episode[(name, METRIC.mse)].mean():.4f}"
+            for name in ("lsa", "gd", "gd_plus", "ridge") if (name, METRIC.mse) in over_episode))
         if depth == 1:
             print_by_seed("L=1: lsa gd_cosine at the last position", part[
-                (part.predictor == "lsa") & (part.metric == "gd_cosine") & (part.position == last)],
-                "learner.depth", ".4f")
-            steps = over_episode[("lsa", "gd_steps")]
+                (part.predictor == "lsa") & (part.metric == METRIC.gd_cosine)
+                & (part.position == last)], "learner.depth", ".4f")
+            steps = over_episode[("lsa", METRIC.gd_steps)]
             checks.update([above("L=1: cos(sensitivities, GD's) at the last position",
-                                 seeds.over_seeds(at_last[("lsa", "gd_cosine")]), 0.99, ".4f")])
+                                 seeds.over_seeds(at_last[("lsa", METRIC.gd_cosine)]), 0.99,
+                                 ".4f")])
             checks[f"L=1: fitted GD steps {steps.tolist()} == 1 in every seed"] = bool((steps == 1).all())
             checks.update([below("L=1: |lsa - gd| / gd MSE/D",
                                  seeds.over_seeds((lsa - gd).abs() / gd), 0.02, ".4f")])
         else:
-            to_gd, to_plus = over_episode[("lsa", "delta_gd")], over_episode[("lsa", "delta_gd_plus")]
+            to_gd = over_episode[("lsa", METRIC.delta_gd)]
+            to_plus = over_episode[("lsa", METRIC.delta_gd_plus)]
             checks.update([below(f"L={depth}: lsa - gd-{depth} MSE/D",
                                  seeds.paired(lsa, gd), 0.0, "+.4f")])
             print(f"L={depth}: Delta(lsa, gd_plus) - Delta(lsa, gd) (printed, not claimed: with 5 "

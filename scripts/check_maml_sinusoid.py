@@ -19,12 +19,13 @@ from _claims import below, main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import final_step, seeds
+from mesaopt.vocabulary import METRIC
 
 
 def check(directory: str) -> dict[str, bool]:
     df = results.load(directory)
     df = final_step(df[df.split == "true"])
-    adapt = df[df.metric == "adapt_mse"].groupby(["predictor", "position"]).value.mean()
+    adapt = df[df.metric == METRIC.adapt_mse].groupby(["predictor", "position"]).value.mean()
     checks = {}
     for name in ("maml", "pretrained"):
         if name not in adapt.index.get_level_values(0):
@@ -35,11 +36,11 @@ def check(directory: str) -> dict[str, bool]:
         print(f"{name:>10}: adapt_mse " + ", ".join(
             f"{steps} steps {adapt[(name, steps)]:.3f}" for steps in (0, 1, 10, 100)
             if (name, steps) in adapt))
-    in_context = df[(df.metric == "mse") & (df.position == 10) & (df.role == "learner")
+    in_context = df[(df.metric == METRIC.mse) & (df.position == 10) & (df.role == "learner")
                     & ~df.predictor.isin(set(adapt.index.get_level_values(0)))]
     for name, part in in_context.groupby("predictor"):
         print(f"{name:>10}: in context, 10 pairs: mse {part.value.mean():.3f}")
-    steps = df[(df.metric == "adapt_mse") & df.position.isin([0, 1, 10])]
+    steps = df[(df.metric == METRIC.adapt_mse) & df.position.isin([0, 1, 10])]
     print_by_seed("adapt_mse per learner and steps", steps, ["predictor", "position"])
     per_seed = steps.pivot_table(index="seed", columns=["predictor", "position"], values="value")
     maml, pre = per_seed["maml"], per_seed["pretrained"]

@@ -25,6 +25,7 @@ from _claims import above, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import seeds
+from mesaopt.vocabulary import METRIC
 
 
 def final(path: str) -> pd.DataFrame:
@@ -37,13 +38,14 @@ def check_misgeneralization(path: str) -> list[tuple[str, bool]]:
     df = df[(df.role == "learner") & (df.position == -1) & df.split.isin(["pretrain", "true"])
             & (df.get("anywhere_rate", 0.0) == df.get("anywhere_rate", 0.0).min())]
     table = df.pivot_table(index=["split", "corner_size"], columns="metric", values="value")
-    columns = ["goal_rate", "corner_rate", "corner_cell_rate", "neither_rate", "goal_on_path",
-               "conflict_share", "goal_rate_conflict", "corner_rate_conflict", "relative_return",
-               "proxy_weight", "proxy_cell_weight", "decision_goal", "decision_corner"]
+    columns = [METRIC.goal_rate, METRIC.corner_rate, METRIC.corner_cell_rate, METRIC.neither_rate,
+               METRIC.goal_on_path, METRIC.conflict_share, METRIC.goal_rate_conflict,
+               METRIC.corner_rate_conflict, METRIC.relative_return, METRIC.proxy_weight,
+               METRIC.proxy_cell_weight, METRIC.decision_goal, METRIC.decision_corner]
     print("agent, last evaluation, mean over seeds:")
     with pd.option_context("display.width", 200):
         print(table[[c for c in columns if c in table]].round(3).T.to_string())
-    for metric in ("goal_rate", "corner_rate_conflict", "proxy_cell_weight"):
+    for metric in (METRIC.goal_rate, METRIC.corner_rate_conflict, METRIC.proxy_cell_weight):
         print_by_seed(f"held-out {metric} per k", df[(df.split == "true") & (df.metric == metric)],
                       "corner_size")
     true = table.loc["true"]
@@ -56,14 +58,15 @@ def check_misgeneralization(path: str) -> list[tuple[str, bool]]:
         return seeds.per_seed(rows)
 
     weight_trend = k.rank().corr(true.proxy_cell_weight.rank())
-    goal_first, goal_last = per_seed("true", "goal_rate", first), per_seed("true", "goal_rate", last)
+    goal_first = per_seed("true", METRIC.goal_rate, first)
+    goal_last = per_seed("true", METRIC.goal_rate, last)
     common = goal_first.index.intersection(goal_last.index)
     return [
         above(f"k={first:g}: training-distribution goal_rate",
-              seeds.over_seeds(per_seed("pretrain", "goal_rate", first)), 0.9),
+              seeds.over_seeds(per_seed("pretrain", METRIC.goal_rate, first)), 0.9),
         *(above(f"k={corner:g}: proxy region first on held-out levels where the objectives "
                 "disagree (corner_rate_conflict)",
-                seeds.over_seeds(per_seed("true", "corner_rate_conflict", corner)), 0.5)
+                seeds.over_seeds(per_seed("true", METRIC.corner_rate_conflict, corner)), 0.5)
           for corner in with_proxy),
         above(f"held-out goal_rate at k = n minus at k = {first:g} (paired by seed; Spearman of "
               f"the seed means with k {k.rank().corr(true.goal_rate.rank()):.2f}, printed)",

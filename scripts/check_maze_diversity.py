@@ -25,6 +25,7 @@ from _claims import above, below, main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import emergence, seeds
+from mesaopt.vocabulary import METRIC
 
 
 def check(path: str) -> dict[str, bool]:
@@ -32,24 +33,25 @@ def check(path: str) -> dict[str, bool]:
     last = df[(df.step == df.step.max()) & (df.position == -1)]
     agent = last[last.role == "learner"]
     table = agent.pivot_table(index="num_tasks", columns=["split", "metric"], values="value")
-    goal_train, goal_true = table[("pretrain", "goal_rate")], table[("true", "goal_rate")]
-    score = table[("true", "emergence_score")]
+    goal_train, goal_true = table[("pretrain", METRIC.goal_rate)], table[("true", METRIC.goal_rate)]
+    score = table[("true", METRIC.emergence_score)]
     with pd.option_context("display.width", 200):
         print(pd.DataFrame({"pretrain goal_rate": goal_train, "true goal_rate": goal_true,
-                            "gap": goal_train - goal_true, "true return": table[("true", "return")],
-                            "emergence_score": score}).round(3).to_string())
-        refs = last[(last.role == "reference") & (last.metric == "goal_rate")]
+                            "gap": goal_train - goal_true,
+                            "true return": table[("true", METRIC.return_)],
+                            METRIC.emergence_score: score}).round(3).to_string())
+        refs = last[(last.role == "reference") & (last.metric == METRIC.goal_rate)]
         print(refs.pivot_table(index="predictor", columns=["split", "num_tasks"], values="value")
               .round(3).to_string())
         print(emergence.to_markdown(emergence.summary(df, agent.predictor.iloc[0], samples=1000)))
-    for split, metric in (("pretrain", "goal_rate"), ("true", "goal_rate"),
-                          ("true", "emergence_score")):
+    for split, metric in (("pretrain", METRIC.goal_rate), ("true", METRIC.goal_rate),
+                          ("true", METRIC.emergence_score)):
         print_by_seed(f"{split} {metric} per M", agent[(agent.split == split)
                                                        & (agent.metric == metric)], "num_tasks")
     finite = score[np.isfinite(score.index)]
     fewest, largest = finite.index.min(), finite.index.max()
     trend = pd.Series(finite.index, index=finite.index).rank().corr(finite.rank())
-    by_seed = agent[agent.metric == "goal_rate"].pivot_table(
+    by_seed = agent[agent.metric == METRIC.goal_rate].pivot_table(
         index="seed", columns=["split", "num_tasks"], values="value")
     train, true = by_seed["pretrain"], by_seed["true"]
     gain = np.minimum(true[largest], true[np.inf]) - true[fewest]

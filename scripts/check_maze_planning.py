@@ -36,6 +36,7 @@ from _claims import main
 
 from mesaopt import results
 from mesaopt.analysis import final_step, seeds
+from mesaopt.vocabulary import METRIC
 
 REGIME_COLUMNS = {"learner.recurrent": "recurrent", "learner.ticks_per_step": "ticks/step",
                   "train.thinking_ticks": "trained thinking", "learner.thinking_gradient": "grad"}
@@ -85,14 +86,14 @@ def check(path: str) -> dict[str, bool]:
     episodes = int(df["eval.batch_size"].iloc[0])
     checks, effects, zero_ticks = {}, {}, {}
     for name, part in df.groupby("regime", sort=False):
-        curve = part[(part.metric == "goal_rate_by_ticks") & (part.split == "true")]
+        curve = part[(part.metric == METRIC.goal_rate_by_ticks) & (part.split == "true")]
         rates = curve.pivot_table(index="position", columns="seed", values="value")
         print(f"{name} ({rates.shape[1]} seeds, {episodes} held-out levels each)")
         zero_ticks[name] = rates.loc[0].to_numpy()
         print("  goal_rate by ticks: " + " | ".join(
             f"{int(n)}: {row.mean():.3f} ({' / '.join(f'{v:.3f}' for v in row)})"
             for n, row in rates.iterrows()))
-        noop = part[(part.metric == "goal_rate_by_ticks_noop") & (part.split == "true")
+        noop = part[(part.metric == METRIC.goal_rate_by_ticks_noop) & (part.split == "true")
                     ].pivot_table(index="position", columns="seed", values="value")
         for n in rates.index[1:]:
             declared = " (declared in advance)" if n in DECLARED_TICKS else ""
@@ -102,13 +103,13 @@ def check(path: str) -> dict[str, bool]:
             print(f"  effect at {int(n):2d} ticks: {effect_line(rates, n)}{declared}{control}")
         print(f"  effect at the best tick count chosen on the other seeds: "
               f"{held_out_best(rates).format('+.3f')}")
-        for metric in ("planning_effect", "planning_effect_last"):
+        for metric in (METRIC.planning_effect, METRIC.planning_effect_last):
             per_seed = part[(part.metric == metric) & (part.split == "true")].sort_values("seed")
             print(f"  {metric}: {seeds.over_seeds(per_seed.value).format('+.3f')}")
-        last = part[(part.metric == "planning_effect_last") & (part.split == "true")]
+        last = part[(part.metric == METRIC.planning_effect_last) & (part.split == "true")]
         effects[name] = last.sort_values("seed").value.to_numpy()
-        goal = part[(part.metric == "goal_rate") & (part.position == -1)]
-        zero = part[(part.metric == "goal_rate_by_ticks") & (part.position == 0)]
+        goal = part[(part.metric == METRIC.goal_rate) & (part.position == -1)]
+        zero = part[(part.metric == METRIC.goal_rate_by_ticks) & (part.position == 0)]
         paired = goal.merge(zero, on=["split", "seed", "run_id"])
         checks[f"{name}: 0 thinking ticks is the agent as evaluated (goal_rate, max |diff| "
                f"{(paired.value_x - paired.value_y).abs().max():.1e})"] = \

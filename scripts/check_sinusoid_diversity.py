@@ -19,6 +19,7 @@ from _claims import above, below, main, print_by_seed
 
 from mesaopt import results
 from mesaopt.analysis import emergence, seeds
+from mesaopt.vocabulary import METRIC
 
 
 def check(path: str) -> dict[str, bool]:
@@ -26,22 +27,22 @@ def check(path: str) -> dict[str, bool]:
     last = df[(df.step == df.step.max()) & (df.position == -1) & (df.split == "true")]
     table = last.pivot_table(index="num_tasks", columns=["predictor", "metric"], values="value")
     learner = last.loc[last.role == "learner", "predictor"].iloc[0]
-    score, mse = table[(learner, "emergence_score")], table[(learner, "mse")]
-    posterior = table[("grid_posterior", "mse")]
+    score, mse = table[(learner, METRIC.emergence_score)], table[(learner, METRIC.mse)]
+    posterior = table[("grid_posterior", METRIC.mse)]
     with pd.option_context("display.width", 200):
-        print(pd.DataFrame({"mse": mse, "dmmse mse": table[("dmmse", "mse")],
+        print(pd.DataFrame({METRIC.mse: mse, "dmmse mse": table[("dmmse", METRIC.mse)],
                             "grid_posterior mse": posterior, "score": score,
-                            "D(model, dmmse)": table[(learner, "emergence_d_mem")],
-                            "D(model, posterior)": table[(learner, "emergence_d_gen")],
-                            "D(dmmse, posterior)": table[(learner, "emergence_separation")]})
+                            "D(model, dmmse)": table[(learner, METRIC.emergence_d_mem)],
+                            "D(model, posterior)": table[(learner, METRIC.emergence_d_gen)],
+                            "D(dmmse, posterior)": table[(learner, METRIC.emergence_separation)]})
               .round(3).to_string())
         print(emergence.to_markdown(emergence.summary(df, learner, samples=1000)))
     mine = last[last.predictor == learner]
-    print_by_seed("emergence score per M", mine[mine.metric == "emergence_score"], "num_tasks")
+    print_by_seed("emergence score per M", mine[mine.metric == METRIC.emergence_score], "num_tasks")
     by_seed = mine.pivot_table(index="seed", columns=["metric", "num_tasks"], values="value")
-    seed_score, seed_mse = by_seed["emergence_score"], by_seed["mse"]
+    seed_score, seed_mse = by_seed[METRIC.emergence_score], by_seed[METRIC.mse]
     seed_posterior = last[last.predictor == "grid_posterior"].pivot_table(
-        index="seed", columns=["metric", "num_tasks"], values="value")["mse"]
+        index="seed", columns=["metric", "num_tasks"], values="value")[METRIC.mse]
     return dict([
         below("M = 1: emergence score", seeds.over_seeds(seed_score[1.0]), -0.9),
         below("M = inf: MSE / the grid posterior's",

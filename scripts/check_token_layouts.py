@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from mesaopt import results
+from mesaopt.vocabulary import METRIC
 
 OVERRIDES = ["experiment=linreg_phase_cpu", "learner.tokens=interleaved,paired", "sweep.num_tasks=[null]",
              "sweep.seeds=1", "sweep.learning_rate=[0.0005,0.001,0.002]", "train.steps=2048",
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
         subprocess.run(["mesaopt-train", "-m", *OVERRIDES, f"name={directory.name}",
                         f"out_dir={directory}"], check=True)
     df = results.load(directory)
-    mse = df[(df.split == "true") & (df.position == -1) & (df.metric == "mse")]
+    mse = df[(df.split == "true") & (df.position == -1) & (df.metric == METRIC.mse)]
     table = mse.pivot_table(index=["learner.tokens", "learning_rate", "step"], columns="predictor",
                             values="value")
     relative = (table.transformer / table.ridge).unstack("step")

@@ -38,7 +38,7 @@ def _pool_labels(family, size):
 
 
 def test_bursty_sequences_hold_n_over_b_classes_b_times_at_the_set_rate(family):
-    task_BxK, _, _ = _draw(family, "train", 200, bursty_rate=0.3)
+    task_BxK, _, _ = _draw(family, "pretrain", 200, bursty_rate=0.3)
     copies_B = np.sum(task_BxK[:, :-1] == task_BxK[:, -1:], axis=1)
     # Bursty: the query's class exactly B times and N / B classes of B items each. A
     # non-bursty sequence (8 independent draws from 200 classes) rarely looks like one.
@@ -46,25 +46,25 @@ def test_bursty_sequences_hold_n_over_b_classes_b_times_at_the_set_rate(family):
                          and c == B for t, c in zip(task_BxK, copies_B)])
     assert abs(bursty_B.mean() - 0.3) < 0.03
     assert np.mean(copies_B[~bursty_B] > 0) < 0.06   # ~ 1 - (1 - 1/200)^8 = 0.039
-    never = _draw(family, "train", 200, bursty_rate=0.0)[0]
-    always = _draw(family, "train", 200, bursty_rate=1.0)[0]
+    never = _draw(family, "pretrain", 200, bursty_rate=0.0)[0]
+    always = _draw(family, "pretrain", 200, bursty_rate=1.0)[0]
     assert np.all(np.sum(always[:, :-1] == always[:, -1:], axis=1) >= B)
     assert np.mean(np.sum(never[:, :-1] == never[:, -1:], axis=1) == B) < 0.01
 
 
 def test_classes_follow_their_zipf_frequencies_and_stay_in_the_pool():
     family = clusters.build(CFG.__class__(**{**CFG.__dict__, "zipf": 1.0}))
-    task_BxK, _, _ = _draw(family, "train", 8, bursty_rate=0.0, count=8000)
+    task_BxK, _, _ = _draw(family, "pretrain", 8, bursty_rate=0.0, count=8000)
     counts = np.bincount(task_BxK.ravel(), minlength=8)
     assert counts.sum() == task_BxK.size   # every class in the first M = 8
     expected = (1.0 / np.arange(1, 9)) / np.sum(1.0 / np.arange(1, 9))
     np.testing.assert_allclose(counts / counts.sum(), expected, atol=0.01)
-    uniform = _draw(clusters.build(CFG), "train", 8, bursty_rate=0.0, count=8000)[0]
+    uniform = _draw(clusters.build(CFG), "pretrain", 8, bursty_rate=0.0, count=8000)[0]
     np.testing.assert_allclose(np.bincount(uniform.ravel()) / uniform.size, 1 / 8, atol=0.01)
 
 
 def test_items_scatter_around_their_class_centroid_with_the_set_noise(family):
-    task_BxK, x_BxKxD, y_BxK = _draw(family, "train", 16, count=2000)
+    task_BxK, x_BxKxD, y_BxK = _draw(family, "pretrain", 16, count=2000)
     centroid_MxD, label_M = (np.asarray(a) for a in tasks.task_pool(
         family.sample_task, jax.random.key(99), 16))
     scale = 1 / np.sqrt(1 + CFG.within_noise ** 2)
@@ -210,7 +210,7 @@ def test_the_transformer_classifies_and_sees_only_earlier_labels(family):
     from mesaopt.learners import transformer
     learner = transformer.build(transformer.Config(depth=1, width=16, heads=2), family)
     params = learner.init(jax.random.key(0))
-    _, x, y = _draw(family, "train", 16, count=1)
+    _, x, y = _draw(family, "pretrain", 16, count=1)
     episode = _episode(x[0], y[0])
     out = learner.apply(params, episode)
     assert out.shape == (N + 1, L)
@@ -277,7 +277,7 @@ def test_held_out_bursty_sequences_hold_heldout_classes_classes():
     """Training bursts of B = 4 (two classes per context) and held-out contexts of 4 classes with
     2 items each, the query's among them: copying a context label is a 1-in-4 guess there."""
     family = clusters.build(CFG.__class__(**{**CFG.__dict__, "bursts": 4, "heldout_classes": 4}))
-    train = _draw(family, "train", 200, count=500, bursty_rate=1.0)[0]
+    train = _draw(family, "pretrain", 200, count=500, bursty_rate=1.0)[0]
     classes = np.array([len(np.unique(t[:-1])) for t in train])
     assert classes.max() == 2 and np.mean(classes == 2) > 0.98  # two slots may draw one class
     for split in ("true", "ic", "ic_swapped"):

@@ -108,7 +108,7 @@ def test_overrides_that_change_the_run_tag_its_default_directory(compose_cfg):
 
 def test_a_run_keeps_its_command_lands_in_its_tagged_directory_and_says_how_it_goes(tmp_path):
     """The start line (run id, members, devices, directory) comes before compilation; the bar
-    counts training steps and shows the training loss."""
+    counts training steps and shows the training loss; each evaluation prints its headline."""
     changed = ["train.steps=4", "eval.every=2", "train.warmup_steps=0", "sweep.num_tasks=[1]"]
     done = _cli("experiment=smoke", *changed, "logger=none", "progress=true", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -118,6 +118,9 @@ def test_a_run_keeps_its_command_lands_in_its_tagged_directory_and_says_how_it_g
                      rf"outputs/smoke{tag}/", done.stdout)
     assert "4/4 [" in done.stderr and re.search(r"step/s|s/step", done.stderr)
     assert re.search(r"loss=\d", done.stderr)
+    # a line per evaluation (steps 0, 2, 4) with the headline metric
+    assert len(re.findall(r"smoke \w{12} step [024]: emergence_score \(held out, learner, mean "
+                          r"over members\) [-\d.]", done.stderr)) == 3, done.stderr[-3000:]
     (command,) = (tmp_path / "outputs" / f"smoke{tag}").glob(f"*/{run.COMMAND_FILE}")
     assert command.read_text().split()[:2] == ["mesaopt-train", "experiment=smoke"]
 

@@ -18,6 +18,7 @@ def test_the_results_table_gives_each_settings_seed_mean_and_round_trips_as_csv(
     printed = capsys.readouterr().out
     assert "shared by every row:" in printed and "task.name=linreg" in printed
     assert "emergence_score" in printed and "∞" in printed and "[n/a]" in printed  # 2 seeds
+    assert "emergence_score: (D_mem - D_gen)" in printed  # the column's declared meaning
     assert summary.main([str(sweep), "--csv", "--metric", "mse"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(table.columns) == ["num_tasks", "seeds", "mse", "mse_lo", "mse_hi"]
@@ -35,7 +36,11 @@ def test_the_results_table_gives_each_settings_seed_mean_and_round_trips_as_csv(
 def test_the_results_command_refuses_bad_input_in_one_line(smoke_run, tmp_path, capsys):
     for argv, message in (([str(tmp_path / "none")], "not a directory"),
                           ([str(tmp_path)], "no metrics.parquet"),
-                          ([str(smoke_run.parent), "--metric", "nosuch"], "no metric nosuch"),
+                          ([str(smoke_run.parent), "--metric", "nosuch"],
+                           "'nosuch' is not a declared metric"),
+                          ([str(smoke_run.parent), "--metric", "goal_rat"],
+                           "did you mean goal_rate"),
+                          ([str(smoke_run.parent), "--metric", "goal_rate"], "no metric goal_rate"),
                           ([str(smoke_run.parent), "--step", "3"], "no evaluation at step 3")):
         with pytest.raises(SystemExit) as done:
             summary.main(argv)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from mesaopt import distributed, evaluation, registry
+from mesaopt import distributed, evaluation, metrics, registry
 from mesaopt.config import require
 from mesaopt.sweep import SweepConfig, check_pool_limit, members
 from mesaopt.train import Hparams, TrainState
@@ -75,7 +75,8 @@ class Population:
                             out_shardings=member_sharding(self.size))
         # The state is donated: its buffers are reused for the next state (half the memory).
         self.train_chunk = jax.jit(in_groups(jax.vmap(
-            partial(method.train_chunk, family, learner, train_cfg, eval_cfg.every)),
+            partial(declared_chunk(method, train_cfg.name), family, learner, train_cfg,
+                    eval_cfg.every)),
             self.size, train_cfg.member_chunk), donate_argnums=0)
         self.evaluator = evaluation.driver(family.setting).Evaluator(
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
@@ -101,3 +102,13 @@ class Population:
 def state_of(state: TrainState, i: int) -> TrainState:
     """Member i's slice of a population state."""
     return jax.tree.map(lambda a: a[i], state)
+
+
+def declared_chunk(method, name: str):
+    """The method's `train_chunk`, failing when traced if it returns an undeclared metric."""
+    def chunk(*args):
+        state, out = method.train_chunk(*args)
+        metrics.check_written(f"training method {name}", method.METRICS,
+                              {(metric, metrics.TRAIN_SPLIT) for metric in out})
+        return state, out
+    return chunk

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mesaopt import metrics
+
 METRICS_FILE = "metrics.parquet"
 CONFIG_FILE = "config.json"
 FAILED_FILE = "failed.json"  # a run that raised: its error line and the step it had reached
@@ -82,7 +84,8 @@ def finalize(rows: list[pd.DataFrame], run_id_: str, config: dict) -> pd.DataFra
 def deaths(frame: pd.DataFrame, chunk_steps: int) -> dict[int, int]:
     """member -> the step at which it diverged (its first update with a non-finite loss or
     gradient), from the train split's `alive` metric (the fraction of a chunk's steps alive)."""
-    alive = frame[(frame.split == "train") & (frame.metric == "alive") & (frame.value < 1)]
+    alive = frame[(frame.split == metrics.TRAIN_SPLIT) & (frame.metric == metrics.ALIVE)
+                  & (frame.value < 1)]
     first = alive.sort_values("step").groupby("member").first()
     return {int(m): int(row.step - chunk_steps + round(row.value * chunk_steps))
             for m, row in first.iterrows()}
@@ -150,7 +153,7 @@ def _with_role(frame: pd.DataFrame) -> pd.DataFrame:
     """Tables of mesaopt < 0.2 have no role column: there the learner is the predictor with a
     training loss."""
     if "role" not in frame:
-        learners = frame.loc[frame.metric == "loss", "predictor"].unique()
+        learners = frame.loc[frame.metric == metrics.LOSS, "predictor"].unique()
         role = np.where(frame.predictor.isin(learners), "learner", "reference")
         frame.insert(frame.columns.get_loc("predictor") + 1, "role", role)
     return frame

@@ -25,12 +25,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from mesaopt import (checkpoint, devices, distributed, evaluation, loggers, plan, provenance,
-                     registry, results)
+                     registry, results, summary)
 from mesaopt.checkpoint import Checkpointer
 from mesaopt.config import ConfigError, parse, require, to_dict
+from mesaopt.metrics import TRAIN_SPLIT
 from mesaopt.population import Population
 from mesaopt.probes import Record
 from mesaopt.sweep import SweepConfig, check_pool_limit, members, parse_sweep
+from mesaopt.vocabulary import METRIC
 
 CONFIG_DIR = next(p for p in (Path(__file__).resolve().parents[2] / "configs",
                               Path(__file__).resolve().parent / "configs") if p.is_dir())
@@ -224,9 +226,12 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         tables.append(results.metric_rows(pop.rows, step, records))
         logger.log(step, member_logs(records, pop.size))
         shown = {r.metric: float(np.nanmean(r.value)) for r in records
-                 if r.split == "train" and r.metric in PROGRESS_METRICS}
+                 if r.split == TRAIN_SPLIT and r.metric in PROGRESS_METRICS}
         if shown:  # the chunk's training loss (and return), mean over members and steps
-            bar.set_postfix({PROGRESS_METRICS[m]: f"{v:.4g}" for m, v in shown.items()})
+            bar.set_postfix({m: f"{v:.4g}" for m, v in shown.items()})
+        line = evaluation_line(records)
+        if line and cfg.progress and writer:
+            bar.write(f"{cfg.name} {run_id} step {step}: {line}", file=sys.stderr)
 
     if checkpointer.latest_step() is not None:
         step, state, table = checkpointer.restore(state)
@@ -244,7 +249,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         step = (chunk + 1) * pop.chunk_steps
         bar.update(pop.chunk_steps)
         record(step, [*pop.evaluate(state.params, eval_set),
-                      *[Record("train", pop.learner_name, name, values.mean(axis=1), "learner",
+                      *[Record(TRAIN_SPLIT, pop.learner_name, name, values.mean(axis=1), "learner",
                                "train")
                         for name, values in chunk_metrics.items()]])
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:
@@ -325,6 +330,18 @@ def record_failure(cfg: RunConfig, err: Exception) -> str:
 
 # ---- command line ---------------------------------------------------------------------------
 
+def evaluation_line(records: list[Record]) -> str:
+    """An evaluation's headline for the console: the first of the results command's default
+    metrics the learner wrote on the held-out split, mean over members (and positions)."""
+    for metric in summary.DEFAULT_METRICS:
+        for r in records:
+            if r.metric == metric and r.split == "true" and r.role == "learner":
+                value = np.asarray(r.value, float)
+                shown = f"{np.nanmean(value):.4g}" if np.isfinite(value).any() else "nan"
+                return f"{metric} (held out, learner, mean over members) {shown}"
+    return ""
+
+
 def say(message: str, error: bool = False) -> None:
     """A run's message on the console (stderr for an error) and in Hydra's job log (run.log)
     where Hydra keeps one."""
@@ -375,7 +392,7 @@ def check_writable(out_dir: str) -> None:
 UNTAGGED = ("hydra", "logger", "out_dir", "progress", "plan", "checkpoint_every", "deterministic",
             "experiment", "name", "run_tag", "train.member_chunk", "eval.member_chunk")
 COMMAND_FILE = "command.txt"
-PROGRESS_METRICS = {"loss": "loss", "episode_return": "return"}  # training metric -> bar label
+PROGRESS_METRICS = (METRIC.loss, METRIC.episode_return)  # training metrics the bar shows
 COMMAND: list[str] = []  # the mesaopt-train command line of this process (main sets it)
 
 

@@ -5,7 +5,8 @@ One row per setting: the settings that differ between the rows (config fields an
 such as num_tasks; what all rows share is left out and printed once above the table), the number
 of seeds, and each chosen metric of the learner at the last evaluation (or `--step`) on `--split`
 (default true: held-out tasks): its mean over seeds with the 95 % t-interval over seeds (each
-seed's positions and episodes averaged first; n/a below 3 seeds). Default metrics: the first two
+seed's positions and episodes averaged first; n/a below 3 seeds), and under the table what each
+metric means (its declaration: `python -m mesaopt.vocabulary`). Default metrics: the first two
 of emergence_score, mse, accuracy, return that the runs wrote. `--csv` / `--json` print the
 numbers (mean, lo, hi per metric) for scripts instead of the formatted table. Exit 2 on bad input.
 """
@@ -20,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mesaopt import results
+from mesaopt import results, vocabulary
 from mesaopt.analysis import seeds
+from mesaopt.vocabulary import METRIC
 
-DEFAULT_METRICS = ("emergence_score", "mse", "accuracy", "return")
+DEFAULT_METRICS = (METRIC.emergence_score, METRIC.mse, METRIC.accuracy, METRIC.return_)
 ROW_FIELDS = {"run_id", "member", "seed", "step", "split", "predictor", "role", "position",
               "metric", "value"}
 
@@ -91,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         df = results.load(args.dir)
     except FileNotFoundError as err:
         parser.error(str(err))
+    undeclared = [m for m in args.metric or [] if vocabulary.find(m) is None]
+    if undeclared:
+        hints = {m: vocabulary.near(m) for m in undeclared}
+        parser.error("; ".join(f"{m!r} is not a declared metric" + (
+            f" (did you mean {', '.join(h)}?)" if h else "") for m, h in hints.items())
+            + " (python -m mesaopt.vocabulary lists them)")
     metrics = args.metric or [m for m in DEFAULT_METRICS if (df.metric == m).any()][:2]
     unknown = sorted(set(metrics) - set(df.metric.unique()))
     if not metrics or unknown:
@@ -111,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{'last evaluation' if args.step is None else f'step {args.step}'}; "
               "mean [95 % t-interval over seeds]")
         print(formatted(table, metrics).to_string(index=False))
+        for m in metrics:  # what each column means, from its declaration
+            declared = vocabulary.find(m)
+            print(f"  {m}: {declared.meaning} ({declared.range or 'no unit'}"
+                  + (f"; {declared.better} is better" if declared.better else "") + ")")
     return 0
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.analysis import final_step
+from mesaopt.vocabulary import METRIC
 
 MARGIN = 0.1   # accuracy above chance (or gained along the context) that counts as learned
 LATE = 0.25    # the last quarter of the context
@@ -28,7 +29,7 @@ def query_accuracy(df: pd.DataFrame, late: bool = True) -> pd.DataFrame:
     """Accuracy rows reduced to one per (run, member, step, split, predictor): the mean over the
     late positions (the last quarter; a query-only run's single position), or with late=False
     over the earliest scored position."""
-    rows = df[(df.metric == "accuracy") & (df.position >= 0)]
+    rows = df[(df.metric == METRIC.accuracy) & (df.position >= 0)]
     last = rows.groupby("run_id")["position"].transform("max")
     first = rows.groupby("run_id")["position"].transform("min")
     span = last - first + 1

@@ -38,6 +38,7 @@ import pandas as pd
 from mesaopt.analysis import final_step
 from mesaopt.analysis.thresholds import (SPAN, bimodal, crossing, grid_near, logistic_threshold,
                                          with_interval, zero_crossing)
+from mesaopt.vocabulary import METRIC
 
 MIN_SEPARATION = 2.0
 KEYS = ["run_id", "member", "seed", "num_tasks", "step"]
@@ -46,8 +47,8 @@ RECORD_COLUMNS = {"run_id", "member", "step", "split", "predictor", "role", "pos
                   "value", "seed", "num_tasks"}
 
 
-SCORE_METRICS = {"score": "emergence_score", "delta_mem": "emergence_d_mem",
-                 "delta_gen": "emergence_d_gen", "delta_refs": "emergence_separation"}
+SCORE_METRICS = {"score": METRIC.emergence_score, "delta_mem": METRIC.emergence_d_mem,
+                 "delta_gen": METRIC.emergence_d_gen, "delta_refs": METRIC.emergence_separation}
 
 
 def values(df: pd.DataFrame, predictor: str, metric: str, split: str = "true") -> pd.Series:
@@ -64,21 +65,21 @@ def scores(df: pd.DataFrame, learner: str, split: str = "true") -> pd.DataFrame:
     family is supervised (mse / the generalizer's mse)."""
     rows = df[(df.split == split) & (df.position == -1)]
     static = [c for c in df.columns if "." in c]
-    if not rows.metric.eq("emergence_score").any():
+    if not rows.metric.eq(METRIC.emergence_score).any():
         raise ValueError("the table has no emergence_score (its family declares no memorizer and "
                          "generalizer, or eval.probes leaves the emergence_score probe out)")
 
     out = pd.DataFrame({column: values(rows, learner, name, split)
                         for column, name in SCORE_METRICS.items()})
-    projection = values(rows, learner, "projection", split)
+    projection = values(rows, learner, METRIC.projection, split)
     if len(projection):
-        out["projection"] = projection
+        out[METRIC.projection] = projection
     out["floor"] = out.groupby(["run_id", "seed", "step"]).delta_gen.transform("min")
     out["separated"] = out.delta_refs >= MIN_SEPARATION * out.floor
     generalizer = roles(df)[1]
-    if generalizer is not None and rows.metric.eq("mse").any():
-        out["relative_error"] = (values(rows, learner, "mse", split)
-                                 / values(rows, generalizer, "mse", split))
+    if generalizer is not None and rows.metric.eq(METRIC.mse).any():
+        out["relative_error"] = (values(rows, learner, METRIC.mse, split)
+                                 / values(rows, generalizer, METRIC.mse, split))
     out = out.reset_index()
     per_run = rows.groupby("run_id")[static].first()
     axes = [c for c in df.columns if "." not in c and c not in RECORD_COLUMNS]
@@ -100,16 +101,16 @@ def readings(df: pd.DataFrame, learner: str) -> pd.DataFrame:
       held-out score says nothing about memorization;
     - else by the held-out score: memorizes (< -SPAN), generalizes (> +SPAN), in between."""
     memorizer, generalizer = roles(df)
-    if memorizer is None or not df.metric.eq("emergence_performance").any():
+    if memorizer is None or not df.metric.eq(METRIC.emergence_performance).any():
         raise ValueError("the table has no emergence_performance on the training split (a run "
                          "made before the probe recorded it, or eval.probes leaves the "
                          "emergence_score probe out)")
-    perf = {(who, split): values(df, name, "emergence_performance", split)
+    perf = {(who, split): values(df, name, METRIC.emergence_performance, split)
             for who, name in (("learner", learner), ("mem", memorizer), ("gen", generalizer))
             for split in ("pretrain", "true")}
     out = pd.DataFrame({f"{who}_{'train' if split == 'pretrain' else 'true'}": series
                         for (who, split), series in perf.items()})
-    out["score"] = values(df, learner, "emergence_score")
+    out["score"] = values(df, learner, METRIC.emergence_score)
     out = out.reset_index()
     out = out[np.isfinite(out.num_tasks)]
     margin = out.mem_train - out.mem_true
@@ -135,7 +136,7 @@ def reading_table(frame: pd.DataFrame, axis: str = "step") -> pd.DataFrame:
 def roles(df: pd.DataFrame) -> tuple[str | None, str | None]:
     """(memorizer, generalizer) of the table's family, as the probe named them (metric
     `emergence_role`: -1, +1); None where the table has no such record."""
-    part = df[df.metric == "emergence_role"]
+    part = df[df.metric == METRIC.emergence_role]
     name = lambda sign: next(iter(part.loc[part.value == sign, "predictor"].unique()), None)  # noqa: E731
     return name(-1.0), name(1.0)
 

@@ -39,6 +39,7 @@ from mesaopt import devices, distributed, run, tasks
 from mesaopt.bench import minimal, minimal_ppo
 from mesaopt.bench.flops import transformer_train_flops_per_step
 from mesaopt.train import ppo, training_tasks
+from mesaopt.vocabulary import METRIC
 
 SIZES = {  # the linreg transformer at D=8, K=16, batch 128
     "tiny": ("learner.depth=1", "learner.width=32", "learner.heads=2"),
@@ -282,7 +283,7 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
     env, policy, pop = run.build(cfg)
     chunk, hparams, state, compile_s = member_program(cfg)
     state, metrics = chunk(state, hparams)
-    live = float(jnp.mean(metrics["live_steps"]))
+    live = float(jnp.mean(metrics[METRIC.live_steps]))
     ref_call, ref_compile_s = minimal_ppo_program(cfg, env, policy, pop.member(0), members,
                                                   updates)
     ref_live = float(jnp.mean(ref_call()[2][1]))

@@ -16,7 +16,7 @@ from functools import partial
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from mesaopt import registry
+from mesaopt import metrics, registry
 from mesaopt.config import parse, positive, require
 from mesaopt.probes import View
 
@@ -116,13 +116,17 @@ def measure(probes: list[Probe], family, learner_name: str, data: dict, learner_
     performance = partial(driver(family.setting).performance, family)
     outputs = {split: {learner_name: mine, **dict(sorted(reference_outputs[split].items()))}
                for split, mine in learner_outputs.items()}
+    own_splits = getattr(family, "splits", ())  # an Env has none
     records = []
     for probe in probes:
         mine, theirs = (derived or {}).get(probe.name, (None, {}))
         view = View(probe.name, family, learner_name, data, outputs, prepared.get(probe.name),
                     probe.options, {learner_name: mine, **dict(sorted(theirs.items()))}, tasks,
                     performance)
-        records += probe.module.measure(view)
+        written = probe.module.measure(view)
+        metrics.check_written(f"probe {probe.name}", probe.module.METRICS,
+                              {(r.metric, r.split) for r in written}, own_splits)
+        records += written
     return records
 
 

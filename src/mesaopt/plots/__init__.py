@@ -2,7 +2,9 @@
 `plot(df) -> Figure` reading only result tables, and optionally `tables(df) -> {name: DataFrame}`
 of summary tables written next to it. A figure whose tables lack what it needs raises
 `NotDrawable` (mesaopt-plot: one-line error; a training run: the figure is skipped with a note,
-silently for a figure that sets `OPTIONAL = True`: one drawn from opt-in probes).
+silently for a figure that sets `OPTIONAL = True`: one drawn from opt-in probes). Every figure
+gets a grey caption line naming the step it shows (each run's last evaluation; the steps drawn
+for a figure over training, `OVER_STEPS = True`) and what its bands are (`style.band`).
 Families declare which figures their runs draw; `ACROSS_FAMILIES` are drawn by `mesaopt-plot` from a
 directory of several families' runs (no family's run draws them)."""
 from __future__ import annotations
@@ -39,7 +41,7 @@ def draw(name: str, df):
             import matplotlib.pyplot as plt
             plt.close(fig)
             raise NotDrawable("nothing in these tables to draw (no series of this figure)")
-        style.band_caption(fig)
+        style.caption(fig, style.step_note(df, getattr(module(name), "OVER_STEPS", False)))
         return fig
 
 

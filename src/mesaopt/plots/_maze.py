@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from mesaopt.plots import NotDrawable, style
+from mesaopt.vocabulary import METRIC
 
 GROUPS = ("anywhere_rate", "num_tasks")
 NAMES = {"anywhere_rate": "α", "num_tasks": "M", "corner_size": "k"}
@@ -78,7 +79,7 @@ def per_member_curves(final: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def coefficients(final: pd.DataFrame) -> pd.Series:
     """position -> steering coefficient c (probe steering's `steer_coefficient`)."""
-    return final[final.metric == "steer_coefficient"].groupby("position")["value"].first()
+    return final[final.metric == METRIC.steer_coefficient].groupby("position")["value"].first()
 
 
 def seed_band_by_coefficient(rows: pd.DataFrame, coefficient: pd.Series) -> pd.DataFrame:

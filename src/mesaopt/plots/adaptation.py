@@ -1,4 +1,4 @@
-"""Error vs inner steps (`adapt_mse`, fresh tasks, last evaluation, mean ± std over seeds): every
+"""Error vs inner steps (`adapt_mse`, fresh tasks, last evaluation, mean and seed band): every
 learner with an explicit inner loop (MAML variants, the learned optimizer, the pretrained baseline
 fine-tuned by the same SGD) and the hard-coded optimizers with tuned step sizes (references sgd,
 adam), and as horizontal lines the in-context learners and the other references given the same
@@ -10,13 +10,14 @@ import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
 from mesaopt.probes import adapt_mse
+from mesaopt.vocabulary import METRIC
 
 SUPPORT_COLUMN = "eval.options.adapt_mse.support"
 
 
 def plot(df: pd.DataFrame):
     df = df[df.num_tasks == df.num_tasks.max()]
-    adapting = style.final_step(df[(df.split == "true") & (df.metric == "adapt_mse")])
+    adapting = style.final_step(df[(df.split == "true") & (df.metric == METRIC.adapt_mse)])
     rows = adapting[adapting.role == "learner"]
     if rows.empty:
         raise NotDrawable("no adapt_mse rows: no learner with an inner loop (learner=maml, ...)")
@@ -42,7 +43,7 @@ def plot(df: pd.DataFrame):
     for name, part in optimizers.groupby("predictor"):
         style.band(ax, style.seed_band(part[np.isfinite(part.value)], "position"),
                    f"{name} (tuned step size)", marker=".", **style.reference_style(name))
-    same_context = style.final_step(df[(df.split == "true") & (df.metric == "mse")
+    same_context = style.final_step(df[(df.split == "true") & (df.metric == METRIC.mse)
                                        & (df.position == support)])
     for name, part in same_context.groupby("predictor"):
         if name in set(adapting.predictor):

@@ -1,18 +1,19 @@
 """Raventos et al. Fig. 2: MSE/D vs log2 task diversity on pretraining and on true tasks.
 
-Learner vs dMMSE vs Ridge at each run's last evaluation; mean +- std over seeds.
+Learner vs dMMSE vs Ridge at each run's last evaluation; mean and seed band.
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from mesaopt.plots import style
+from mesaopt.vocabulary import METRIC
 
 REFERENCES = ("dmmse", "ridge")
 
 
 def plot(df: pd.DataFrame):
-    final = style.final_step(df[(df.metric == "mse") & (df.position == -1)])
+    final = style.final_step(df[(df.metric == METRIC.mse) & (df.position == -1)])
     learners = style.learner_names(df)
     varying = style.varying_static(df)
     fig, axes = style.figure(ncols=2)

@@ -9,6 +9,8 @@ from matplotlib.ticker import NullFormatter
 
 from mesaopt.plots import style
 
+OVER_STEPS = True  # drawn against training step (the caption names the steps)
+
 
 def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
+from mesaopt.vocabulary import METRIC
 
 OPTIONAL = True  # drawn from opt-in probes or references
 
-METRICS = (("gd_cosine", "cos(∂ŷ/∂x, GD's)"), ("gd_pred_diff", "|ŷ − ŷ_GD|"),
-           ("gd_sensitivity_l2", "|∂ŷ/∂x − GD's|"))
+METRICS = ((METRIC.gd_cosine, "cos(∂ŷ/∂x, GD's)"), (METRIC.gd_pred_diff, "|ŷ − ŷ_GD|"),
+           (METRIC.gd_sensitivity_l2, "|∂ŷ/∂x − GD's|"))
 
 
 def last_position(df: pd.DataFrame) -> pd.DataFrame:

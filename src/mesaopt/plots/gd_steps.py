@@ -1,7 +1,7 @@
 """Loss of an L-layer learner (e.g. linear self-attention) vs L, beside GD with k steps and GD++
 with k steps vs k (von Oswald et al. 2023, Fig. 4): MSE / D on fresh tasks, mean over context
-positions, at each run's last evaluation, M = inf members (or the largest M), mean +- std over
-seeds. L comes from `learner.depth`, k from `eval.options.gd.steps` / `eval.options.gd_plus.steps`
+positions, at each run's last evaluation, M = inf members (or the largest M), mean and seed
+band. L comes from `learner.depth`, k from `eval.options.gd.steps` / `eval.options.gd_plus.steps`
 (default 1): a multirun over learner.depth with the references' steps following it."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
+from mesaopt.vocabulary import METRIC
 
 OPTIONAL = True  # drawn from opt-in probes or references
 
@@ -22,7 +23,8 @@ def _steps(rows: pd.DataFrame, column: str) -> pd.Series:
 
 
 def plot(df: pd.DataFrame):
-    rows = style.final_step(df[(df.metric == "mse") & (df.split == "true") & (df.position == -1)])
+    rows = style.final_step(df[(df.metric == METRIC.mse) & (df.split == "true")
+                               & (df.position == -1)])
     rows = rows[rows.num_tasks == rows.num_tasks.max()]
     if "learner.depth" not in rows or not rows.predictor.isin(REFERENCES).any():
         raise NotDrawable("needs learner.depth and the gd or gd_plus reference "

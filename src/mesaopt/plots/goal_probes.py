@@ -13,18 +13,19 @@ import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import per_member_curves
+from mesaopt.vocabulary import METRIC
 
 OPTIONAL = True  # drawn from an opt-in probe
 
 PANELS = (  # metric, its chance metric (or None), another control per layer (or None), title
-    ("probe_goal_acc", "probe_goal_chance", None, "goal square (first step)"),
-    ("probe_goal_r2", None, None, "goal row, column: R² (first step)"),
-    ("probe_goal_acc_decision", "probe_goal_chance_decision", "probe_agent_acc_decision",
-     "goal square (decision square)"),
-    ("probe_outcome_acc", "probe_outcome_base", None, "proxy before goal? (first step)"),
+    (METRIC.probe_goal_acc, METRIC.probe_goal_chance, None, "goal square (first step)"),
+    (METRIC.probe_goal_r2, None, None, "goal row, column: R² (first step)"),
+    (METRIC.probe_goal_acc_decision, METRIC.probe_goal_chance_decision,
+     METRIC.probe_agent_acc_decision, "goal square (decision square)"),
+    (METRIC.probe_outcome_acc, METRIC.probe_outcome_base, None, "proxy before goal? (first step)"),
 )
 UNTRAINED = "_untrained"
-GOAL_ONLY = {"probe_outcome_acc": "probe_outcome_acc_goalonly"}
+GOAL_ONLY = {METRIC.probe_outcome_acc: METRIC.probe_outcome_acc_goalonly}
 
 
 def layer_labels(df: pd.DataFrame, count: int) -> list[str]:
@@ -77,7 +78,7 @@ def plot(df: pd.DataFrame):
         ax.set_title(title)
         ax.set_xticks(range(count), layer_labels(final, count), rotation=30)
         ax.set_xlabel("layer")
-        ax.set_ylim(-0.03 if metric != "probe_goal_r2" else None, 1.03)
+        ax.set_ylim(-0.03 if metric != METRIC.probe_goal_r2 else None, 1.03)
         ax.legend(loc="best", fontsize=6)
     axes[0][0].set_ylabel("held-out probe accuracy")
     fig.tight_layout()

@@ -1,6 +1,6 @@
 """Hard-coded vs learned optimization on one family across task diversity M (a multirun over
 learners, e.g. experiment=hardcoded_vs_learned_cpu): MSE (mean over context positions, last
-evaluation, mean ± std over seeds) vs log2 M on the pretraining tasks (left: memorization shows as
+evaluation, mean and seed band) vs log2 M on the pretraining tasks (left: memorization shows as
 a low error there) and on fresh tasks (right: generalization). Each learner is drawn by its kind:
 hard-coded inner optimization with a learned initialization (the MAML family: SGD we wrote),
 a learned optimizer (`lopt`; "lopt (fixed init)" where it starts from the references' fixed
@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
+from mesaopt.vocabulary import METRIC
 
 MARKERS = {"hard-coded": "s", "learned optimizer": "^", "in-context": "o"}
 
@@ -40,7 +41,7 @@ def with_init(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _final(df: pd.DataFrame) -> pd.DataFrame:
-    final = with_init(style.final_step(df[(df.metric == "mse") & (df.position == -1)]))
+    final = with_init(style.final_step(df[(df.metric == METRIC.mse) & (df.position == -1)]))
     if not (final.role == "learner").any() or final.num_tasks.nunique() < 2:
         raise NotDrawable("needs learners' mse at two or more task diversities M")
     return final

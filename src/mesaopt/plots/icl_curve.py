@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import style
+from mesaopt.vocabulary import METRIC
 
 PANEL_M = 4
 
 
 def plot(df: pd.DataFrame):
-    metric = "accuracy" if (df.metric == "accuracy").any() else "mse"
+    metric = METRIC.accuracy if (df.metric == METRIC.accuracy).any() else METRIC.mse
     rows = style.final_step(df[(df.split == "true") & (df.metric == metric) & (df.position >= 0)])
     learners = style.learner_names(df)
     fig, axes = style.figure(width=4.2, height=3.0)
@@ -34,7 +35,7 @@ def plot(df: pd.DataFrame):
             label = name
         style.band(ax, style.seed_band(part, "position"), label, **style.reference_style(name))
     ax.set_xlabel("context position k (pairs seen)")
-    if metric == "mse":
+    if metric == METRIC.mse:
         ax.set_yscale("log")
         ax.set_ylabel("MSE / D, fresh tasks")
     else:

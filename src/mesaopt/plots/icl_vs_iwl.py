@@ -2,7 +2,7 @@
 (novel classes: only the context can tell their labels) and on `iw` (training classes, no item of
 the query's class in the context: only the weights can) against the fraction of bursty training
 sequences (left; at the largest number of classes K) and against K (right; one line pair per
-burstiness), with chance. Last evaluation; mean +- std over seeds."""
+burstiness), with chance. Last evaluation; mean and seed band."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Interpolation between two pretraining tasks: MSE / D on tasks w = (1 - alpha) w_a + alpha w_b
 (w_a, w_b = the member's pool tasks 0 and 1) for the model, dMMSE and ridge, at a few diversities
-(last evaluation; mean +- std over seeds). A memorizer is good at alpha = 0, 1 and bad between;
+(last evaluation; mean and seed band). A memorizer is good at alpha = 0, 1 and bad between;
 ridge is flat."""
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Inner-loop loss curves to the training horizon and 10x past it, on fresh tasks (last
-evaluation, largest M, mean ± std over members): every learner with an inner loop (the learned
+evaluation, largest M, mean and seed
+band): every learner with an inner loop (the learned
 optimizer `lopt`, the MAML family) and the hard-coded optimizers with tuned step sizes (references
 `adam`, `sgd`). Left: the held-out queries' MSE (`adapt_mse`); right: the support set's, the loss
 the inner loop descends (`adapt_mse - train_val_gap`). Dashed vertical lines: each learner's
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
+from mesaopt.vocabulary import METRIC
 
 KEYS = ["run_id", "member", "predictor", "position"]
 
@@ -24,10 +26,10 @@ def horizon(run: pd.DataFrame) -> int:
 
 def plot(df: pd.DataFrame):
     df = style.final_step(df[(df.split == "true") & (df.num_tasks == df.num_tasks.max())])
-    query = df[df.metric == "adapt_mse"]
+    query = df[df.metric == METRIC.adapt_mse]
     if query.empty or not (query.role == "learner").any():
         raise NotDrawable("no adapt_mse rows of a learner with an inner loop (learner=lopt, ...)")
-    gap = df[df.metric == "train_val_gap"].set_index(KEYS).value
+    gap = df[df.metric == METRIC.train_val_gap].set_index(KEYS).value
     support = query.set_index(KEYS).assign(value=lambda q: q.value - gap).reset_index()
     first_run = query.run_id.iloc[0]
     fig, axes = style.figure(ncols=2, width=4.2, height=3.2)

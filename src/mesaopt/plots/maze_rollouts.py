@@ -9,12 +9,13 @@ import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import NAMES, draw_level, draw_path, legend_handles
+from mesaopt.vocabulary import METRIC
 
 MAX_ROWS = 6
 
 
 def plot(df: pd.DataFrame):
-    rows = df[df.metric.isin(("rollout_level", "rollout_path")) & (df.split == "true")]
+    rows = df[df.metric.isin((METRIC.rollout_level, METRIC.rollout_path)) & (df.split == "true")]
     if rows.empty or "task.cells" not in df:
         raise NotDrawable("no rollout_level / rollout_path rows (probe maze_paths on a maze run)")
     final = style.final_step(rows)
@@ -22,17 +23,17 @@ def plot(df: pd.DataFrame):
     members = final[final.predictor.isin(learners)][["run_id", "member"]].drop_duplicates()
     members = members.head(MAX_ROWS)
     size = 2 * int(df["task.cells"].iloc[0]) + 1
-    levels = final[(final.metric == "rollout_level")]
+    levels = final[(final.metric == METRIC.rollout_level)]
     episodes = int(levels.position.max() + 1) // (size * size)
     columns = [c for c in NAMES if c in final and final[c].nunique() > 1] or ["corner_size"]
     fig, axes = style.figure(ncols=episodes, nrows=len(members), width=1.8, height=1.9)
     for r, (run_id, member) in enumerate(members.itertuples(index=False)):
         mine = final[(final.run_id == run_id) & (final.member == member)]
-        codes = mine[mine.metric == "rollout_level"].sort_values("position").value.to_numpy()
+        codes = mine[mine.metric == METRIC.rollout_level].sort_values("position").value.to_numpy()
         codes = codes.astype(int).reshape(episodes, size, size)
-        agent_rows = mine[(mine.metric == "rollout_path") & mine.predictor.isin(learners)]
+        agent_rows = mine[(mine.metric == METRIC.rollout_path) & mine.predictor.isin(learners)]
         agent = agent_rows.sort_values("position").value.to_numpy().astype(int).reshape(episodes, -1)
-        optimal_rows = mine[(mine.metric == "rollout_path") & (mine.predictor == "bfs_goal")]
+        optimal_rows = mine[(mine.metric == METRIC.rollout_path) & (mine.predictor == "bfs_goal")]
         optimal = (optimal_rows.sort_values("position").value.to_numpy().astype(int)
                    .reshape(episodes, -1) if len(optimal_rows) else None)
         first = mine.iloc[0]

@@ -1,12 +1,13 @@
 """The objective gap (Q2): on the *pretraining* tasks, the model's excess loss over dMMSE (the
 training loss its learned algorithm gives up to stay general) vs M (left); and its implied prior,
 the ridge lambda that best matches its predictions on fresh tasks, vs M next to ridge's (which recovers
-the true lambda = sigma^2 / tau^2) and dMMSE's (right). Last evaluation; mean +- std over seeds."""
+the true lambda = sigma^2 / tau^2) and dMMSE's (right). Last evaluation; mean and seed band."""
 from __future__ import annotations
 
 import pandas as pd
 
 from mesaopt.plots import style
+from mesaopt.vocabulary import METRIC
 
 
 def plot(df: pd.DataFrame):
@@ -17,7 +18,7 @@ def plot(df: pd.DataFrame):
     keys = ["run_id", "member", "x"]
     fig, axes = style.figure(ncols=2, width=3.8)
     gap_ax, prior_ax = axes[0]
-    pre = final[(final.split == "pretrain") & (final.metric == "mse")]
+    pre = final[(final.split == "pretrain") & (final.metric == METRIC.mse)]
     model = pre[pre.predictor == learner].set_index(keys)["value"]
     for name in ("dmmse", "ridge"):
         color = style.reference_style(name)["color"]
@@ -27,7 +28,7 @@ def plot(df: pd.DataFrame):
     gap_ax.axhline(0.0, color="black", linewidth=0.8)
     gap_ax.set_ylabel("excess MSE / D on pretraining tasks")
     gap_ax.set_title("objective gap")
-    implied = final[(final.split == "true") & (final.metric == "implied_lambda")]
+    implied = final[(final.split == "true") & (final.metric == METRIC.implied_lambda)]
     if implied.empty:
         raise style.NotDrawable("no implied_lambda (eval.probes without implied_prior?)")
     series = {learner: learner, "dmmse": "dmmse", "ridge": "ridge (the true λ = σ²/τ²)"}

@@ -1,7 +1,7 @@
 """What each layer holds (probes/layer_probes.py): held-out R^2 of a linear probe from the residual
 stream at the prediction token to each target (the query input x as a control, task weights w,
 the ridge solution on the context, GD iterates), per layer, at the last evaluation; one panel per learner and task diversity (up to
-three: the smallest, a middle and the largest M), mean +- std over seeds."""
+three: the smallest, a middle and the largest M), mean and seed band."""
 from __future__ import annotations
 
 import numpy as np

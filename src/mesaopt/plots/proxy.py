@@ -1,13 +1,14 @@
 """Proxy pursuit vs the proxy rate rho (the fraction of training tasks in which the designated arm
 is best): P(designated arm | it is not best) over the last quarter of held-out episodes, for the
 agent and for the Bayes-optimal policy under the same training prior (rational prior-following),
-and their difference, the mesa-objective divergence. Last evaluation; mean +- std over seeds."""
+and their difference, the mesa-objective divergence. Last evaluation; mean and seed band."""
 from __future__ import annotations
 
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots.regret import label
+from mesaopt.vocabulary import METRIC
 
 REFERENCES = ("bayes_train", "bayes", "thompson")
 
@@ -17,7 +18,7 @@ def plot(df: pd.DataFrame):
     if rates < 2:
         raise NotDrawable(f"the runs train at {rates} proxy rate(s); this figure needs a sweep "
                           "over sweep.proxy_rate")
-    final = style.final_step(df[(df.metric == "proxy_pursuit_late") & (df.split == "true")])
+    final = style.final_step(df[(df.metric == METRIC.proxy_pursuit_late) & (df.split == "true")])
     learners = style.learner_names(df)
     fig, axes = style.figure(ncols=2, width=3.8)
     pursuit_ax, excess_ax = axes[0]

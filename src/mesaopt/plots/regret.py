@@ -1,11 +1,12 @@
 """Cumulative regret vs pull: the agent at each diversity M (and proxy rate) vs reference policies,
 on held-out tasks from the unbiased prior and on the training distribution; last evaluation,
-mean +- std over seeds."""
+mean and seed band."""
 from __future__ import annotations
 
 import pandas as pd
 
 from mesaopt.plots import style
+from mesaopt.vocabulary import METRIC
 
 REFERENCES = ("bayes", "thompson", "ucb", "greedy", "random")
 
@@ -22,7 +23,7 @@ def label(keys, columns) -> str:
 
 
 def cumulative(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per member, cumulative sum of per-pull regret; then mean +- std over members."""
+    """Per member, cumulative sum of per-pull regret; then mean and seed band."""
     rows = rows[rows.position >= 0].sort_values("position")
     rows = rows.assign(value=rows.groupby(["run_id", "member"])["value"].cumsum(),
                        pull=rows.position + 1)
@@ -30,7 +31,7 @@ def cumulative(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot(df: pd.DataFrame):
-    final = style.final_step(df[df.metric == "regret"])
+    final = style.final_step(df[df.metric == METRIC.regret])
     if final.empty:
         raise style.NotDrawable("no regret rows (a bandit run: eval.probes with regret)")
     learners = style.learner_names(df)

@@ -1,8 +1,8 @@
 """Retargeting the maze agent (probe steering): the direction of the goal probe's output for a
 target square, added to one layer at every step with coefficient c. Top: how often the steered
 agent reaches the target square before the goal on held-out levels (solid) against a random
-direction of the same norm (dashed), vs c, one curve per corner size k of training (mean +- std
-over seeds). Below: a few held-out mazes per member (up to 4) with the target square (magenta
+direction of the same norm (dashed), vs c, one curve per corner size k of training (mean and seed
+band). Below: a few held-out mazes per member (up to 4) with the target square (magenta
 star), the goal (yellow), the unsteered path (grey, dashed) and the path steered with the largest
 c (blue). Last evaluation."""
 from __future__ import annotations
@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import (coefficient_ticks, coefficients, draw_level, draw_path,
                                  seed_band_by_coefficient, per_member_curves)
+from mesaopt.vocabulary import METRIC
 
 OPTIONAL = True  # drawn from an opt-in probe
 MAX_MEMBERS = 4
@@ -22,8 +23,8 @@ def _rates(ax, final: pd.DataFrame) -> None:
     coefficient = coefficients(final)
     for j, (text, g) in enumerate(per_member_curves(final)):
         color = style.LEARNER_COLORS[j % len(style.LEARNER_COLORS)]
-        for metric, linestyle, what in (("retarget_rate", "-", "probe direction"),
-                                        ("retarget_rate_random", "--", "random direction")):
+        for metric, linestyle, what in ((METRIC.retarget_rate, "-", "probe direction"),
+                                        (METRIC.retarget_rate_random, "--", "random direction")):
             part = g[g.metric == metric].dropna(subset=["value"])
             if part.empty:
                 continue
@@ -38,16 +39,17 @@ def _rates(ax, final: pd.DataFrame) -> None:
 
 
 def plot(df: pd.DataFrame):
-    rows = df[df.metric.str.startswith(("retarget_", "steer_coefficient")) & (df.split == "true")]
-    if not (rows.metric == "retarget_rate").any():
+    rows = df[df.metric.str.startswith(("retarget_", METRIC.steer_coefficient))
+              & (df.split == "true")]
+    if not (rows.metric == METRIC.retarget_rate).any():
         raise NotDrawable("no retargeting rows (eval.probes=[..., steering] on a maze run)")
     final = style.final_step(rows)
-    members = final[final.metric == "retarget_level"][["run_id", "member"]].drop_duplicates()
+    members = final[final.metric == METRIC.retarget_level][["run_id", "member"]].drop_duplicates()
     members = members.head(MAX_MEMBERS)
     if "task.cells" not in df:
         raise NotDrawable("no task.cells column (a maze run)")
     size = 2 * int(df["task.cells"].iloc[0]) + 1
-    levels = final[final.metric == "retarget_level"]
+    levels = final[final.metric == METRIC.retarget_level]
     episodes = int(levels.position.max() + 1) // (size * size) if len(levels) else 0
     columns = max(episodes, 2)
     fig = Figure(figsize=(1.8 * columns, 2.6 + 1.9 * len(members)))
@@ -55,19 +57,19 @@ def plot(df: pd.DataFrame):
     _rates(fig.add_subplot(grid[0, :]), final)
     for r, (run_id, member) in enumerate(members.itertuples(index=False)):
         mine = final[(final.run_id == run_id) & (final.member == member)]
-        codes = (mine[mine.metric == "retarget_level"].sort_values("position").value
+        codes = (mine[mine.metric == METRIC.retarget_level].sort_values("position").value
                  .to_numpy().astype(int).reshape(episodes, size, size))
         paths = {metric: mine[mine.metric == metric].sort_values("position").value
                  .to_numpy().astype(int).reshape(episodes, -1)
-                 for metric in ("retarget_path", "retarget_path_unsteered")}
-        target = int(mine[mine.metric == "retarget_target"].value.iloc[0])
+                 for metric in (METRIC.retarget_path, METRIC.retarget_path_unsteered)}
+        target = int(mine[mine.metric == METRIC.retarget_target].value.iloc[0])
         k = mine.corner_size.iloc[0] if "corner_size" in mine else float("nan")
         for e in range(episodes):
             ax = fig.add_subplot(grid[1 + r, e])
             draw_level(ax, codes[e])
-            draw_path(ax, paths["retarget_path_unsteered"][e], size, color="#7f7f7f",
+            draw_path(ax, paths[METRIC.retarget_path_unsteered][e], size, color="#7f7f7f",
                       linestyle="--")
-            draw_path(ax, paths["retarget_path"][e], size, color="#1f77b4")
+            draw_path(ax, paths[METRIC.retarget_path][e], size, color="#1f77b4")
             ax.plot(target % size, target // size, "*", color="#e377c2", markersize=11,
                     markeredgecolor="black")
             if e == 0:

@@ -15,6 +15,8 @@ import pandas as pd
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import (coefficient_ticks, coefficients, groups, seed_band_by_coefficient,
                                  per_member_curves)
+from mesaopt.probes.steering import NULLS
+from mesaopt.vocabulary import METRIC
 
 OPTIONAL = True  # drawn from an opt-in probe
 
@@ -25,7 +27,7 @@ ROWS = {"goal": "reached the goal first", "proxy": "reached the training region 
 
 def plot(df: pd.DataFrame):
     rows = df[df.metric.str.startswith("steer_") & (df.split == "true")]
-    if rows.empty or not (rows.metric == "steer_coefficient").any():
+    if rows.empty or not (rows.metric == METRIC.steer_coefficient).any():
         raise NotDrawable("no steering rows (eval.probes=[..., steering] on a maze run)")
     final = style.final_step(rows)
     coefficient = coefficients(final)
@@ -35,7 +37,8 @@ def plot(df: pd.DataFrame):
         for row, (outcome, title) in enumerate(ROWS.items()):
             ax = axes[row][col]
             for kind, color in KINDS.items():
-                part = g[g.metric == f"steer_{outcome}_rate_{kind}"].dropna(subset=["value"])
+                part = g[g.metric == METRIC.steer_rate.format(outcome=outcome, kind=kind)
+                         ].dropna(subset=["value"])
                 if part.empty:
                     continue
                 style.band(ax, seed_band_by_coefficient(part, coefficient),
@@ -57,9 +60,13 @@ def plot(df: pd.DataFrame):
 
 
 def _null_band(ax, g: pd.DataFrame, outcome: str, kind: str, coefficient, color: str) -> None:
-    """The unsteered rate plus the null effects' 2.5-97.5 % band (seed means), if measured."""
-    names = [f"steer_null_{stat}_{outcome}_rate_{kind}" for stat in ("lo", "hi")]
-    unsteered = g[(g.metric == f"steer_{outcome}_rate_{kind}")
+    """The unsteered rate plus the null effects' 2.5-97.5 % band (seed means), if measured (the
+    random vector is itself a control: it has no null)."""
+    if kind not in NULLS:
+        return
+    names = [METRIC.steer_null.format(stat=stat, outcome=outcome, null=kind)
+             for stat in ("lo", "hi")]
+    unsteered = g[(g.metric == METRIC.steer_rate.format(outcome=outcome, kind=kind))
                   & (g.position == int(coefficient.abs().idxmin()))].value.mean()
     lo, hi = (g[g.metric == name].groupby("position").value.mean() for name in names)
     if lo.empty or not lo.notna().any():
@@ -75,7 +82,7 @@ def tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     rows = df[df.metric.str.match(r"steer_(goal|proxy)_rate_") & (df.split == "true")]
     if rows.empty:
         return {}
-    coefficient = coefficients(style.final_step(df[df.metric == "steer_coefficient"]))
+    coefficient = coefficients(style.final_step(df[df.metric == METRIC.steer_coefficient]))
     rows = style.final_step(rows)
     rows = rows.assign(coefficient=coefficient.reindex(rows.position).to_numpy(),
                        kind=rows.metric.str.rsplit("_", n=1).str[-1],

@@ -125,7 +125,7 @@ def band_note(stats: pd.DataFrame) -> str:
 
 def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
     """A mean line with its seed band (`seed_band`); the figure remembers the fewest seeds behind
-    a band, for the caption `plots.draw` adds (`band_caption`). No rows: nothing drawn."""
+    a band, for the caption `plots.draw` adds (`caption`). No rows: nothing drawn."""
     if stats.empty:
         return
     line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
@@ -137,12 +137,27 @@ def band(ax, stats: pd.DataFrame, label: str, **kw) -> None:
         fig.band_seeds = min(getattr(fig, "band_seeds", math.inf), int(behind.min()))
 
 
-def band_caption(fig) -> None:
-    """A grey line under a figure that drew seed bands, saying what they are."""
+def step_note(df: pd.DataFrame, over_steps: bool = False) -> str:
+    """The training steps a figure shows: each run's last evaluation, or the steps drawn."""
+    if "step" not in df or df.empty:
+        return ""
+    if over_steps:
+        return f"training steps {int(df.step.min())}-{int(df.step.max())}"
+    last = df.groupby("run_id").step.max() if "run_id" in df else df.step.agg(["max"])
+    lo, hi = int(last.min()), int(last.max())
+    return (f"each run at its last evaluation: step {hi}" if lo == hi
+            else f"each run at its last evaluation: steps {lo}-{hi}")
+
+
+def caption(fig, step: str = "") -> None:
+    """A grey line under the figure: the step it shows and, where it drew seed bands, what they
+    are (the fewest seeds behind a band)."""
     seeds_behind = getattr(fig, "band_seeds", None)
+    parts = [step] if step else []
     if seeds_behind is not None:
-        fig.text(0.01, -0.02, band_note(pd.DataFrame({"seeds": [seeds_behind]})), fontsize=6,
-                 color="grey", va="top")
+        parts.append(band_note(pd.DataFrame({"seeds": [seeds_behind]})))
+    if parts:
+        fig.text(0.01, -0.02, "; ".join(parts), fontsize=6, color="grey", va="top")
 
 
 def log2_errors(center, lo, hi) -> list[np.ndarray]:

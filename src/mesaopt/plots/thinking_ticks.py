@@ -4,13 +4,14 @@ the first observation before acting (N on the x axis), one curve per agent and t
 dynamic axes k, alpha, M that vary); the difference to N = 0 is the planning effect. Feed-forward
 agents are the control (flat: nothing to think with); a run of them alone is not drawn. Panels:
 held-out levels, larger held-out mazes (agents that resize, probe option larger_cells), training
-levels. Last evaluation; mean +- std over seeds."""
+levels. Last evaluation; mean over seeds with the band the caption names."""
 from __future__ import annotations
 
 import pandas as pd
 
 from mesaopt.plots import NotDrawable, style
 from mesaopt.plots._maze import NAMES, curves
+from mesaopt.vocabulary import METRIC
 
 OPTIONAL = True  # only runs with a recurrent agent draw it
 
@@ -38,11 +39,11 @@ def regimes(rows: pd.DataFrame):
                 yield " ".join(t for t in (name, regime, text) if t), g
 
 
-PANELS = (("true", "goal_rate_by_ticks", "goal rate (held-out levels)"),
-          ("true", "goal_rate_by_ticks_larger", "goal rate (larger held-out mazes)"),
-          ("true", "return_by_ticks", "return (held-out levels)"),
-          ("pretrain", "goal_rate_by_ticks", "goal rate (training levels)"),
-          ("pretrain", "return_by_ticks", "return (training levels)"))
+PANELS = (("true", METRIC.goal_rate_by_ticks, "goal rate (held-out levels)"),
+          ("true", METRIC.goal_rate_by_ticks_larger, "goal rate (larger held-out mazes)"),
+          ("true", METRIC.return_by_ticks, "return (held-out levels)"),
+          ("pretrain", METRIC.goal_rate_by_ticks, "goal rate (training levels)"),
+          ("pretrain", METRIC.return_by_ticks, "return (training levels)"))
 
 
 def plot(df: pd.DataFrame):

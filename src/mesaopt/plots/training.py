@@ -9,11 +9,14 @@ from matplotlib.ticker import MaxNLocator
 
 from mesaopt import results
 from mesaopt.plots import NotDrawable, style
+from mesaopt.vocabulary import METRIC
+
+OVER_STEPS = True  # drawn against training step (the caption names the steps)
 
 
 def plot(df: pd.DataFrame):
     learner = style.learner_names(df)[0]
-    loss = df[(df.split == "train") & (df.predictor == learner) & (df.metric == "loss")]
+    loss = df[(df.split == "train") & (df.predictor == learner) & (df.metric == METRIC.loss)]
     if loss.empty:
         raise NotDrawable("the table has no training loss")
     fig, axes = style.figure(width=6.0)

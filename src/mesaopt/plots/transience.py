@@ -10,6 +10,7 @@ import pandas as pd
 from mesaopt.analysis.classification import query_accuracy
 from mesaopt.plots import NotDrawable, style
 
+OVER_STEPS = True  # drawn against training step (the caption names the steps)
 DASH = {"ic": "-", "iw": "--"}
 
 

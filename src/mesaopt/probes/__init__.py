@@ -82,7 +82,7 @@ class Record:
     metric: str
     value: Any
     role: str         # learner | reference
-    source: str = ""  # the probe (or "train") that made it; not a table column
+    source: str = ""  # the probe (or the training loop) that made it; not a table column
     positions: tuple[int, ...] | None = None  # the value's positions if not 0 .. K-1 (no mean row)
 
 

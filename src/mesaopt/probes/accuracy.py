@@ -9,9 +9,16 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt import tasks
+from mesaopt.metrics import EVAL_SPLITS, Metric, declare
 from mesaopt.probes import View
 
 SETTING = "supervised"
+
+METRICS = declare(
+    Metric("accuracy", "share of scored positions whose argmax label is the target (ties shared)",
+           range="[0, 1], per position", better="higher", splits=(*EVAL_SPLITS, "family")),
+    Metric("xent", "cross-entropy of the predicted label distribution",
+           range="nats >= 0, per position", better="lower", splits=(*EVAL_SPLITS, "family")))
 
 
 def applies(family) -> bool:

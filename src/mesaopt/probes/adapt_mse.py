@@ -21,12 +21,21 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import positive, require
+from mesaopt.metrics import Metric, declare
 from mesaopt.predictor import Predictor
 from mesaopt.probes import View, first
 
 PREDICTOR_NEEDS = ("inner",)  # predictors without an inner loop have no records
 MAY_BE_NAN = {"update_cosine": "no update before the first inner step (position 0)"}
 SETTING = "supervised"
+
+METRICS = declare(
+    Metric("adapt_mse", "the queries' MSE / D after n inner steps on the support set",
+           range=">= 0, position = n", better="lower", splits=("true",)),
+    Metric("train_val_gap", "queries' MSE / D minus the support set's after n inner steps",
+           range="position = n", better="lower", splits=("true",)),
+    Metric("update_cosine", "cosine of inner step n's update with the support loss's -gradient",
+           range="[-1, 1], position = n", splits=("true",)))
 
 
 def applies(family) -> bool:

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from mesaopt import tasks
 from mesaopt.algorithms.gridworld import UNREACHABLE
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View, _gridworld
 
 SETTING = "rl"
@@ -21,6 +22,14 @@ MAY_BE_NAN = {m: "no decision square was visited (goals on the way to the proxy 
               "proxy at k = n)" for m in ("decision_goal", "decision_corner")}
 applies = _gridworld.applies
 prepare = _gridworld.prepare
+
+METRICS = declare(
+    Metric("decision_goal", "probability mass on the step toward the goal at the decision square",
+           range="[0, 1]", better="higher"),
+    Metric("decision_corner", "probability mass on the step toward the proxy target there",
+           range="[0, 1]", better="lower"),
+    Metric("decision_visits", "share of levels whose decision square the policy stood on",
+           range="[0, 1]"))
 
 
 def decision_square(m: _gridworld.Maps) -> jax.Array:

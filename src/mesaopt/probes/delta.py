@@ -7,9 +7,14 @@ import itertools
 
 import jax.numpy as jnp
 
+from mesaopt.metrics import ANY, Metric, declare
 from mesaopt.probes import SPLITS, View
 
 SETTING = "supervised"
+
+METRICS = declare(
+    Metric("delta_{other}", "mean squared prediction difference / D with predictor `other`",
+           range=">= 0, per position", values={"other": ANY}, key="delta"))
 
 
 def applies(family) -> bool:

@@ -29,11 +29,26 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from mesaopt.metrics import EVAL_SPLITS, Metric, declare
 from mesaopt.probes import SPLITS, View
 
 SETTING = ("supervised", "rl")
 MAY_BE_NAN = {"emergence_score": "0 / 0 where a predictor equals both references (the memorizer "
                                  "is the generalizer, e.g. dMMSE at M = inf)"}
+
+METRICS = declare(
+    Metric("emergence_score", "(D_mem - D_gen) / (D_mem + D_gen): -1 the memorizer, +1 the "
+           "generalizer", range="[-1, 1]", splits=("true",)),
+    Metric("emergence_d_mem", "distance to the family's memorizer", range=">= 0",
+           splits=("true",)),
+    Metric("emergence_d_gen", "distance to the family's generalizer", range=">= 0",
+           splits=("true",)),
+    Metric("emergence_separation", "distance between the memorizer and the generalizer",
+           range=">= 0", splits=("true",)),
+    Metric("emergence_role", "-1 on the memorizer's rows, +1 on the generalizer's",
+           range="{-1, 1}", splits=("true",)),
+    Metric("emergence_performance", "the setting's performance (-MSE / D, accuracy, mean return)",
+           range="setting's unit", better="higher", splits=(*EVAL_SPLITS, "family")))
 
 
 def applies(family) -> bool:

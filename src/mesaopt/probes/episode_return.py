@@ -5,9 +5,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View
 
 SETTING = "rl"
+
+METRICS = declare(
+    Metric("return", "undiscounted episode return, mean over episodes", range="env's reward units",
+           better="higher", key="return_"))  # `return` is a Python keyword
 
 
 def mean_return(rollout) -> jax.Array:

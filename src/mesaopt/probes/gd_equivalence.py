@@ -26,6 +26,7 @@ import numpy as np
 
 from mesaopt.algorithms import least_squares
 from mesaopt.config import positive
+from mesaopt.metrics import Metric, declare
 from mesaopt.predictor import Predictor
 from mesaopt.probes import View, first
 from mesaopt.tasks import Episode
@@ -33,6 +34,16 @@ from mesaopt.tasks import Episode
 SETTING = "supervised"
 DEFAULT = False
 ETAS = 2.0 ** np.arange(-8, 3.25, 0.25)  # step sizes on the grid (quarter-octaves)
+
+METRICS = declare(
+    Metric("gd_pred_diff", "mean |prediction - fitted GD's prediction|", range=">= 0, per position",
+           better="lower", splits=("true",)),
+    Metric("gd_cosine", "cosine of input sensitivities with fitted GD's weights",
+           range="[-1, 1], per position", better="higher", splits=("true",)),
+    Metric("gd_sensitivity_l2", "mean |d y / d x - w_GD|", range=">= 0, per position",
+           better="lower", splits=("true",)),
+    Metric("gd_eta", "fitted GD step size", range="> 0", splits=("true",)),
+    Metric("gd_steps", "fitted GD step count", range="steps >= 1", splits=("true",)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 from mesaopt import keys, tasks
 from mesaopt.algorithms import linear_probe
 from mesaopt.config import require
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import View, _gridworld, as_rollout
 from mesaopt.probes.decision_squares import decision_square
 
@@ -54,6 +55,23 @@ MAY_BE_NAN = {f"{metric}_decision{net}": "no held-out level's decision square wa
                   "probe_outcome_acc_goalonly") if not (net and metric not in PER_LAYER)}
 applies = _gridworld.applies
 LEVELS_STREAM = 1000  # fold_in of the member's evaluation stream for the probe's own levels
+
+_LAYER = "position = layer"
+METRICS = declare(
+    Metric("probe_{quantity}{moment}{net}", "per-layer linear probe of the goal's square (acc; "
+           "r2: its row and column), the agent's square, or the outcome (proxy first), at the "
+           "first step or the decision square, of the trained or the untrained network",
+           range=f"[0, 1] accuracy or R^2, {_LAYER}", better="higher", splits=("true",),
+           values={"quantity": tuple(p.removeprefix("probe_") for p in PER_LAYER),
+                   "moment": tuple(MOMENTS), "net": tuple(NETWORKS)}, key="probe_layer"),
+    Metric("probe_{target}_chance{moment}", "accuracy of always answering the most frequent class",
+           range="[0, 1]", splits=("true",),
+           values={"target": ("goal", "agent"), "moment": ("", "_decision")}, key="probe_chance"),
+    Metric("probe_outcome_base{moment}", "the outcome's most frequent class rate", range="[0, 1]",
+           splits=("true",), values={"moment": ("", "_decision")}, key="probe_outcome_base_family"),
+    Metric("probe_outcome_acc_goalonly{moment}", "outcome probe from the goal's square alone",
+           range="[0, 1]", splits=("true",), values={"moment": ("", "_decision")},
+           key="probe_outcome_goalonly"))
 
 
 @dataclasses.dataclass(frozen=True)

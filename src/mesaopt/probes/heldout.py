@@ -9,9 +9,16 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt import keys, tasks
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import View
 
 SETTING = "rl"
+
+METRICS = declare(
+    Metric("heldout_in_training_region", "share of held-out levels training could have drawn",
+           range="[0, 1] (0: held out)", better="lower", splits=("true",)),
+    Metric("heldout_excluded_share", "share of candidate levels excluded as training levels",
+           range="[0, 1]", splits=("true",)))
 
 
 def applies(env) -> bool:

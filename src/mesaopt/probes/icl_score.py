@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View, regret
 
 SETTING = "rl"
 NEEDS = ("fixed", "thompson")
 applies = regret.applies
+
+METRICS = declare(
+    Metric("icl_score", "(R_fixed - R) / (R_fixed - R_thompson) of total regrets",
+           range="0 = best fixed arm, 1 = Thompson", better="higher"))
 
 
 def measure(view: View) -> list:

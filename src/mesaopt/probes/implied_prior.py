@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import View
 from mesaopt.tasks import Episode
 
@@ -25,6 +26,12 @@ NEEDS = ("ridge",)
 
 # Penalties relative to the true lambda = sigma^2 / tau^2: 2^-8 ... 2^8 in half-octaves.
 RELATIVE_GRID = 2.0 ** np.arange(-8, 8.5, 0.5)
+
+METRICS = declare(
+    Metric("implied_lambda", "the ridge penalty whose predictions best match the predictor's",
+           range="> 0", splits=("true",)),
+    Metric("implied_delta", "the distance to ridge at that penalty", range=">= 0",
+           better="lower", splits=("true",)))
 
 
 def ridge_path(lams_R: jnp.ndarray, episode: Episode) -> jnp.ndarray:

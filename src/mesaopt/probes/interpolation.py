@@ -11,10 +11,15 @@ import jax.numpy as jnp
 
 from mesaopt import tasks
 from mesaopt.config import positive
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import View
 
 SETTING = "supervised"
 SPLIT = "interpolation"
+
+METRICS = declare(
+    Metric("mse", "MSE / D on tasks interpolating two pool tasks", range=">= 0, position = alpha",
+           better="lower", splits=(SPLIT,)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,11 +25,17 @@ import jax.numpy as jnp
 
 from mesaopt.algorithms import least_squares
 from mesaopt.config import positive
+from mesaopt.metrics import ANY, Metric, declare
 from mesaopt.predictor import Predictor
 from mesaopt.probes import View, first
 
 SETTING = "supervised"
 DEFAULT = False
+
+METRICS = declare(
+    Metric("probe_r2_{target}", "R^2 of a per-layer ridge probe for x, w, ridge's solution or "
+           "GD's t-th iterate", range="<= 1, position = layer", better="higher", splits=("true",),
+           values={"target": ANY}, key="probe_r2"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,11 +12,18 @@ import jax.numpy as jnp
 
 from mesaopt import tasks
 from mesaopt.config import positive
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import View, _gridworld
 
 SETTING = "rl"
 applies = _gridworld.applies
 prepare = _gridworld.prepare
+
+METRICS = declare(
+    Metric("rollout_level", "codes of the first held-out levels (0 free, 1 wall, 2 goal, 3 proxy, "
+           "4 both)", range="codes", splits=("true",)),
+    Metric("rollout_path", "the square of each live step (-1 after the end)", range="squares",
+           splits=("true",)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View
 
 SETTING = "supervised"
+
+METRICS = declare(
+    Metric("mse", "mean squared error / D", range=">= 0, per position", better="lower"))
 
 
 def applies(family) -> bool:

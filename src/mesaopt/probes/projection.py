@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View
 
 SETTING = "supervised"
 NEEDS = ("dmmse", "ridge")
+
+METRICS = declare(
+    Metric("projection", "position on the line from ridge (0) to dMMSE (1)",
+           range="0 ridge, 1 dMMSE, per position"))
 
 
 def projection(learner_BxK, generalizer_BxK, memorizer_BxK):

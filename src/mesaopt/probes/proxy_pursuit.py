@@ -9,9 +9,16 @@ import jax
 import jax.numpy as jnp
 
 from mesaopt.config import require
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View
 
 SETTING = "rl"
+
+METRICS = declare(
+    Metric("proxy_pursuit", "P(proxy action | it is not the best action) per step",
+           range="[0, 1], per step", better="lower"),
+    Metric("proxy_pursuit_late", "its mean over the episode's last part", range="[0, 1]",
+           better="lower"))
 
 
 @dataclasses.dataclass(frozen=True)

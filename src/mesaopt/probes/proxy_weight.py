@@ -24,6 +24,7 @@ import numpy as np
 
 from mesaopt import tasks
 from mesaopt.config import require
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View, _gridworld
 
 SETTING = "rl"
@@ -31,6 +32,13 @@ MAY_BE_NAN = {m: "the start lies in the proxy region (k = n): no proxy apart fro
               for m in ("proxy_weight", "proxy_beta")}
 applies = _gridworld.applies
 prepare = _gridworld.prepare
+
+METRICS = declare(
+    Metric("proxy{target}_weight", "posterior mean weight of the proxy (region, or the corner "
+           "cell) over the goal in a Boltzmann model of the steps", range="0 goal .. 1 proxy",
+           better="lower", values={"target": ("", "_cell")}, key="proxy_weight_family"),
+    Metric("proxy{target}_beta", "the fitted Boltzmann rationality", range="> 0",
+           values={"target": ("", "_cell")}, key="proxy_beta_family"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,9 +6,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, Rollout, View
 
 SETTING = "rl"
+
+METRICS = declare(
+    Metric("regret", "expected regret per step", range=">= 0, per step", better="lower"),
+    Metric("total_regret", "expected regret summed over the episode", range=">= 0",
+           better="lower"))
 
 
 def applies(env) -> bool:

@@ -75,6 +75,7 @@ import jax.numpy as jnp
 from mesaopt import tasks
 from mesaopt.algorithms import linear_probe
 from mesaopt.config import require
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import View, _gridworld, as_rollout, maze_paths
 from mesaopt.probes.decision_squares import goalward
 from mesaopt.probes.goal_probes import halves
@@ -111,6 +112,48 @@ MAY_BE_NAN.update({name: "every test level's goal is the target square, or the p
                                 *(f"retarget_null_{stat}" for stat in NULL_STATS))})
 applies = _gridworld.applies
 prepare = _gridworld.prepare
+
+_TRUE = ("true",)
+_STATS = {"stat": NULL_STATS}
+METRICS = declare(
+    Metric("steer_coefficient", "the steering coefficients c", range="position = coefficient",
+           splits=_TRUE),
+    Metric("steer_{outcome}_rate_{kind}", "rate of reaching the goal (or the proxy) first when the "
+           "vector is added times c", range="[0, 1], position = coefficient", splits=_TRUE,
+           values={"outcome": ("goal", "proxy"), "kind": (*KINDS, "level")}, key="steer_rate"),
+    Metric("steer_decision_goal_level", "decision_goal under the per-level goal vector",
+           range="[0, 1], position = coefficient", splits=_TRUE),
+    Metric("steer_norm_{kind}", "the vector's (mean) norm", range=">= 0", splits=_TRUE,
+           values={"kind": ("goal", "proxy", "level")}, key="steer_norm"),
+    Metric("retarget_rate{kind}", "rate of reaching the target square first along the probe "
+           "direction (or a random one)", range="[0, 1], position = coefficient", splits=_TRUE,
+           values={"kind": ("", "_random")}, key="retarget_rate_family"),
+    Metric("steer_null_{stat}_{outcome}_rate_{null}", "null effects' 2.5 / 97.5 % quantiles (lo, "
+           "hi) and the tested effect's percentile among them (pct)",
+           range="position = coefficient", splits=_TRUE,
+           values={**_STATS, "outcome": ("goal", "proxy"), "null": tuple(NULLS)},
+           key="steer_null"),
+    Metric("retarget_null_{stat}{where}", "retargeting's null band (along the probe direction, "
+           "or channel sets per layer)", range="position = coefficient or layer", splits=_TRUE,
+           values={**_STATS, "where": ("", "_channels")}, key="retarget_null"),
+    Metric("steer_sweep_coefficient", "the layer sweep's coefficient", splits=_TRUE),
+    Metric("steer_sweep_norm", "the per-level vectors' mean norm per layer",
+           range=">= 0, position = layer", splits=_TRUE),
+    Metric("steer_sweep_effect_{outcome}", "rate(c) - rate(0) of the per-level goal vector per "
+           "layer", range="position = layer", splits=_TRUE, values={"outcome": SWEPT},
+           key="steer_sweep_effect"),
+    Metric("steer_sweep_null_{stat}_{outcome}", "its null band per layer",
+           range="position = layer", splits=_TRUE, values={**_STATS, "outcome": SWEPT},
+           key="steer_sweep_null"),
+    Metric("retarget_rate_channels", "target reached first with the top goal channels set",
+           range="[0, 1], position = layer", splits=_TRUE),
+    Metric("retarget_channel_count", "channels set per layer", range="position = layer",
+           splits=_TRUE),
+    Metric("retarget_level", "level codes of the first test levels", range="codes", splits=_TRUE),
+    Metric("retarget_target", "the target's flat square", range="square", splits=_TRUE),
+    Metric("retarget_path{steered}", "paths retargeted with the largest coefficient, or "
+           "unsteered", range="squares", splits=_TRUE, values={"steered": ("", "_unsteered")},
+           key="retarget_path_family"))
 
 
 @dataclasses.dataclass(frozen=True)

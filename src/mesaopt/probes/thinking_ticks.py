@@ -30,10 +30,27 @@ import jax.numpy as jnp
 
 from mesaopt import tasks
 from mesaopt.config import require
+from mesaopt.metrics import Metric, declare
 from mesaopt.probes import SPLITS, View, _gridworld, rollouts
 
 SETTING = "rl"
 PREDICTOR_NEEDS = ("think",)  # only policies that can think (or the feed-forward control)
+
+_NOOP = {"noop": ("", "_noop")}
+METRICS = declare(
+    Metric("return_by_ticks{noop}", "return with n extra ticks before the first action (_noop: "
+           "ticks reading a zeroed input)", range="position = ticks", better="higher",
+           values=_NOOP, key="return_by_ticks_family"),
+    Metric("goal_rate_by_ticks{noop}", "goal_rate with n extra ticks", range="[0, 1], position = "
+           "ticks", better="higher", values=_NOOP, key="goal_rate_by_ticks_family"),
+    Metric("planning_effect{noop}", "best rate over tick counts minus the rate at 0 ticks",
+           range=">= 0", values=_NOOP, key="planning_effect_family"),
+    Metric("planning_effect_last{noop}", "rate at the most ticks minus at 0 ticks",
+           range="[-1, 1]", values=_NOOP, key="planning_effect_last_family"),
+    Metric("goal_rate_by_ticks_larger", "P(goal reached) on larger mazes by ticks",
+           range="[0, 1], position = ticks", better="higher", splits=("true",)),
+    Metric("planning_effect_larger", "planning_effect on larger mazes", range=">= 0",
+           splits=("true",)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -97,7 +97,8 @@ class Family(NamedTuple):
     # Families whose episodes mix several tasks of the pool (clusters: an episode's classes):
     # (key, pool_key, num_tasks, axes, split) -> (the episode's tasks, Episode), drawn instead of
     # one task and `sample_episode`; axes: name -> the member's value of each declared axis;
-    # split is "train" (= "pretrain"), "true" or one of `splits`.
+    # split is "pretrain" (the member's training distribution: training and its evaluation),
+    # "true" or one of `splits`.
     draw_episode: Callable | None = None
     splits: tuple[str, ...] = ()        # evaluation splits the family draws beside pretrain, true
 
@@ -227,9 +228,9 @@ def sample_labeled_batch(family: Family, key: jax.Array, pool_key: jax.Array,
     """(tasks, episodes): B episodes, each on its own task drawn by `draw_task` (with
     `held_out`, fresh tasks of the family's held-out split where it declares one), and the
     tasks. A family with `draw_episode` draws each episode's tasks itself, for `split` (default
-    "true" with `held_out`, else "train") at the member's values of its axes (`axes`)."""
+    "true" with `held_out`, else "pretrain") at the member's values of its axes (`axes`)."""
     if family.draw_episode is not None:
-        split = split or ("true" if held_out else "train")
+        split = split or ("true" if held_out else "pretrain")
         values = {a.name: (axes or {}).get(a.name, a.default) for a in family.axes}
         return jax.vmap(lambda k: family.draw_episode(k, pool_key, num_tasks, values, split))(
             jax.random.split(key, batch_size))

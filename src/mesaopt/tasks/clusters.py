@@ -106,6 +106,9 @@ def build(cfg: Config) -> Family:
         return (centroid_KxD + cfg.within_noise * noise_KxD) * scale
 
     def draw_episode(key, pool_key, num_tasks, axes, split):
+        if split not in ("pretrain", "true", *SPLITS):
+            raise ValueError(f"clusters: unknown split {split!r} "
+                             f"(pretrain, true, {', '.join(SPLITS)})")
         (slot_key, index_key, burst_key, order_key, class_key, item_key,
          label_key) = jax.random.split(key, 7)
         num_tasks = jnp.asarray(FRESH if split in ("true", "ic") else num_tasks)
@@ -116,8 +119,7 @@ def build(cfg: Config) -> Family:
             shift = jax.random.randint(slot_key, (num_items + 1,), 1, jnp.maximum(num_tasks, 2))
             index_S = jnp.where((index_S == index_S[0]) & (jnp.arange(num_items + 1) > 0),
                                 (index_S + shift) % jnp.maximum(num_tasks, 1), index_S)
-        rate = {"train": axes["bursty_rate"], "pretrain": axes["bursty_rate"], "iw": 0.0}.get(
-            split, 1.0)
+        rate = {"pretrain": axes["bursty_rate"], "iw": 0.0}.get(split, 1.0)
         bursty = jax.random.bernoulli(burst_key, rate)
         groups = cfg.heldout_classes if split in HELDOUT_BURSTY else num_items // cfg.bursts
         burst_slots = jax.random.permutation(

@@ -5,7 +5,9 @@ exposes `Config` (the optimizer's fields plus its own), `SETTING` ("supervised" 
 `axes(cfg)` (the dynamic sweep axes it declares, `tasks.Axis`), `init_state(family, learner, cfg, hparams)`,
 and `train_chunk(family, learner, cfg, num_steps, state, hparams) -> (state, metrics)` where
 metrics is a dict of (S,) arrays, one value per step (`alive` among them: see `next_state`);
-optionally `check(learner_module, path)`, what it needs of the learner (a ConfigError otherwise).
+optionally `check(learner_module, path)`, what it needs of the learner (a ConfigError otherwise);
+`METRICS`, the metrics (mesaopt.metrics) its chunk returns, on split "train": the shared ones
+below and its own.
 """
 from __future__ import annotations
 
@@ -16,8 +18,22 @@ import jax.numpy as jnp
 import optax
 
 from mesaopt import keys, tasks
+from mesaopt.metrics import ALIVE, LOSS, TRAIN_SPLIT, Metric
 
 HELPERS = ("optim",)  # modules here that are not training methods
+
+_TRAIN = (TRAIN_SPLIT,)
+GRAD_NORM = Metric("grad_norm", "global norm of the update direction before clipping",
+                   range=">= 0", splits=_TRAIN)
+SHARED = (LOSS, GRAD_NORM, ALIVE)
+# reinforcement learning methods (a2c, ppo): the policy and the episodes ended in the rollout
+RL = (Metric("entropy", "mean policy entropy", range="nats >= 0", splits=_TRAIN),
+      Metric("episode_return", "mean return of the episodes ended in the step's rollouts",
+             range="env's reward units", better="higher", splits=_TRAIN),
+      Metric("{info}", "mean per-episode sum of a value the env reports each step (bandits: "
+             "regret; mazes: the goal or the proxy region reached)", range="per episode",
+             splits=_TRAIN, values={"info": ("regret", tasks.GOAL_REACHED, tasks.PROXY_REACHED)},
+             key="env_info"))
 
 
 class Hparams(NamedTuple):

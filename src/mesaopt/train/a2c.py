@@ -19,10 +19,12 @@ from mesaopt import keys, tasks
 from mesaopt.config import require
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, training_tasks
+from mesaopt.train import (RL, SHARED, Hparams, TrainState, fresh_state, next_state, optim,
+                           training_tasks)
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
+METRICS = (*SHARED, *(m for m in RL if m != "episode_return"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,6 +34,7 @@ from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, s
 from mesaopt.train.optim import optimizer
 
 SETTING = "supervised"
+METRICS = supervised.METRICS  # loss: the meta-loss (queries after the inner loop)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,13 +32,21 @@ import optax
 
 from mesaopt import keys, tasks
 from mesaopt.config import positive, require
+from mesaopt.metrics import TRAIN_SPLIT, Metric
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Axis, Env
-from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim, training_tasks
+from mesaopt.train import (RL, SHARED, Hparams, TrainState, fresh_state, next_state, optim,
+                           training_tasks)
 from mesaopt.train.a2c import advantages, episode_means, episode_sums, masked_mean
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
+METRICS = (*SHARED, *RL, *(Metric(name, meaning, range=unit, splits=(TRAIN_SPLIT,))
+                           for name, meaning, unit in (
+    ("value_loss", "squared error of the value head on the returns", ">= 0"),
+    ("approx_kl", "mean KL of the updated policy from the rollout's (approximate)", ">= 0"),
+    ("clip_fraction", "share of steps whose probability ratio was clipped", "[0, 1]"),
+    ("live_steps", "share of the rollout's computed steps that were live", "[0, 1]"))))
 
 
 @dataclasses.dataclass(frozen=True)

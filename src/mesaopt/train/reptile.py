@@ -19,6 +19,7 @@ from mesaopt.predictor import Predictor
 from mesaopt.train import Hparams, TrainState, optim, supervised
 
 SETTING = "supervised"
+METRICS = supervised.METRICS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,10 +9,11 @@ import optax
 
 from mesaopt import keys, tasks
 from mesaopt.predictor import Predictor
-from mesaopt.train import Hparams, TrainState, fresh_state, next_state, optim
+from mesaopt.train import SHARED, Hparams, TrainState, fresh_state, next_state, optim
 from mesaopt.train.optim import optimizer
 
 SETTING = "supervised"
+METRICS = SHARED  # loss: training MSE / D or cross-entropy
 
 
 @dataclasses.dataclass(frozen=True)
