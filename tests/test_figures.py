@@ -68,7 +68,7 @@ def _one_setting(df, figure: str):
 @pytest.mark.parametrize("figure", sorted(DECLARED))
 def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_runs):
     module = plots.module(figure)
-    optional = getattr(module, "OPTIONAL", False)
+    optional = plots.spec(figure).optional
     for family in DECLARED[figure]:
         df = _one_setting(_synthetic(_run_for(family, optional, smoke_runs)), figure)
         fig = module.plot(df)
@@ -164,7 +164,7 @@ def test_a_figure_that_draws_no_series_is_not_drawable(smoke_run, monkeypatch):
 
 def test_optional_figures_say_not_drawable_without_their_probes(smoke_run):
     for figure in plots.available():
-        if getattr(plots.module(figure), "OPTIONAL", False):
+        if plots.spec(figure).optional:
             with pytest.raises(plots.NotDrawable):
                 plots.module(figure).plot(_synthetic(smoke_run))
 

@@ -25,7 +25,7 @@ def _fitting(family_name):
     module = registry.load("tasks", family_name, "task")
     family = module.build(module.Config())
     return [p for p in registry.available("probes")
-            if evaluation.fits(registry.load("probes", p, "probe"), family)]
+            if evaluation.fits(registry.spec("probes", p), family)]
 
 
 def test_every_probe_applies_to_some_family():
@@ -38,7 +38,7 @@ def test_probe_contracts(compose_cfg, family_name):
     family = run.build_family(run.load_config(compose_cfg(f"experiment={PRESETS[family_name]}")))
     cheapest = next(r for r in CHEAPEST if r in family.references)
     references = sorted({cheapest, *[
-        r for p in probes for r in evaluation.needs(registry.load("probes", p, "p"), family)]})
+        r for p in probes for r in registry.spec("probes", p).needs(family)]})
     options = ", ".join(f"{p}: {SMALL[p]}" for p in probes if p in SMALL)
     cfg = run.load_config(compose_cfg(
         f"experiment={PRESETS[family_name]}", "logger=none", "sweep.seeds=1", "eval.batch_size=8",
@@ -50,7 +50,7 @@ def test_probe_contracts(compose_cfg, family_name):
     records = pop.evaluate(params, eval_set)
     # Every probe measured something, but one whose PREDICTOR_NEEDS the learner lacks measures
     # nothing (the cheapest references have none: no inner loop, no `think`).
-    needs = {p: getattr(registry.load("probes", p, "p"), "PREDICTOR_NEEDS", ()) for p in probes}
+    needs = {p: registry.spec("probes", p).predictor_needs for p in probes}
     assert {r.source for r in records} == {
         p for p in probes if all(getattr(learner, n, None) is not None for n in needs[p])}
     for r in records:
@@ -58,7 +58,7 @@ def test_probe_contracts(compose_cfg, family_name):
         assert r.predictor in (pop.learner_name, *references)
         assert r.value.shape[0] == pop.size and r.value.ndim in (1, 2), (r.metric, r.value.shape)
         # A probe declares the metrics that may be NaN, and why (MAY_BE_NAN: metric -> reason).
-        may_be_nan = getattr(registry.load("probes", r.source, "p"), "MAY_BE_NAN", {})
+        may_be_nan = registry.spec("probes", r.source).may_be_nan
         defined = r.value[np.isfinite(r.value)] if r.metric in may_be_nan else r.value
         assert np.all(np.isfinite(defined)), (r.source, r.split, r.predictor, r.metric)
     # The compiled population's member equals the member evaluated eagerly, one at a time: jit ==

@@ -19,7 +19,7 @@ COLUMNS = {"run_id", "member", "seed", "num_tasks", "step", "split", "predictor"
 # Metrics a probe declares may be NaN, and why (e.g. the emergence score of a reference that is
 # both the memorizer and the generalizer): the contract tests check the rest of them.
 MAY_BE_NAN = {metric for probe in registry.available("probes")
-              for metric in getattr(registry.load("probes", probe, "probe"), "MAY_BE_NAN", {})}
+              for metric in registry.spec("probes", probe).may_be_nan}
 
 
 def test_results_table_is_tidy_and_complete(smoke_run):

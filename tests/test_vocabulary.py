@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mesaopt import evaluation, metrics, population, vocabulary
+from mesaopt import evaluation, metrics, population, registry, vocabulary
 from mesaopt.metrics import Metric
 from mesaopt.probes import Record
 from mesaopt.vocabulary import METRIC
@@ -123,9 +123,9 @@ def test_a_probe_that_writes_an_undeclared_metric_or_split_fails():
     declared = (Metric("score", "a score"),)
 
     def probe(metric, split):
-        module = SimpleNamespace(METRICS=declared, measure=lambda view: [
-            Record(split, "learner", metric, 0.0, "learner")])
-        return evaluation.Probe("fake", module, None)
+        spec = registry.ProbeSpec(("rl",), lambda view: [
+            Record(split, "learner", metric, 0.0, "learner")], declared)
+        return evaluation.Probe("fake", spec, None)
 
     family = SimpleNamespace(setting="rl")
     run = lambda p: evaluation.measure([p], family, "learner", {}, {}, {}, {})  # noqa: E731

@@ -69,21 +69,21 @@ def load_config(data: Mapping) -> RunConfig:
         section = getattr(cfg, group)
         require(isinstance(section, Mapping) and "name" in section, group,
                 f"must select an option (allowed: {', '.join(registry.available(kind))})")
-        chosen[group] = parse(registry.load(kind, section["name"], f"{group}.name").Config,
+        chosen[group] = parse(registry.spec(kind, section["name"], f"{group}.name").config,
                               section, group)
     cfg = dataclasses.replace(cfg, **chosen)
     registry.load("loggers", cfg.logger.name, "logger.name")
     family = build_family(cfg)
     for group, kind in (("learner", "learners"), ("train", "train")):
         name = getattr(cfg, group).name
-        fitting = [n for n in registry.available(kind) if fits(registry.load(kind, n, group),
+        fitting = [n for n in registry.available(kind) if fits(registry.spec(kind, n, group),
                                                                  family, group)]
         kind_of_task = f"{family.setting}{' classification' if classifies(family) else ''} task"
         require(name in fitting, f"{group}.name", f"{name!r} does not fit task {cfg.task.name!r} "
                 f"(a {kind_of_task}; allowed: {', '.join(fitting)})")
-    method = registry.load("train", cfg.train.name, "train.name")
-    if hasattr(method, "check"):  # what the method needs of the learner
-        method.check(registry.load("learners", cfg.learner.name, "learner.name"), "learner.name")
+    method = registry.spec("train", cfg.train.name, "train.name")
+    if method.check is not None:  # what the method needs of the learner
+        method.check(registry.spec("learners", cfg.learner.name, "learner.name"), "learner.name")
     cfg = dataclasses.replace(cfg, sweep=parse_sweep(
         cfg.sweep, (*family.axes, *method.axes(cfg.train)),
         f"task {cfg.task.name!r} with train {cfg.train.name!r}"))
@@ -104,11 +104,12 @@ def classifies(family) -> bool:
     return getattr(family, "classes", None) is not None
 
 
-def fits(module, family, group: str) -> bool:
+def fits(spec, family, group: str) -> bool:
     """A learner or training method fits a family of its setting; a classification family takes
     only learners that predict labels (`CLASSIFIES = True`)."""
-    labels = group != "learner" or not classifies(family) or getattr(module, "CLASSIFIES", False)
-    return module.SETTING == family.setting and labels
+    labels = group != "learner" or not classifies(family) or spec.classifies
+    settings = spec.settings if group == "learner" else (spec.setting,)
+    return family.setting in settings and labels
 
 
 def build_family(cfg: RunConfig):
@@ -127,13 +128,13 @@ def predictor_name(cfg: RunConfig) -> str:
     """The learner's name in tables, figures and legends: what its module says it is for this
     configuration (`predictor_name(cfg)`, e.g. `mlp` for the gridworld agent without convolution
     or recurrence), else the learner's name."""
-    module = registry.load("learners", cfg.learner.name, "learner.name")
-    return getattr(module, "predictor_name", lambda c: c.name)(cfg.learner)
+    name_of = registry.spec("learners", cfg.learner.name, "learner.name").predictor_name
+    return cfg.learner.name if name_of is None else name_of(cfg.learner)
 
 
 def population_size(cfg: RunConfig) -> int:
     """Members of the population a validated config trains (without building it)."""
-    method = registry.load("train", cfg.train.name, "train.name")
+    method = registry.spec("train", cfg.train.name, "train.name")
     return len(members(cfg.sweep, cfg.train.learning_rate, build_family(cfg).axes,
                        method.axes(cfg.train))[1])
 
@@ -149,11 +150,11 @@ def store_defaults() -> None:
     store = ConfigStore.instance()
     for group, kind in SELECTED.items():
         for name in registry.available(kind):
-            module = registry.load(kind, name, group)
-            defaults = to_dict(module.Config())
+            spec = registry.spec(kind, name, group)
+            defaults = to_dict(spec.config())
             # Families and methods that declare axes say which in `axes(cfg)`, pure Python:
             # nothing here may start JAX's backend (devices are chosen after composing).
-            axes = module.axes(module.Config()) if hasattr(module, "axes") else ()
+            axes = spec.axes(spec.config()) if kind != "learners" and spec.axes else ()
             if axes:
                 store.store(group=group, name=name, package="_global_",
                             node={group: defaults, "sweep": {a.name: None for a in axes}})
@@ -276,7 +277,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         try:
             figures[name] = plots.render(name, run_dir)["png"]
         except plots.NotDrawable as err:
-            if not getattr(plots.module(name), "OPTIONAL", False):
+            if not registry.check("plots", plots.module(name)).optional:
                 say(f"mesaopt: skipped figure {name}: {err}")
         except Exception as err:  # a figure's bug loses neither the run nor the other figures
             say(f"mesaopt: figure {name} failed ({type(err).__name__}: {err}); the metrics are "

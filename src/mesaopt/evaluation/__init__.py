@@ -43,23 +43,16 @@ class Config:
 
 class Probe(NamedTuple):
     name: str
-    module: ModuleType
+    spec: registry.ProbeSpec
     options: Any            # the probe's parsed Config, or None
 
 
-def needs(module: ModuleType, family) -> set[str]:
-    """The references a probe compares with: `NEEDS`, or `needs(family)` where they depend on
-    the family (e.g. its declared memorizer and generalizer)."""
-    return set(module.needs(family) if hasattr(module, "needs") else getattr(module, "NEEDS", ()))
-
-
-def fits(module: ModuleType, family) -> bool:
-    """The probe's setting is the family's (SETTING: one name or a tuple), the family has the
-    traits it needs and offers the references it needs."""
+def fits(spec: registry.ProbeSpec, family) -> bool:
+    """The probe's setting is the family's, the family has the traits it needs and offers the
+    references it needs."""
     offered = {*family.references, *family.optional_references}
-    settings = module.SETTING if isinstance(module.SETTING, tuple) else (module.SETTING,)
-    return (family.setting in settings and getattr(module, "applies", lambda f: True)(family)
-            and needs(module, family) <= offered)
+    return (family.setting in spec.settings and spec.applies(family)
+            and set(spec.needs(family)) <= offered)
 
 
 def references_of(family, eval_cfg: Config) -> tuple[str, ...]:
@@ -69,16 +62,16 @@ def references_of(family, eval_cfg: Config) -> tuple[str, ...]:
 def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
     """The probes to run, sorted by name; ConfigError naming the field for a bad choice."""
     references = set(references_of(family, eval_cfg))
-    fitting = [n for n in registry.available("probes") if fits(_module(n), family)]
+    fitting = [n for n in registry.available("probes") if fits(_spec(n), family)]
     if eval_cfg.probes is None:
-        names = [n for n in fitting if needs(_module(n), family) <= references
-                 and getattr(_module(n), "DEFAULT", True)]
+        names = [n for n in fitting if set(_spec(n).needs(family)) <= references
+                 and _spec(n).default]
     else:
         names = sorted(set(eval_cfg.probes))
         for name in names:
             require(name in fitting, f"{path}.probes", f"unknown option {name!r} for task "
                     f"{family.name!r} (allowed: {', '.join(fitting)})")
-            missing = sorted(needs(_module(name), family) - references)
+            missing = sorted(set(_spec(name).needs(family)) - references)
             require(not missing, f"{path}.probes",
                     f"{name} needs references {', '.join(missing)} ({path}.references)")
     options = eval_cfg.options or {}
@@ -91,19 +84,19 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
         option_values(name, options)
     probes = []
     for name in names:
-        module = _module(name)
-        schema = getattr(module, "Config", None)
-        if schema is None:
+        spec = _spec(name)
+        if spec.config is None:
             require(name not in options, f"{path}.options.{name}", "this probe has no options")
-        parsed = parse(schema, options.get(name, {}), f"{path}.options.{name}") if schema else None
-        if hasattr(module, "check"):
-            module.check(family, parsed, f"{path}.options.{name}")
-        probes.append(Probe(name, module, parsed))
+        parsed = (parse(spec.config, options.get(name, {}), f"{path}.options.{name}")
+                  if spec.config else None)
+        if spec.check is not None:
+            spec.check(family, parsed, f"{path}.options.{name}")
+        probes.append(Probe(name, spec, parsed))
     return probes
 
 
-def _module(name: str) -> ModuleType:
-    return registry.load("probes", name, "eval.probes")
+def _spec(name: str) -> registry.ProbeSpec:
+    return registry.spec("probes", name, "eval.probes")
 
 
 def measure(probes: list[Probe], family, learner_name: str, data: dict, learner_outputs: dict,
@@ -123,8 +116,8 @@ def measure(probes: list[Probe], family, learner_name: str, data: dict, learner_
         view = View(probe.name, family, learner_name, data, outputs, prepared.get(probe.name),
                     probe.options, {learner_name: mine, **dict(sorted(theirs.items()))}, tasks,
                     performance)
-        written = probe.module.measure(view)
-        metrics.check_written(f"probe {probe.name}", probe.module.METRICS,
+        written = probe.spec.measure(view)
+        metrics.check_written(f"probe {probe.name}", probe.spec.metrics,
                               {(r.metric, r.split) for r in written}, own_splits)
         records += written
     return records

@@ -55,9 +55,9 @@ def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
     computes with the learner itself (e.g. rollouts with more thinking ticks, activations) as
     `view.derived[learner_name]`."""
     mine = rollouts(env, learner, params, eval_set.tasks, eval_set.keys)
-    derived = {p.name: (p.module.derive(env, learner, params, eval_set.tasks, eval_set.keys,
-                                        p.options, eval_set.prepared.get(p.name)), {})
-               for p in probes if hasattr(p.module, "derive")}
+    derived = {p.name: (p.spec.derive(env, learner, params, eval_set.tasks, eval_set.keys,
+                                      p.options, eval_set.prepared.get(p.name)), {})
+               for p in probes if p.spec.derive is not None}
     return evaluation.measure(probes, env, learner_name, eval_set.tasks, mine,
                               eval_set.reference_rollouts, eval_set.prepared, derived)
 
@@ -91,8 +91,8 @@ class Evaluator:
             jax.jit(jax.vmap(lambda context, t, k, ref=ref: rollouts(env, ref, ref.init(context),
                                                                       t, k)))
             for n, ref in self.references.items()}
-        self._prepare = {p.name: jax.jit(jax.vmap(partial(p.module.prepare, env, p.options)))
-                         for p in probes if hasattr(p.module, "prepare")}
+        self._prepare = {p.name: jax.jit(jax.vmap(partial(p.spec.prepare, env, p.options)))
+                         for p in probes if p.spec.prepare is not None}
 
     def make_eval_set(self, hparams: Hparams) -> EvalSet:
         """Every member's evaluation tasks, reference rollouts and probe preparations, once."""

@@ -48,14 +48,14 @@ def eval_episodes(family: tasks.Family, probes: list, batch_size: int,
         family, jax.random.fold_in(streams.eval, i), streams.pool, diversity[split],
         hparams.noise_std, batch_size, held_out=split == "true", axes=hparams.axes)
         for i, split in enumerate(SPLITS)}
-    own = [p for p in probes if hasattr(p.module, "SPLIT")]
+    own = [p for p in probes if p.spec.split is not None]
     for i, split in enumerate(family.splits, start=len(SPLITS) + len(own)):
         labeled[split] = tasks.sample_labeled_batch(
             family, jax.random.fold_in(streams.eval, i), streams.pool, hparams.num_tasks,
             hparams.noise_std, batch_size, split=split, axes=hparams.axes)
     out = {split: episodes for split, (_, episodes) in labeled.items()}
     for i, probe in enumerate(own, start=len(SPLITS)):
-        out[probe.module.SPLIT] = probe.module.episodes(
+        out[probe.spec.split] = probe.spec.episodes(
             family, probe.options, jax.random.fold_in(streams.eval, i), streams.pool, hparams)
     return out, {split: task_B for split, (task_B, _) in labeled.items()}
 
@@ -66,9 +66,8 @@ def derive(probes: list, predictor: Predictor, params, episodes: dict,
     its `derive_reference` where it has one)."""
     out = {}
     for p in probes:
-        if hasattr(p.module, "derive"):
-            how = getattr(p.module, "derive_reference", p.module.derive) if reference else \
-                p.module.derive
+        if p.spec.derive is not None:
+            how = (p.spec.derive_reference or p.spec.derive) if reference else p.spec.derive
             out[p.name] = how(predictor, params, episodes, p.options)
     return out
 
@@ -131,10 +130,10 @@ class Evaluator:
             for name, ref in references.items()}
         self._reference_derive = {(p.name, name): jax.jit(lambda params, e, p=p, ref=ref: jax.lax.map(
             lambda pe: derive([p], ref, *pe, reference=True)[p.name], (params, e)))
-            for p in probes if hasattr(p.module, "derive") for name, ref in references.items()}
+            for p in probes if p.spec.derive is not None for name, ref in references.items()}
         self._prepare = {p.name: jax.jit(lambda h, e, p=p: jax.lax.map(
-            lambda he: p.module.prepare(family, p.options, *he), (h, e)))
-            for p in probes if hasattr(p.module, "prepare")}
+            lambda he: p.spec.prepare(family, p.options, *he), (h, e)))
+            for p in probes if p.spec.prepare is not None}
 
     def make_eval_set(self, hparams: Hparams) -> EvalSet:
         """Every member's evaluation episodes, reference predictions and probe preparations."""

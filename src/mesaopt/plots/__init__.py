@@ -26,8 +26,18 @@ def available() -> list[str]:
                   if m.name not in NOT_FIGURES and not m.name.startswith("_"))
 
 
+def spec(name: str):
+    """Figure `name`'s checked spec (`registry.FigureSpec`)."""
+    from mesaopt import registry
+    return registry.check("plots", module(name))
+
+
 def module(name: str):
-    return importlib.import_module(f"mesaopt.plots.{name.replace('-', '_')}")
+    """Figure `name`'s module, checked against the figure spec (`registry.FigureSpec`)."""
+    from mesaopt import registry
+    found = importlib.import_module(f"mesaopt.plots.{name.replace('-', '_')}")
+    registry.check("plots", found)
+    return found
 
 
 def draw(name: str, df):
@@ -41,7 +51,7 @@ def draw(name: str, df):
             import matplotlib.pyplot as plt
             plt.close(fig)
             raise NotDrawable("nothing in these tables to draw (no series of this figure)")
-        style.caption(fig, style.step_note(df, getattr(module(name), "OVER_STEPS", False)))
+        style.caption(fig, style.step_note(df, spec(name).over_steps))
         return fig
 
 
@@ -53,7 +63,7 @@ def render(name: str, directory: Path, out_dir: Path | None = None,
     from mesaopt import results
     from mesaopt.analysis.emergence import to_markdown
     from mesaopt.plots import style
-    figure = module(name)
+    figure = spec(name)  # checked before any table is read
     df = results.load(directory)
     if where:
         try:
@@ -62,7 +72,7 @@ def render(name: str, directory: Path, out_dir: Path | None = None,
             raise NotDrawable(str(err)) from None
     out_dir = out_dir or Path(directory) / "figures"
     paths = style.save(draw(name, df), out_dir, name)
-    for table_name, table in getattr(figure, "tables", lambda _: {})(df).items():
+    for table_name, table in (figure.tables or (lambda _: {}))(df).items():
         paths[f"{table_name}.csv"] = out_dir / f"{table_name}.csv"
         table.to_csv(paths[f"{table_name}.csv"], index=False)
         paths[f"{table_name}.md"] = out_dir / f"{table_name}.md"

@@ -1,9 +1,11 @@
 """Probes: measurements of a trained learner (and of every reference alike), one module per probe,
 selected by `eval.probes` (default: every probe that applies). Module name = registry key.
 
-A probe module exposes
+A probe module exposes the fields of `registry.ProbeSpec` (checked when the registry loads it: a
+misspelled field fails in one line):
 - `SETTING`: "supervised" or "rl" (the evaluation driver that runs it, `evaluation/<setting>.py`),
   or a tuple of both for a probe that serves every setting (`emergence_score`);
+- `METRICS`: the metrics it writes (`mesaopt.metrics.Metric`; writing another fails the run);
 - `NEEDS`: reference names it compares with (optional, default none), or `needs(family)` where they
   depend on the family (its declared memorizer and generalizer); a probe whose needs are not
   among the selected references is left out by default and rejected when asked for;

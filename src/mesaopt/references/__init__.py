@@ -56,14 +56,14 @@ def build_selected(family, names: tuple[str, ...] | None, options: dict | None =
     built = {}
     for name in names or family.references:
         parsed = option_values(name, options)
-        built[name] = _module(name).build(family, *([] if parsed is None else [parsed]))
+        built[name] = _spec(name).build(family, *([] if parsed is None else [parsed]))
     return built
 
 
 def option_values(name: str, options: dict | None):
     """The parsed `Config` of reference `name` from `eval.options`, or None if it has none."""
     from mesaopt.config import parse, require
-    schema = getattr(_module(name), "Config", None)
+    schema = _spec(name).config
     given = (options or {}).get(name, {})
     if schema is None:
         require(not given, f"eval.options.{name}", "this reference has no options")
@@ -74,9 +74,9 @@ def option_values(name: str, options: dict | None):
 def host_init(name: str) -> bool:
     """Whether reference `name` builds its parameters on the host (numpy: its module sets
     `HOST_INIT = True`), so that its `init` cannot be traced (vmapped over members)."""
-    return getattr(_module(name), "HOST_INIT", False)
+    return _spec(name).host_init
 
 
-def _module(name: str):
+def _spec(name: str):
     from mesaopt import registry
-    return registry.load("references", name, "eval.references")
+    return registry.spec("references", name, "eval.references")

@@ -55,8 +55,9 @@ class Config(optim.Config):
                 f"must be > 0, got {self.support}")
 
 
-def check(learner_module, path: str) -> None:
-    require(getattr(learner_module, "INNER_LOOP", False), path,
+def check(learner, path: str) -> None:
+    """`learner`: the learner's spec (registry.LearnerSpec)."""
+    require(learner.inner_loop, path,
             "train=pes needs a learner with an explicit inner loop (lopt, maml, fomaml, metasgd, "
             "anil or pretrained)")
 

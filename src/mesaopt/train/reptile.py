@@ -32,8 +32,9 @@ class Config(optim.Config):
         positive(self, path, "inner_steps")
 
 
-def check(learner_module, path: str) -> None:
-    require(getattr(learner_module, "INNER_LOOP", False), path,
+def check(learner, path: str) -> None:
+    """`learner`: the learner's spec (registry.LearnerSpec)."""
+    require(learner.inner_loop, path,
             "train=reptile needs a learner with an explicit inner loop (maml, fomaml, metasgd, "
             "anil or pretrained)")
 
