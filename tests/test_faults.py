@@ -11,7 +11,6 @@ import textwrap
 from collections import namedtuple
 
 import pytest
-from conftest import xla_flags
 
 from mesaopt import provenance, results, run, status
 from mesaopt.config import ConfigError
@@ -265,32 +264,60 @@ def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys
     assert "member 1 ({'seed': 0" in capsys.readouterr().out
 
 
-def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_table(compose_cfg, tmp_path):
-    """SIGKILL a run twice at random moments (seeded: startup, mid-chunk, mid-checkpoint, writing
-    results), rerun it to the end: its table equals the uninterrupted run's bit for bit, and no
+def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_table(tmp_path):
+    """Under the XLA flags users run (not the suite's faster-compiling ones): SIGKILL a run at a
+    random moment after it started, then again right after a checkpoint (between checkpoints),
+    and rerun it to the end: its table equals the uninterrupted run's bit for bit, and no
     half-written file is left (tables are written whole, then renamed)."""
     import random
     import signal
     import time
 
     import pandas as pd
+
+    from mesaopt import checkpoint
     args = ("experiment=smoke", "logger=none", "progress=false", "train.steps=32", "eval.every=4")
-    reference = results.load(run.train(run.load_config(compose_cfg(
-        *args, f"out_dir={tmp_path / 'reference'}"))))
-    env = {**os.environ, "XLA_FLAGS": xla_flags("--xla_force_host_platform_device_count=1")}
-    command = [sys.executable, "-m", "mesaopt.run", *args, f"out_dir={tmp_path / 'killed'}"]
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+
+    def command(out):
+        return [sys.executable, "-m", "mesaopt.run", *args, f"out_dir={tmp_path / out}"]
+
+    def wait_for(condition, what):
+        for _ in range(2400):
+            found = condition()
+            if found:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"the run never reached {what}")
+
+    uninterrupted = subprocess.run(command("reference"), env=env, capture_output=True, text=True,
+                                   timeout=600)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+    reference = results.load(next((tmp_path / "reference").glob("[0-9a-f]" * 12)))
+    killed = tmp_path / "killed"
+    run_dir = lambda: next(killed.glob("[0-9a-f]" * 12), None)  # noqa: E731
     rng = random.Random(0)
-    for _ in range(2):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(3, 10))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    process = subprocess.Popen(command("killed"), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    wait_for(lambda: run_dir() and (run_dir() / results.CONFIG_FILE).exists(), "its start")
+    time.sleep(rng.uniform(0, 3))  # compiling, or training its first chunks
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process = subprocess.Popen(command("killed"), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    before = checkpoint.latest_step(run_dir()) or 0
+    step = wait_for(lambda: (checkpoint.latest_step(run_dir()) or 0) > before
+                    and checkpoint.latest_step(run_dir()), "a new checkpoint")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # the kill landed between checkpoints: a checkpoint mid-run and no finished table
+    assert 0 < step < 32 and not (run_dir() / results.METRICS_FILE).exists()
+    finished = subprocess.run(command("killed"), env=env, capture_output=True, text=True,
+                              timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    run_dir = next((tmp_path / "killed").glob("[0-9a-f]" * 12))
-    assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "checkpoint").exists()
-    pd.testing.assert_frame_equal(results.load(run_dir), reference, check_exact=True)
+    assert f"resuming run {run_dir().name} from step" in finished.stdout
+    assert not list(run_dir().rglob("*.tmp")) and not (run_dir() / "checkpoint").exists()
+    pd.testing.assert_frame_equal(results.load(run_dir()), reference, check_exact=True)
 
 
 def _tiny(compose_cfg, tmp_path, *extra):

@@ -10,7 +10,7 @@ import pytest
 
 from mesaopt import run, tasks
 from mesaopt.population import state_of
-from mesaopt.train import ppo
+from mesaopt.train import _rl, ppo
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_the_minimal_loop_computes_mesaopts_loss_from_the_same_batch(maze_setup)
     out, last = jax.vmap(lambda lv, k: minimal_ppo.rollout(env, agent, hp, params, lv, k))(
         levels, jax.random.split(jax.random.key(5), 4))
     assert 0 < float(jnp.mean(out["alive"])) < 1 and int(jnp.sum(out["first"])) > 4
-    adv, target = jax.vmap(lambda r, v, d, b: ppo.advantages(r, v, d, t.gamma, t.gae_lambda, b))(
+    adv, target = jax.vmap(lambda r, v, d, b: _rl.advantages(r, v, d, t.gamma, t.gae_lambda, b))(
         out["reward"], out["value"], out["done"], last)
     theirs = jax.vmap(partial(minimal_ppo.gae, hp))(out["reward"], out["value"], out["done"], last)
     np.testing.assert_allclose(theirs[0], adv, rtol=1e-5, atol=1e-6)

@@ -80,15 +80,3 @@ def test_zero_predicts_zero(setup):
     family, pool, x, y, episode = setup
     assert np.all(_predict(family, "zero", episode, pool, 5) == 0)
 
-
-@pytest.mark.parametrize("name", [*linreg.build(linreg.Config()).references,
-                                  *linreg.build(linreg.Config()).optional_references])
-def test_reference_contract_jit_vmap_and_finite(setup, name):
-    family, pool, x, y, episode = setup
-    ref = registry.load("references", name, "ref").build(family)
-    params = ref.init(Context(jnp.asarray(pool, jnp.float32), jnp.asarray(3), jnp.asarray(NOISE)))
-    batch = jax.tree.map(lambda a: jnp.stack([a, 2 * a]), episode)
-    single = ref.apply(params, episode)
-    batched = jax.jit(jax.vmap(ref.apply, in_axes=(None, 0)))(params, batch)
-    assert single.shape == (CONTEXT,) and bool(jnp.all(jnp.isfinite(batched)))
-    np.testing.assert_allclose(batched[0], single, rtol=1e-5, atol=1e-5)

@@ -13,7 +13,7 @@ from mesaopt import registry, run, tasks
 from mesaopt.population import state_of
 from mesaopt.probes import Rollout, View, icl_score, proxy_pursuit, regret, rollouts
 from mesaopt.tasks import bandit
-from mesaopt.train import a2c
+from mesaopt.train import _rl, a2c
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +53,18 @@ def test_bernoulli_rewards_have_the_arm_means():
 def test_gae_with_lambda_one_and_no_discount_is_return_minus_value():
     rewards, values = jnp.array([1.0, 0.0, 1.0]), jnp.array([0.5, 0.2, 0.3])
     last = jnp.array([False, False, True])
-    adv, targets = a2c.advantages(rewards, values, last, 1.0, 1.0)
+    adv, targets = _rl.advantages(rewards, values, last, 1.0, 1.0)
     np.testing.assert_allclose(targets, [2.0, 1.0, 1.0], atol=1e-6)
     np.testing.assert_allclose(adv, [1.5, 0.8, 0.7], atol=1e-6)
-    adv0, _ = a2c.advantages(rewards, values, last, 0.5, 0.0)  # one-step TD errors
+    adv0, _ = _rl.advantages(rewards, values, last, 0.5, 0.0)  # one-step TD errors
     np.testing.assert_allclose(adv0, [1.0 + 0.1 - 0.5, 0.15 - 0.2, 1.0 - 0.3], atol=1e-6)
     # An episode that ends with step 1: no bootstrap from step 2, which is masked (reward 0).
-    ended, _ = a2c.advantages(jnp.array([1.0, 1.0, 0.0]), values, jnp.array([False, True, False]),
+    ended, _ = _rl.advantages(jnp.array([1.0, 1.0, 0.0]), values, jnp.array([False, True, False]),
                               1.0, 1.0)
     np.testing.assert_allclose(ended[:2], [2.0 - 0.5, 1.0 - 0.2], atol=1e-6)
     # Two episodes in one rollout (auto-reset), the second cut by the rollout's end: the first's
     # returns stop at its end, the second bootstraps from the value 0.7 of the next observation.
-    adv, targets = a2c.advantages(jnp.array([1.0, 0.0, 1.0, 0.0]), jnp.array([0.5, 0.2, 0.3, 0.4]),
+    adv, targets = _rl.advantages(jnp.array([1.0, 0.0, 1.0, 0.0]), jnp.array([0.5, 0.2, 0.3, 0.4]),
                                   jnp.array([False, True, False, False]), 1.0, 1.0, 0.7)
     np.testing.assert_allclose(targets, [1.0, 0.0, 1.7, 0.7], atol=1e-6)
     np.testing.assert_allclose(adv, [0.5, -0.2, 1.4, 0.3], atol=1e-6)

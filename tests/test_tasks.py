@@ -1,6 +1,8 @@
 """Task family contracts, run for every registered family."""
 from __future__ import annotations
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -109,9 +111,15 @@ def test_batch_draws_equal_the_draws_one_key_at_a_time(name):
 
 
 def test_families_declare_their_name_and_carry_no_config():
+    """Nothing outside a family module reads its config: no field of the built family holds the
+    config object or one of its parts (a Config dataclass, at any depth of the fields)."""
     for name in ALL_FAMILIES:
         family = _family(name)
-        assert family.name == name and "cfg" not in family._fields
+        config_type = registry.spec("tasks", name).config
+        held = [field for field, value in zip(family._fields, family)
+                if any(isinstance(leaf, config_type) or dataclasses.is_dataclass(leaf)
+                       for leaf in jax.tree.leaves(value, is_leaf=dataclasses.is_dataclass))]
+        assert family.name == name and not held, (name, held)
 
 
 @pytest.mark.parametrize("name", [n for n in ENVS if _family(n).gridworld is not None])

@@ -80,7 +80,8 @@ class Evaluator:
     def __init__(self, env: tasks.Env, learner, learner_name: str, eval_cfg: evaluation.Config,
                  pool_size: int):
         probes = evaluation.select(env, eval_cfg)
-        self.references = build_selected(env, evaluation.references_of(env, eval_cfg))
+        self.references = build_selected(env, evaluation.references_of(env, eval_cfg),
+                                         eval_cfg.options)  # as the supervised driver
         self.member_evaluate = partial(evaluate, env, learner, learner_name, probes)
         self._tasks = jax.jit(jax.vmap(partial(eval_tasks, env, eval_cfg.batch_size)))
         self.pool_size = pool_size

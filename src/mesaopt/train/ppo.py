@@ -24,7 +24,6 @@ Dimension letters: B environments, E episodes per environment, T steps, A action
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
@@ -34,10 +33,8 @@ from mesaopt import keys, tasks
 from mesaopt.config import positive, require
 from mesaopt.metrics import TRAIN_SPLIT, Metric
 from mesaopt.predictor import Policy
-from mesaopt.tasks import Axis, Env
-from mesaopt.train import (RL, SHARED, Hparams, TrainState, fresh_state, next_state, optim,
-                           training_tasks)
-from mesaopt.train.a2c import advantages, episode_means, episode_sums, masked_mean
+from mesaopt.tasks import Env
+from mesaopt.train import RL, SHARED, Hparams, TrainState, _rl, next_state, training_tasks
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -50,11 +47,9 @@ METRICS = (*SHARED, *RL, *(Metric(name, meaning, range=unit, splits=(TRAIN_SPLIT
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(optim.Config):
+class Config(_rl.Config):
     name: str = "ppo"
-    steps: int = 1024            # updates (rollouts of batch_size episodes)
     learning_rate: float = 5e-4
-    schedule: str = "constant"
     warmup_steps: int = 8
     clip_norm: float = 0.5
     gamma: float = 0.99
@@ -75,18 +70,11 @@ class Config(optim.Config):
                 f"must be >= 0, got {self.thinking_ticks}")
         require(self.rollout_steps >= 0, f"{path}.rollout_steps",
                 f"must be >= 0 (0: the env's horizon), got {self.rollout_steps}")
-        for name in ("gamma", "gae_lambda"):
-            require(0 <= getattr(self, name) <= 1, f"{path}.{name}",
-                    f"must be in [0, 1], got {getattr(self, name)}")
-        for name in ("entropy_coef", "value_coef"):
-            require(getattr(self, name) >= 0, f"{path}.{name}",
-                    f"must be >= 0, got {getattr(self, name)}")
         require(self.batch_size % self.minibatches == 0, f"{path}.minibatches",
                 f"must divide train.batch_size={self.batch_size}, got {self.minibatches}")
 
 
-def axes(cfg: Config) -> tuple[Axis, ...]:
-    return (Axis("entropy_coef", default=cfg.entropy_coef, low=0.0, high=math.inf),)
+axes = _rl.axes
 
 
 def _optimizer(cfg: Config, peak_lr):
@@ -101,8 +89,7 @@ def rollout_length(cfg: Config, env: Env) -> int:
 
 
 def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
-    params = policy.init(keys.streams(hparams.seed).init)
-    return fresh_state(params, _optimizer(cfg, hparams.learning_rate).init(params))
+    return _rl.init_state(policy, hparams, _optimizer(cfg, hparams.learning_rate))
 
 
 def replay(policy: Policy, params, obs_T, first_T, fresh_E=None):
@@ -137,20 +124,18 @@ def surrogate_loss(policy: Policy, cfg: Config, params, batch: dict, entropy_coe
     logits_BxTxA, values_BxT = jax.vmap(lambda o, f, s: replay(policy, params, o, f, s))(
         batch["obs"], batch["first"], batch.get("fresh"))
     alive = batch["alive"]
-    adv = batch["advantage"]
-    mean = masked_mean(adv, alive)
-    adv = (adv - mean) / (jnp.sqrt(masked_mean((adv - mean) ** 2, alive)) + 1e-8)
-    logp_BxTxA = jax.nn.log_softmax(logits_BxTxA)
-    logp = jnp.take_along_axis(logp_BxTxA, batch["action"][..., None], axis=-1)[..., 0]
+    adv = _rl.normalized(batch["advantage"], alive)
+    logp_BxTxA, logp = _rl.log_probs(logits_BxTxA, batch["action"])
     ratio = jnp.exp(logp - batch["logp"])
     clipped = jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps)
-    policy_loss = -masked_mean(jnp.minimum(ratio * adv, clipped * adv), alive)
-    value_loss = masked_mean((values_BxT - batch["target"]) ** 2, alive)
-    entropy = -masked_mean(jnp.sum(jnp.exp(logp_BxTxA) * logp_BxTxA, axis=-1), alive)
+    policy_loss = -_rl.masked_mean(jnp.minimum(ratio * adv, clipped * adv), alive)
+    value_loss = _rl.masked_mean((values_BxT - batch["target"]) ** 2, alive)
+    entropy = _rl.entropy(logp_BxTxA, alive)
     loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropy
     return loss, dict(entropy=entropy, value_loss=value_loss,
-                      approx_kl=masked_mean(batch["logp"] - logp, alive),
-                      clip_fraction=masked_mean((jnp.abs(ratio - 1) > cfg.clip_eps) * 1.0, alive))
+                      approx_kl=_rl.masked_mean(batch["logp"] - logp, alive),
+                      clip_fraction=_rl.masked_mean((jnp.abs(ratio - 1) > cfg.clip_eps) * 1.0,
+                                                    alive))
 
 
 def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
@@ -203,10 +188,9 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         last_value_B = jax.vmap(
             lambda c, o: policy.act(state.params, c, o, jax.random.key(0))[2])(carry_B, obs_B)
         adv_BxT, target_BxT = jax.vmap(
-            lambda r, v, d, last: advantages(r, v, d, cfg.gamma, cfg.gae_lambda, last))(
+            lambda r, v, d, last: _rl.advantages(r, v, d, cfg.gamma, cfg.gae_lambda, last))(
             traj.reward, traj.value, traj.done, jnp.where(alive_B, last_value_B, 0.0))
-        logp_BxT = jnp.take_along_axis(jax.nn.log_softmax(traj.logits_A), traj.action[..., None],
-                                       axis=-1)[..., 0]
+        logp_BxT = _rl.log_probs(traj.logits_A, traj.action)[1]
         batch = dict(obs=traj.obs, first=traj.first, action=traj.action, logp=logp_BxT,
                      advantage=adv_BxT, target=target_BxT, alive=traj.alive.astype(jnp.float32))
         if thinking:
@@ -222,7 +206,7 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         stats = jax.tree.map(jnp.mean, stats)  # a non-finite step makes its mean non-finite
         state = next_state(state, params, opt_state, stats["loss"], stats["grad_norm"])
         return state, dict(alive=state.alive, live_steps=jnp.mean(traj.alive),
-                           **stats, **episode_means(traj, {"episode_return": traj.reward}),
-                           **episode_sums(traj))
+                           **stats, **_rl.episode_means(traj, {"episode_return": traj.reward}),
+                           **_rl.episode_sums(traj))
 
     return jax.lax.scan(update, state, length=num_steps)
