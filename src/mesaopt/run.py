@@ -277,7 +277,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         try:
             figures[name] = plots.render(name, run_dir)["png"]
         except plots.NotDrawable as err:
-            if not registry.check("plots", plots.module(name)).optional:
+            if not plots.spec(name).optional:
                 say(f"mesaopt: skipped figure {name}: {err}")
         except Exception as err:  # a figure's bug loses neither the run nor the other figures
             say(f"mesaopt: figure {name} failed ({type(err).__name__}: {err}); the metrics are "

@@ -13,7 +13,7 @@ import functools
 import importlib
 from typing import NamedTuple
 
-from mesaopt import registry
+from mesaopt import metrics, registry
 from mesaopt.metrics import Metric
 
 KINDS = ("probes", "train")  # the plugin kinds that write metrics
@@ -54,7 +54,7 @@ def entries() -> dict[str, Entry]:
 
 def find(name: str) -> Metric | None:
     """The declaration a table's metric name belongs to, or None."""
-    return next((e.metric for e in entries().values() if e.metric.matches(name)), None)
+    return metrics.declaring(tuple(e.metric for e in entries().values()), name)
 
 
 def near(name: str) -> list[str]:
