@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mesaopt import run
+from mesaopt import compose
 from mesaopt.bench import cli, hlo
 from mesaopt.bench.flops import transformer_train_flops_per_step
 
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
                         "sweep.seeds=1")
     text = hlo.lowered_step(cfg)
     found = hlo.dots(text)
-    counted = transformer_train_flops_per_step(run.build_family(cfg), cfg.learner,
+    counted = transformer_train_flops_per_step(compose.build_family(cfg), cfg.learner,
                                                cfg.train.batch_size)
     print(f"{args.size} model ({', '.join(cli.SIZES[args.size])}; {', '.join(cli.BASE_TASK)}), "
           f"{args.dtype}, one training step; the architecture's count (bench/flops.py): "

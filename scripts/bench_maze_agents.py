@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from mesaopt import run
+from mesaopt import compose
 from mesaopt.bench.cli import median_time, member_program, threaded
 
 AGENTS = {"mlp": ((), 1), "conv16": ((16,), 1), "conv16_s2": ((16,), 2),
@@ -42,13 +42,13 @@ def main() -> None:
           f"{'MMAC/obs':>8s} {'GMAC/s':>7s}")
     for name, (channels, stride) in AGENTS.items():
         for members in (1, 4):
-            cfg = run.load_config(run.compose_config(
+            cfg = compose.load_config(compose.compose_config(
                 "experiment=maze_diversity_cpu", "logger=none", "progress=false",
                 f"learner.channels=[{','.join(map(str, channels))}]", f"learner.stride={stride}",
                 f"sweep.seeds={members}",
                 "sweep.num_tasks=[null]", f"train.steps={args.updates}",
                 f"eval.every={args.updates}", "train.warmup_steps=0"))
-            family = run.build_family(cfg)
+            family = compose.build_family(cfg)
             chunk, hparams, state, compile_s = member_program(cfg)
             seconds = median_time(threaded(chunk, state, hparams), args.repeats)
             steps = members * args.updates * cfg.train.batch_size * cfg.task.horizon

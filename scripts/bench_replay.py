@@ -33,7 +33,7 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
 
-    from mesaopt import run, tasks
+    from mesaopt import compose, tasks
     from mesaopt.bench.cli import median_time
     from mesaopt.train import ppo
 
@@ -42,11 +42,11 @@ def main() -> None:
 
     print(f"{'agent':14s} {'members':>7s} {'encoded ms':>10s} {'stepwise ms':>11s} {'ratio':>6s}")
     for name in args.agents.split(","):
-        cfg = run.load_config(run.compose_config(
+        cfg = compose.load_config(compose.compose_config(
             "experiment=maze_diversity_cpu", "logger=none", "progress=false", *AGENTS[name],
             "learner.recurrent=true", "sweep.num_tasks=[null]", "sweep.seeds=1",
             f"train.rollout_steps={STEPS}"))
-        env, policy, pop = run.build(cfg)
+        env, policy, pop = compose.build(cfg)
         draw = tasks.env_sampler(env, pop.member(0).noise_std, pop.member(0).axes)
         episodes = cfg.train.rollout_episodes
         for members in map(int, args.members.split(",")):

@@ -29,13 +29,13 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "experiment"
 CHILD = """
 import json, sys, time
 import jax
-from mesaopt import run
-cfg = run.load_config(run.compose_config(*sys.argv[1:]))
+from mesaopt import compose, run
+cfg = compose.load_config(compose.compose_config(*sys.argv[1:]))
 start = time.perf_counter()
 run.train(cfg)
 seconds = time.perf_counter() - start
 stats = jax.devices()[0].memory_stats() or {}
-print("GPU_CHECK " + json.dumps({"seconds": seconds, "members": run.population_size(cfg),
+print("GPU_CHECK " + json.dumps({"seconds": seconds, "members": compose.population_size(cfg),
                                  "peak_bytes": stats.get("peak_bytes_in_use")}))
 """
 

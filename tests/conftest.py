@@ -38,8 +38,8 @@ def xla_flags(*flags: str) -> str:
 
 import pytest  # noqa: E402
 
-from mesaopt import run  # noqa: E402
-from mesaopt.run import compose_config  # noqa: E402
+from mesaopt import compose, run  # noqa: E402
+from mesaopt.compose import compose_config  # noqa: E402
 
 SMOKE = {"linreg": "smoke", "bandit": "bandit_smoke", "sinusoid": "maml_smoke",
          "digits": "lopt_smoke", "maze": "maze_smoke", "clusters": "clusters_smoke",
@@ -79,7 +79,7 @@ class SmokeRuns:
             if done.exists():
                 return Path(done.read_text())
             logger = () if preset in LOGGED else ("logger=none",)
-            run_dir = run.train(run.load_config(compose_config(
+            run_dir = run.train(compose.load_config(compose_config(
                 f"experiment={preset}", f"out_dir={self._root / preset}", "progress=false",
                 *logger)))
             done.write_text(str(run_dir))

@@ -101,3 +101,14 @@ def test_the_checker_catches_sibling_and_private_imports(tmp_path):
     found = violations([probe], layers(), tmp_path / "src" / "mesaopt")
     assert len([f for f in found if "up or across" in f]) == 2
     assert len([f for f in found if "private" in f]) == 1
+
+
+MAX_LINES = 300
+WHY = "Longer than 300 lines:"  # a module's docstring says why it is longer
+
+
+def test_no_module_is_longer_than_300_lines_unless_its_docstring_says_why():
+    long = [f"{p.relative_to(SOURCE)} ({n} lines)" for p in sorted(SOURCE.rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_LINES
+            and WHY not in (ast.get_docstring(ast.parse(p.read_text())) or "")]
+    assert not long, f"modules over {MAX_LINES} lines without '{WHY}' in their docstring: {long}"

@@ -93,7 +93,7 @@ def test_matmuls_read_from_the_program_match_the_architecture_count():
     import jax
     import jax.numpy as jnp
 
-    from mesaopt import run
+    from mesaopt import compose
     from mesaopt.bench import hlo
     from mesaopt.bench.flops import transformer_train_flops_per_step
     a = jnp.zeros((3, 5, 7), jnp.bfloat16)
@@ -107,6 +107,6 @@ def test_matmuls_read_from_the_program_match_the_architecture_count():
     assert abs(hlo.roofline([dot], 1e12, 1e12 / 100) - dot.intensity / 100) < 1e-12
     cfg = cli.short_run(1, *cli.SIZES["tiny"], *cli.BASE_TASK, "sweep.seeds=1")
     found = hlo.dots(hlo.lowered_step(cfg))
-    counted = transformer_train_flops_per_step(run.build_family(cfg), cfg.learner,
+    counted = transformer_train_flops_per_step(compose.build_family(cfg), cfg.learner,
                                                cfg.train.batch_size)
     assert abs(sum(d.flops for d in found) / counted - 1) < 0.02

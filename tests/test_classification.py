@@ -220,9 +220,9 @@ def test_the_transformer_classifies_and_sees_only_earlier_labels(family):
 
 
 def test_a_learner_that_cannot_classify_is_a_one_line_config_error(compose_cfg):
-    from mesaopt import run
+    from mesaopt import compose
     with pytest.raises(ConfigError, match="learner.name.*lsa.*classification task.*transformer"):
-        run.load_config(compose_cfg("task=clusters", "learner=lsa"))
+        compose.load_config(compose_cfg("task=clusters", "learner=lsa"))
 
 
 def _table(rows):

@@ -8,22 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from mesaopt import config, evaluation, loggers, registry, results, run
+from mesaopt import command, compose, config, evaluation, loggers, registry, results, run
 from mesaopt.config import ConfigError
 from mesaopt.sweep import SweepConfig
 
-PRESETS = sorted(p.stem for p in (run.CONFIG_DIR / "experiment").glob("*.yaml"))
+PRESETS = sorted(p.stem for p in (compose.CONFIG_DIR / "experiment").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_experiment_preset_composes_and_validates(compose_cfg, preset):
-    cfg = run.load_config(compose_cfg(f"experiment={preset}"))
+    cfg = compose.load_config(compose_cfg(f"experiment={preset}"))
     assert cfg.name == preset
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_header_states_command_runtime_and_expectation(preset):
-    header = (run.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text().split("\n\n")[0]
+    header = (compose.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text().split("\n\n")[0]
     for word in ("Command:", "Runtime:", "Expected:"):
         assert word in header, f"{preset}.yaml header lacks {word!r}"
 
@@ -61,44 +61,44 @@ def test_every_preset_header_states_command_runtime_and_expectation(preset):
 ])
 def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field):
     overrides = ["task.max_pool_size=1024", *override.split(" ")]
-    run.load_config(compose_cfg(*overrides[:-1]))  # valid up to the last override
+    compose.load_config(compose_cfg(*overrides[:-1]))  # valid up to the last override
     with pytest.raises(ConfigError) as err:
-        run.load_config(compose_cfg(*overrides))
+        compose.load_config(compose_cfg(*overrides))
     message = str(err.value)
     assert message.startswith(f"{field}:") and "\n" not in message, message
 
 
 def test_probes_follow_the_selected_references(compose_cfg):
-    only_zero = run.load_config(compose_cfg("eval.references=[zero]"))  # needs unmet: left out
+    only_zero = compose.load_config(compose_cfg("eval.references=[zero]"))  # needs unmet: left out
     from mesaopt import evaluation
-    names = [p.name for p in evaluation.select(run.build_family(only_zero), only_zero.eval)]
+    names = [p.name for p in evaluation.select(compose.build_family(only_zero), only_zero.eval)]
     assert names == ["adapt_mse", "delta", "interpolation", "mse"]
     with pytest.raises(ConfigError, match=r"^eval.probes: projection needs references dmmse, ridge"):
-        run.load_config(compose_cfg("eval.references=[zero]", "eval.probes=[projection]"))
+        compose.load_config(compose_cfg("eval.references=[zero]", "eval.probes=[projection]"))
 
 
 def test_infinite_diversity_spellings_are_equivalent(compose_cfg):
-    spelled = [run.load_config(compose_cfg(f"sweep.num_tasks=[4,{m}]")).sweep for m in ("null", "inf")]
+    spelled = [compose.load_config(compose_cfg(f"sweep.num_tasks=[4,{m}]")).sweep for m in ("null", "inf")]
     from mesaopt.sweep import members
-    cfg = run.load_config(compose_cfg())
+    cfg = compose.load_config(compose_cfg())
     rows = [members(s, cfg.train.learning_rate, (), ())[1] for s in spelled]
     assert rows[0] == rows[1] and rows[0][-1]["num_tasks"] == float("inf")
 
 
 def _cli(*args: str, cwd: Path):
-    return subprocess.run([sys.executable, "-m", "mesaopt.run", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "mesaopt.command", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
 
 def test_overrides_that_change_the_run_tag_its_default_directory(compose_cfg):
     """Two runs of one preset with other settings land in other directories by default; a
     multirun's swept values, reporting and layout settings do not rename the sweep."""
-    assert run.run_tag(["experiment=smoke"]) == run.run_tag([]) == ""
-    steps = run.run_tag(["experiment=smoke", "train.steps=8"])
+    assert command.run_tag(["experiment=smoke"]) == command.run_tag([]) == ""
+    steps = command.run_tag(["experiment=smoke", "train.steps=8"])
     assert steps.startswith("-") and len(steps) == 7
-    assert run.run_tag(["train.steps=8", "learner.width=8,16"]) == steps  # the sweep: left out
-    assert run.run_tag(["train.steps=16"]) not in (steps, "")
-    assert run.run_tag(["logger=none", "progress=false", "plan=true", "train.member_chunk=2",
+    assert command.run_tag(["train.steps=8", "learner.width=8,16"]) == steps  # the sweep: left out
+    assert command.run_tag(["train.steps=16"]) not in (steps, "")
+    assert command.run_tag(["logger=none", "progress=false", "plan=true", "train.member_chunk=2",
                         "hydra/launcher=submitit_local", "out_dir=x"]) == ""
     tagged = compose_cfg("experiment=smoke", f"run_tag={steps}")
     assert tagged["out_dir"] == f"outputs/smoke{steps}" and compose_cfg("experiment=smoke")[
@@ -112,7 +112,7 @@ def test_a_run_keeps_its_command_lands_in_its_tagged_directory_and_says_how_it_g
     changed = ["train.steps=4", "eval.every=2", "train.warmup_steps=0", "sweep.num_tasks=[1]"]
     done = _cli("experiment=smoke", *changed, "logger=none", "progress=true", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    tag = run.run_tag(changed)
+    tag = command.run_tag(changed)
     assert f"mesaopt: output directory outputs/smoke{tag}" in done.stdout
     assert re.search(r"mesaopt: run \w{12}: \d+ members on \d+ cpu device\(s\), 4 steps, in "
                      rf"outputs/smoke{tag}/", done.stdout)
@@ -121,8 +121,8 @@ def test_a_run_keeps_its_command_lands_in_its_tagged_directory_and_says_how_it_g
     # a line per evaluation (steps 0, 2, 4) with the headline metric
     assert len(re.findall(r"smoke \w{12} step [024]: emergence_score \(held out, learner, mean "
                           r"over members\) [-\d.]", done.stderr)) == 3, done.stderr[-3000:]
-    (command,) = (tmp_path / "outputs" / f"smoke{tag}").glob(f"*/{run.COMMAND_FILE}")
-    assert command.read_text().split()[:2] == ["mesaopt-train", "experiment=smoke"]
+    (line,) = (tmp_path / "outputs" / f"smoke{tag}").glob(f"*/{run.COMMAND_FILE}")
+    assert line.read_text().split()[:2] == ["mesaopt-train", "experiment=smoke"]
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -148,14 +148,14 @@ def test_cli_rejects_bad_input_before_any_work(tmp_path, args, expected):
 
 # ---- one source of defaults -----------------------------------------------------------------
 
-GROUP_OPTIONS = [(group, name) for group, kind in run.SELECTED.items()
+GROUP_OPTIONS = [(group, name) for group, kind in compose.SELECTED.items()
                  for name in registry.available(kind)]
 
 
 @pytest.mark.parametrize("group, name", GROUP_OPTIONS)
 def test_a_selected_option_runs_with_its_dataclass_defaults(compose_cfg, group, name):
     """Selecting an option (task=, learner=, train=) gives exactly its module's `Config()`."""
-    module = registry.load(run.SELECTED[group], name, group)
+    module = registry.load(compose.SELECTED[group], name, group)
     composed = compose_cfg(f"{group}={name}")[group]
     assert config.parse(module.Config, composed, group) == module.Config()
 
@@ -176,7 +176,7 @@ def _set_here(path: Path) -> dict[str, str]:
             if line.split(":")[0].strip() not in ("defaults", "name")}
 
 
-@pytest.mark.parametrize("path", sorted(p for p in run.CONFIG_DIR.glob("*/*.yaml")
+@pytest.mark.parametrize("path", sorted(p for p in compose.CONFIG_DIR.glob("*/*.yaml")
                                         if p.parent.name != "experiment"), ids=lambda p: p.name)
 def test_group_files_set_only_what_differs_and_say_why(path):
     for key, line in _set_here(path).items():
@@ -187,9 +187,9 @@ def _preset_text(preset: str) -> str:
     """The preset's file and those of the presets it builds on (a companion `<name>_seeds` lists
     its quick preset in its defaults)."""
     import yaml
-    text = (run.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text()
+    text = (compose.CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text()
     parents = [d for d in yaml.safe_load(text).get("defaults", [])
-               if isinstance(d, str) and (run.CONFIG_DIR / "experiment" / f"{d}.yaml").exists()]
+               if isinstance(d, str) and (compose.CONFIG_DIR / "experiment" / f"{d}.yaml").exists()]
     return "\n".join([text, *map(_preset_text, parents)])
 
 
@@ -199,7 +199,7 @@ def test_every_value_a_preset_changes_is_written_in_the_preset(compose_cfg, pres
     own file says so: no group file or stale YAML changes a default behind its back."""
     text = _preset_text(preset)
     composed = compose_cfg(f"experiment={preset}")
-    for group, kind in run.SELECTED.items():
+    for group, kind in compose.SELECTED.items():
         module = registry.load(kind, composed[group]["name"], group)
         defaults = config.to_dict(module.Config())
         for key, value in composed[group].items():
@@ -212,9 +212,9 @@ def test_composing_and_validating_every_preset_starts_no_jax_backend():
     """Devices are chosen after every job is validated (devices.expose_cpu, and
     jax.distributed.initialize for several processes): building configs and families must not
     start JAX's backend, or the choice comes too late."""
-    code = ("from jax._src import xla_bridge\nfrom mesaopt import run\n"
-            "for p in sorted(x.stem for x in (run.CONFIG_DIR / 'experiment').glob('*.yaml')):\n"
-            "    run.load_config(run.compose_config(f'experiment={p}'))\n"
+    code = ("from jax._src import xla_bridge\nfrom mesaopt import compose\n"
+            "for p in sorted(x.stem for x in (compose.CONFIG_DIR / 'experiment').glob('*.yaml')):\n"
+            "    compose.load_config(compose.compose_config(f'experiment={p}'))\n"
             "    assert not xla_bridge.backends_are_initialized(), p\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

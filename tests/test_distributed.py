@@ -19,9 +19,9 @@ from mesaopt.config import ConfigError
 # Train the composed config in this process; argv: max_chunks (0 = to the end), overrides...
 DRIVER = textwrap.dedent("""
     import sys
-    from mesaopt import distributed, run
+    from mesaopt import compose, distributed, run
     max_chunks, overrides = int(sys.argv[1]), sys.argv[2:]
-    cfg = run.load_config(run.compose_config(*overrides))
+    cfg = compose.load_config(compose.compose_config(*overrides))
     distributed.initialize()
     run.train(cfg, max_chunks=max_chunks or None)
 """)
@@ -116,7 +116,7 @@ def test_one_process_unless_asked(monkeypatch):
 
 
 def test_bad_setting_exits_2_from_the_command_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "mesaopt.run", "experiment=smoke", "logger=none",
+    proc = subprocess.run([sys.executable, "-m", "mesaopt.command", "experiment=smoke", "logger=none",
                            f"out_dir={tmp_path}", "progress=false"], capture_output=True, text=True,
                           timeout=300, env=_env(1, MESAOPT_COORDINATOR="localhost:1"))
     assert proc.returncode == 2

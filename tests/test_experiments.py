@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mesaopt import run
+from mesaopt import compose, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ def _train_and_check(compose_cfg, tmp_path, presets: tuple[str, ...], script: st
     """Train each preset, then run the claim-checking script on the run directories."""
     run_dirs = []
     for preset in presets:
-        cfg = run.load_config(compose_cfg(f"experiment={preset}", f"out_dir={tmp_path / preset}",
+        cfg = compose.load_config(compose_cfg(f"experiment={preset}", f"out_dir={tmp_path / preset}",
                                           "logger=none", "progress=false"))
         run_dirs.append(str(run.train(cfg)))
     check = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *run_dirs],
@@ -54,7 +54,7 @@ def _train_sweep_and_check(compose_cfg, tmp_path, preset: str, jobs: list[str], 
     run the claim-checking script on it."""
     out_dir = tmp_path / preset
     for job in jobs:
-        cfg = run.load_config(compose_cfg(f"experiment={preset}", job, f"out_dir={out_dir}",
+        cfg = compose.load_config(compose_cfg(f"experiment={preset}", job, f"out_dir={out_dir}",
                                           "logger=none", "progress=false"))
         run.train(cfg)
     check = subprocess.run([sys.executable, str(ROOT / "scripts" / script), str(out_dir)],

@@ -12,24 +12,25 @@ from collections import namedtuple
 
 import pytest
 
-from mesaopt import provenance, results, run, status
+from mesaopt import command, compose, provenance, results, run, status
 from mesaopt.config import ConfigError
+from mesaopt.vocabulary import METRIC
 
 
 # mesaopt-train in a process of its own; with first argument "1", the job with sweep.first_seed=1
 # raises once it starts (as a bug or a lost device would), after the sweep was checked.
 TRAIN = textwrap.dedent("""
     import sys
-    from mesaopt import run
-    crash, real_train = sys.argv.pop(1) == "1", run.train
+    from mesaopt import command
+    crash, real_train = sys.argv.pop(1) == "1", command.train
 
     def train(cfg, *args, **kwargs):
         if crash and cfg.sweep.first_seed == 1:
             raise RuntimeError("simulated crash\\nsecond line")
         return real_train(cfg, *args, **kwargs)
 
-    run.train = train
-    run.main()
+    command.train = train  # what command.main calls
+    command.main()
 """)
 
 
@@ -50,8 +51,8 @@ def test_a_failed_job_does_not_stop_the_multirun_a_rerun_completes_it_and_submit
     assert first.returncode == 1, first.stderr[-2000:]
     assert "failed: RuntimeError: simulated crash" in first.stderr
     assert first.stdout.count("mesaopt: wrote") == 1
-    # each job's Hydra log (run.log) holds its run's lines: the failure, and the other's results
-    job_logs = " ".join(p.read_text() for p in out.glob(".hydra/multirun-*/*/run.log"))
+    # each job's Hydra log holds its run's lines: the failure, and the other's results
+    job_logs = " ".join(p.read_text() for p in out.glob(".hydra/multirun-*/*/mesaopt-train.log"))
     assert "failed: RuntimeError: simulated crash" in job_logs and "mesaopt: wrote" in job_logs
     assert any((home / ".cache" / "mesaopt" / "jax").iterdir())  # multiruns cache compilations
     assert status.main([str(out)]) == 1
@@ -86,7 +87,7 @@ def test_a_failed_job_does_not_stop_the_multirun_a_rerun_completes_it_and_submit
 
 
 def test_status_lists_partial_runs_and_flags_other_code(smoke_run, compose_cfg, tmp_path, capsys):
-    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+    cfg = compose.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none"))
     partial = run.train(cfg, max_chunks=1)
     other = tmp_path / "0123456789ab"
@@ -132,7 +133,7 @@ def test_an_unwritable_output_directory_is_an_error_before_training(monkeypatch,
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(SystemExit) as exit_:
-        run.precheck(["experiment=smoke", f"out_dir={blocker}/runs"])
+        command.precheck(["experiment=smoke", f"out_dir={blocker}/runs"])
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"mesaopt-train: error: out_dir: cannot write to {blocker}/runs")
@@ -143,7 +144,7 @@ def test_a_full_output_directory_is_an_error_before_training(monkeypatch, tmp_pa
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**30, 2**30 - 2**20, 2**20))
     with pytest.raises(SystemExit) as exit_:
-        run.precheck(["experiment=smoke", f"out_dir={tmp_path}"])
+        command.precheck(["experiment=smoke", f"out_dir={tmp_path}"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert err.strip() == (f"mesaopt-train: error: out_dir: {tmp_path} has 1 MiB free; a run "
@@ -204,7 +205,7 @@ def test_a_logging_failure_or_a_figure_that_fails_to_draw_leaves_the_run_finishe
         raise OSError("disk quota exceeded")
     monkeypatch.setattr(Run, "log", broken)
     monkeypatch.setattr(plots.module("diversity"), "plot", lambda df: 1 / 0)
-    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+    cfg = compose.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "sweep.seeds=1", "sweep.num_tasks=[null]", "train.steps=8"))
     run_dir = run.train(cfg)
     assert results.is_finished(run_dir) and len(results.load(run_dir)) > 0
@@ -230,9 +231,9 @@ def test_a_diverging_member_dies_alone(compose_cfg):
     import numpy as np
 
     def train(rates):
-        cfg = run.load_config(compose_cfg("experiment=smoke", "logger=none", "sweep.seeds=1",
+        cfg = compose.load_config(compose_cfg("experiment=smoke", "logger=none", "sweep.seeds=1",
                                           "sweep.num_tasks=[null]", f"sweep.learning_rate={rates}"))
-        _, _, pop = run.build(cfg)
+        _, _, pop = compose.build(cfg)
         state, metrics = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
         frozen = jax.device_get(state)
         state, more = pop.train_chunk(state, pop.hparams)
@@ -255,12 +256,17 @@ def test_a_diverging_member_dies_alone(compose_cfg):
 
 
 def test_the_table_says_which_member_died_and_when(compose_cfg, tmp_path, capsys):
-    cfg = run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+    cfg = compose.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                       "logger=none", "sweep.seeds=1", "sweep.num_tasks=[null]",
                                       "sweep.learning_rate=[0.001,1e30]"))
     table = results.load(run.train(cfg))
-    deaths = results.deaths(table, cfg.eval.every)
+    deaths = results.deaths(table)
     assert list(deaths) == [1] and 0 <= deaths[1] < cfg.eval.every
+    died = table[(table.split == "train") & (table.metric == METRIC.diverged_at)]
+    recorded = died[died.value.notna()]  # once, at the chunk where it happened
+    assert recorded[["member", "step"]].values.tolist() == [[1, cfg.eval.every]]
+    alive = table[(table.split == "train") & (table.metric == METRIC.alive) & (table.member == 1)]
+    assert (alive.value == 0).all()
     assert "member 1 ({'seed': 0" in capsys.readouterr().out
 
 
@@ -280,7 +286,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_table(tmp_path):
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
 
     def command(out):
-        return [sys.executable, "-m", "mesaopt.run", *args, f"out_dir={tmp_path / out}"]
+        return [sys.executable, "-m", "mesaopt.command", *args, f"out_dir={tmp_path / out}"]
 
     def wait_for(condition, what):
         for _ in range(2400):
@@ -315,7 +321,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_table(tmp_path):
 
 
 def _tiny(compose_cfg, tmp_path, *extra):
-    return run.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
+    return compose.load_config(compose_cfg("experiment=smoke", f"out_dir={tmp_path}", "progress=false",
                                        "sweep.seeds=1", "sweep.num_tasks=[null]", "train.steps=8",
                                        *extra))
 

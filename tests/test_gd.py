@@ -79,7 +79,7 @@ def test_shared_lsa_applies_one_layer_depth_times():
 def test_fitted_step_sizes_minimize_the_training_loss(module):
     ref = module.build(FAMILY, module.Config(steps=2))
     pool = jax.vmap(FAMILY.sample_task)(jax.random.split(jax.random.key(3), 4))
-    context = Context(pool, jnp.int32(0), jnp.float32(0.1))
+    context = Context(pool, jnp.int32(0), jnp.float32(0.1), pool_key=jax.random.key(3))
     params = jax.jit(ref.init)(context)
     _, episodes = _episodes(256, seed=5)
 
@@ -96,7 +96,7 @@ def _gd_records(predictors: dict, episodes, options=gd_equivalence.Config(episod
     data = {"true": episodes}
     outputs = {"true": {name: jax.vmap(p.apply, in_axes=(None, 0))(params, episodes)
                         for name, (p, params) in predictors.items()}}
-    derived = {name: gd_equivalence.derive(p, params, data, options)
+    derived = {name: gd_equivalence.derive(FAMILY, p, params, data, options, None)
                for name, (p, params) in predictors.items()}
     prepared = gd_equivalence.prepare(FAMILY, options, None, data)
 

@@ -3,7 +3,9 @@ and bandits: before evaluation became pluggable; LSA, MAML, mazes and the learne
 after the maze levels' held-out region and proxy region and the digits' held-out images; MAML,
 LSA and mazes again from runs compiled with the suite's XLA flags, conftest.py; the metrics and
 references added since, appended to them from the suite's own smoke runs, the stored rows
-unchanged). Regenerate (only after a deliberate change of numbers) from a run made with the
+unchanged; the rows of the references that fit on training episodes (sgd, adam, gd, gd_plus) and
+the deltas against them re-stored when those episodes came to be drawn by the family's own
+sampler, every other row unchanged). Regenerate (only after a deliberate change of numbers) from a run made with the
 suite's flags,
 `XLA_FLAGS=--xla_backend_optimization_level=0 mesaopt-train experiment=NAME out_dir=D` then
 `python tests/test_golden.py D/RUN_ID NAME`, and say why in the commit."""

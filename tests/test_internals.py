@@ -12,7 +12,7 @@ import pytest
 from mesaopt.algorithms import gridworld
 from mesaopt.learners import conv_gru
 from mesaopt.predictor import Policy
-from mesaopt.probes import View, _gridworld, goal_probes, rollouts, steering
+from mesaopt.probes import Levels, View, _gridworld, goal_probes, rollouts, steering
 from mesaopt.tasks import maze
 
 ENV_CELLS = 3
@@ -85,7 +85,7 @@ def _views(policy, probe, levels, options=None, params=()):
         data = {"pretrain": levels, "true": levels}
         keys = {"pretrain": jax.random.key(1), "true": jax.random.key(2)}
         prepared = getattr(probe, "prepare", _gridworld.prepare)(ENV, options, MEMBER, data)
-        derived = probe.derive(ENV, policy, params, data, keys, options, prepared)
+        derived = probe.derive(ENV, policy, params, Levels(data, keys), options, prepared)
         outputs = {split: {"agent": r} for split, r in rollouts(ENV, policy, params, data, keys).items()}
         view = View(probe.__name__.rsplit(".", 1)[1], ENV, "agent", data, outputs, prepared,
                     options, {"agent": derived})

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mesaopt import keys, plots, registry, run, tasks
+from mesaopt import compose, keys, plots, registry, tasks
 from mesaopt.algorithms import meta_gradients as estimators
 from mesaopt.config import ConfigError
 from mesaopt.probes import interpolation
@@ -20,9 +20,9 @@ from mesaopt.train import pes
 
 
 def _build(compose_cfg, learner: str, *overrides: str):
-    cfg = run.load_config(compose_cfg("task=sinusoid", f"learner={learner}", "logger=none",
+    cfg = compose.load_config(compose_cfg("task=sinusoid", f"learner={learner}", "logger=none",
                                       "sweep.noise_std=0.01", *overrides))
-    family = run.build_family(cfg)
+    family = compose.build_family(cfg)
     return family, registry.load("learners", learner, "learner").build(cfg.learner, family)
 
 
@@ -78,7 +78,7 @@ def test_a_fixed_initialization_is_not_a_parameter(compose_cfg):
 
 def _context(family, num_tasks=0):
     return Context(tasks.task_pool(family.sample_task, jax.random.key(3), 4),
-                   jnp.asarray(num_tasks), jnp.asarray(0.01))
+                   jnp.asarray(num_tasks), jnp.asarray(0.01), pool_key=jax.random.key(3))
 
 
 def test_the_sgd_reference_is_maml_from_its_fixed_initialization_at_the_tuned_step(compose_cfg):
@@ -109,11 +109,11 @@ def test_the_adam_reference_first_step_moves_each_weight_by_its_step_size(compos
 
 
 def test_pes_pairs_restart_at_the_horizon_with_fresh_accumulated_perturbations(compose_cfg):
-    cfg = run.load_config(compose_cfg("experiment=maml_smoke", "learner=lopt", "train=pes",
+    cfg = compose.load_config(compose_cfg("experiment=maml_smoke", "learner=lopt", "train=pes",
                                       "learner.hidden=[4]", "train.batch_size=4",
                                       "train.horizon=4", "train.truncation=2", "logger=none",
                                       "sweep.num_tasks=[null]", "sweep.seeds=1"))
-    family, learner, pop = run.build(cfg)
+    family, learner, pop = compose.build(cfg)
     hparams = pop.member(0)
     state = pes.init_state(family, learner, cfg.train, hparams)
     particles = state.opt_state[1]
@@ -148,17 +148,17 @@ def test_pes_pairs_restart_at_the_horizon_with_fresh_accumulated_perturbations(c
 
 def test_pes_needs_an_inner_loop_and_a_horizon_of_whole_truncations(compose_cfg):
     with pytest.raises(ConfigError, match="train=pes needs a learner with an explicit inner loop"):
-        run.load_config(compose_cfg("task=sinusoid", "learner=transformer", "train=pes"))
+        compose.load_config(compose_cfg("task=sinusoid", "learner=transformer", "train=pes"))
     with pytest.raises(ConfigError, match="train.horizon: must be a multiple of "
                                           "train.truncation=5, got 12"):
-        run.load_config(compose_cfg("task=sinusoid", "learner=lopt", "train=pes",
+        compose.load_config(compose_cfg("task=sinusoid", "learner=lopt", "train=pes",
                                     "train.horizon=12"))
 
 
 def test_digits_episodes_discriminate_the_task_classes(compose_cfg):
-    cfg = run.load_config(compose_cfg("task=digits", "learner=lopt", "logger=none",
+    cfg = compose.load_config(compose_cfg("task=digits", "learner=lopt", "logger=none",
                                       "sweep.noise_std=0.01"))
-    family = run.build_family(cfg)
+    family = compose.build_family(cfg)
     images, labels = digits_data()
     classes_of = {row.tobytes(): label for row, label in zip(images, labels)}
     task = family.sample_task(jax.random.key(1))
@@ -180,9 +180,9 @@ def test_digits_held_out_images_never_appear_in_training(compose_cfg):
     training tasks and the pretrain split never use one of them."""
     from mesaopt.evaluation.supervised import eval_episodes
     from mesaopt.tasks import digits
-    cfg = run.load_config(compose_cfg("task=digits", "learner=lopt", "logger=none",
+    cfg = compose.load_config(compose_cfg("task=digits", "learner=lopt", "logger=none",
                                       "sweep.noise_std=0.01", "sweep.num_tasks=[4,null]"))
-    family, _, pop = run.build(cfg)
+    family, _, pop = compose.build(cfg)
     images, labels = digits_data()
     held = digits.heldout_images(labels)
     assert held.sum() == 355 and all(held[labels == c].sum() >= 34 for c in range(10))

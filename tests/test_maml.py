@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mesaopt import keys, registry, results, run, tasks
+from mesaopt import compose, keys, registry, results, tasks
 from mesaopt.config import ConfigError
 from mesaopt.references import Context
 from mesaopt.references.dmmse import build as build_dmmse
 
 
 def _build(compose_cfg, learner: str, *overrides: str):
-    cfg = run.load_config(compose_cfg("task=sinusoid", f"learner={learner}", "logger=none",
+    cfg = compose.load_config(compose_cfg("task=sinusoid", f"learner={learner}", "logger=none",
                                       "sweep.noise_std=0.01", *overrides))
-    family = run.build_family(cfg)
+    family = compose.build_family(cfg)
     return family, registry.load("learners", learner, "learner").build(cfg.learner, family), cfg
 
 
@@ -153,10 +153,10 @@ def test_pretrained_does_not_adapt_when_predicting_but_fine_tunes_when_probed(co
 
 
 def test_reptile_moves_the_initialization_toward_the_adapted_weights(compose_cfg):
-    cfg = run.load_config(compose_cfg("experiment=maml_smoke", "train=reptile", "logger=none",
+    cfg = compose.load_config(compose_cfg("experiment=maml_smoke", "train=reptile", "logger=none",
                                       "train.warmup_steps=0", "train.schedule=constant",
                                       "train.clip_norm=1000"))
-    family, learner, pop = run.build(cfg)
+    family, learner, pop = compose.build(cfg)
     method = registry.load("train", "reptile", "train")
     hparams = pop.member(0)
     state = method.init_state(family, learner, cfg.train, hparams)
@@ -181,7 +181,7 @@ def test_reptile_moves_the_initialization_toward_the_adapted_weights(compose_cfg
 def test_reptile_needs_a_learner_with_an_inner_loop(compose_cfg):
     with pytest.raises(ConfigError, match="learner.name: train=reptile needs a learner with an "
                                           "explicit inner loop"):
-        run.load_config(compose_cfg("task=sinusoid", "learner=transformer", "train=reptile"))
+        compose.load_config(compose_cfg("task=sinusoid", "learner=transformer", "train=reptile"))
 
 
 def test_adapt_mse_rows_and_figure_from_a_maml_run(maml_run):
@@ -214,8 +214,8 @@ def test_adapt_mse_rows_and_figure_from_a_maml_run(maml_run):
 def test_adapt_mse_support_must_leave_queries(compose_cfg):
     with pytest.raises(ConfigError, match=r"eval.options.adapt_mse.support: must leave queries "
                                           r"in an episode of 8 pairs, got 8"):
-        run.load_config(compose_cfg("experiment=maml_smoke", "eval.options={adapt_mse: {support: 8}}"))
-    cfg = run.load_config(compose_cfg("task=sinusoid", "learner=maml", "task.context_len=5"))
+        compose.load_config(compose_cfg("experiment=maml_smoke", "eval.options={adapt_mse: {support: 8}}"))
+    cfg = compose.load_config(compose_cfg("task=sinusoid", "learner=maml", "task.context_len=5"))
     assert cfg.eval.options is None  # by default half the episode supports: always fits
 
 

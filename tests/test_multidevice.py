@@ -16,11 +16,11 @@ from mesaopt import results
 SCRIPT = textwrap.dedent("""
     import sys
     import jax
-    from mesaopt import run
+    from mesaopt import command, compose, run
     from mesaopt.population import member_sharding
     from tests.conftest import compose_config
     assert len(jax.devices()) == 2
-    cfg = run.load_config(compose_config("experiment=smoke", f"out_dir={sys.argv[1]}",
+    cfg = compose.load_config(compose_config("experiment=smoke", f"out_dir={sys.argv[1]}",
                                          "progress=false", "logger=none"))
     assert member_sharding(6) is not None
     run_dir = run.train(cfg, max_chunks=1)
@@ -60,6 +60,6 @@ def test_the_cpu_is_one_device_for_one_member_and_two_per_core_for_a_population(
 
 
 def test_precheck_gives_the_largest_population_of_a_sweep():
-    from mesaopt import run
-    assert run.precheck(["experiment=smoke", "sweep.seeds=1", "sweep.num_tasks=[null]"]) == 1
-    assert run.precheck(["experiment=smoke", "sweep.seeds=1,3"]) == 3 * 3  # seeds x M
+    from mesaopt import command
+    assert command.precheck(["experiment=smoke", "sweep.seeds=1", "sweep.num_tasks=[null]"]) == 1
+    assert command.precheck(["experiment=smoke", "sweep.seeds=1,3"]) == 3 * 3  # seeds x M

@@ -9,12 +9,12 @@ from pathlib import Path
 import jax
 import pytest
 
-from mesaopt import plan, run
+from mesaopt import compose, plan
 
 
 def _evaluation(compose_cfg, *overrides) -> plan.Program:
     """The population's evaluation program, compiled (not run) and analysed."""
-    _, _, pop = run.build(run.load_config(compose_cfg(*overrides, "logger=none")))
+    _, _, pop = compose.build(compose.load_config(compose_cfg(*overrides, "logger=none")))
     return plan.evaluation(pop, pop.placed_hparams())
 
 
@@ -37,7 +37,7 @@ def test_the_plan_reads_the_evaluation_sets_shapes_without_running_the_reference
     """The plan of linreg_phase_gpu had run every reference (dMMSE over 2^20 tasks per member)
     for 20 minutes to learn the evaluation set's shapes: they are now traced, not computed, and
     equal the built set's."""
-    _, _, pop = run.build(run.load_config(compose_cfg("experiment=smoke", "logger=none")))
+    _, _, pop = compose.build(compose.load_config(compose_cfg("experiment=smoke", "logger=none")))
     hparams = pop.placed_hparams()
     shapes = plan.eval_set_of(pop, hparams)
     assert all(isinstance(leaf, jax.ShapeDtypeStruct) for leaf in jax.tree.leaves(shapes))

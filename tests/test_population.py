@@ -1,4 +1,5 @@
-"""Population contracts: member i == the single run, no recompilation, determinism, golden step."""
+"""Population contracts: no recompilation, determinism, golden step (member i == the single
+run, for every training method: test_members.py)."""
 from __future__ import annotations
 
 import re
@@ -9,17 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mesaopt import run
-from mesaopt.population import state_of
+from mesaopt import compose
 from mesaopt.train.supervised import init_state, train_chunk
 
 
 @pytest.fixture(scope="module")
 def setup(compose_cfg):
-    cfg = run.load_config(compose_cfg(
+    cfg = compose.load_config(compose_cfg(
         "experiment=smoke", "logger=none", "sweep.num_tasks=[1,4,null]",
         "sweep.learning_rate=[0.001,0.003]", "sweep.noise_std=[0.25,0.5]"))
-    family, learner, pop = run.build(cfg)
+    family, learner, pop = compose.build(cfg)
     state0 = pop.init(pop.hparams)
     state1, metrics1 = pop.train_chunk(state0, pop.hparams)
     state2, metrics2 = pop.train_chunk(state1, pop.hparams)
@@ -31,19 +31,6 @@ def test_population_spans_every_axis(setup):
     assert pop.size == 3 * 2 * 2 * 2  # num_tasks x learning_rate x noise_std x seeds
     assert {r["seed"] for r in pop.rows} == {0, 1}
 
-
-@pytest.mark.parametrize("member", [0, 5, 23])
-def test_member_equals_the_single_run_with_the_same_key(setup, member):
-    cfg, family, learner, pop, state0, (state2, metrics1, metrics2) = setup
-    hparams = pop.member(member)
-    single_chunk = jax.jit(partial(train_chunk, family, learner, cfg.train, pop.chunk_steps))
-    state = jax.jit(partial(init_state, family, learner, cfg.train))(hparams)
-    state, m1 = single_chunk(state, hparams)
-    state, m2 = single_chunk(state, hparams)
-    np.testing.assert_allclose(m1["loss"], metrics1["loss"][member], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(m2["loss"], metrics2["loss"][member], rtol=1e-4, atol=1e-6)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5),
-                 state.params, state_of(state2, member).params)
 
 
 def test_no_recompilation_between_chunks_and_the_state_is_donated(setup):
@@ -80,9 +67,9 @@ def test_seeds_differ_and_diversity_matters(setup):
 
 def test_golden_values_of_one_train_step(compose_cfg):
     """One step of a fixed tiny config: catches silent changes to init, data, loss or optimizer."""
-    cfg = run.load_config(compose_cfg("experiment=smoke", "logger=none", "sweep.num_tasks=[4]",
+    cfg = compose.load_config(compose_cfg("experiment=smoke", "logger=none", "sweep.num_tasks=[4]",
                                       "sweep.seeds=1"))
-    family, learner, pop = run.build(cfg)
+    family, learner, pop = compose.build(cfg)
     hparams = pop.member(0)
     state = init_state(family, learner, cfg.train, hparams)
     state, metrics = jax.jit(partial(train_chunk, family, learner, cfg.train, 1))(state, hparams)
@@ -101,9 +88,9 @@ def test_bfloat16_matmuls_keep_float32_parameters(compose_cfg):
     float32's."""
     losses = {}
     for dtype in ("float32", "bfloat16"):
-        cfg = run.load_config(compose_cfg("experiment=smoke", "logger=none", f"learner.dtype={dtype}",
+        cfg = compose.load_config(compose_cfg("experiment=smoke", "logger=none", f"learner.dtype={dtype}",
                                           "sweep.seeds=1", "sweep.num_tasks=[null]"))
-        _, learner, pop = run.build(cfg)
+        _, learner, pop = compose.build(cfg)
         state = pop.init(pop.hparams)
         program = pop.train_chunk.lower(state, pop.hparams).as_text()
         assert bool(re.search(r"dot_general.*bf16", program)) == (dtype == "bfloat16")
@@ -120,11 +107,11 @@ def test_training_in_groups_of_members_gives_the_whole_populations_numbers(setup
     losses are bit-identical; the parameters to float rounding (a few 1e-8 relative on a
     multi-device CPU: another program, whose fusions may order some sums differently)."""
     cfg, family, learner, pop, state0, (state2, metrics1, metrics2) = setup
-    grouped_cfg = run.load_config(compose_cfg(
+    grouped_cfg = compose.load_config(compose_cfg(
         "experiment=smoke", "logger=none", "sweep.num_tasks=[1,4,null]",
         "sweep.learning_rate=[0.001,0.003]", "sweep.noise_std=[0.25,0.5]",
         "train.member_chunk=6", "eval.member_chunk=12"))
-    grouped = run.build(grouped_cfg)[2]
+    grouped = compose.build(grouped_cfg)[2]
     eval_set = pop.make_eval_set(pop.hparams)  # evaluation in 2 groups of 12: the same records
     for got, want in zip(grouped.evaluate(state2.params, eval_set),
                          pop.evaluate(state2.params, eval_set)):
@@ -139,7 +126,7 @@ def test_training_in_groups_of_members_gives_the_whole_populations_numbers(setup
     from mesaopt import results
     assert results.run_id(grouped_cfg.as_dict()) == results.run_id(cfg.as_dict())
     with pytest.raises(Exception, match="member_chunk: must divide the population of 24"):
-        run.build(run.load_config(compose_cfg("experiment=smoke", "logger=none",
+        compose.build(compose.load_config(compose_cfg("experiment=smoke", "logger=none",
                                               "sweep.num_tasks=[1,4,null]",
                                               "sweep.learning_rate=[0.001,0.003]",
                                               "sweep.noise_std=[0.25,0.5]",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import SMOKE
 
-from mesaopt import evaluation, registry, run
+from mesaopt import compose, evaluation, registry
 from mesaopt.population import state_of
 
 PRESETS = SMOKE  # every family
@@ -35,16 +35,16 @@ def test_every_probe_applies_to_some_family():
 @pytest.mark.parametrize("family_name", sorted(PRESETS))
 def test_probe_contracts(compose_cfg, family_name):
     probes = _fitting(family_name)
-    family = run.build_family(run.load_config(compose_cfg(f"experiment={PRESETS[family_name]}")))
+    family = compose.build_family(compose.load_config(compose_cfg(f"experiment={PRESETS[family_name]}")))
     cheapest = next(r for r in CHEAPEST if r in family.references)
     references = sorted({cheapest, *[
         r for p in probes for r in registry.spec("probes", p).needs(family)]})
     options = ", ".join(f"{p}: {SMALL[p]}" for p in probes if p in SMALL)
-    cfg = run.load_config(compose_cfg(
+    cfg = compose.load_config(compose_cfg(
         f"experiment={PRESETS[family_name]}", "logger=none", "sweep.seeds=1", "eval.batch_size=8",
         f"eval.probes=[{','.join(probes)}]", f"eval.references=[{','.join(references)}]",
         "eval.options=null", f"eval.options={{{options}}}"))  # replaced, not merged into a preset's
-    family, learner, pop = run.build(cfg)
+    family, learner, pop = compose.build(cfg)
     params = pop.init(pop.hparams).params
     eval_set = pop.make_eval_set(pop.hparams)
     records = pop.evaluate(params, eval_set)

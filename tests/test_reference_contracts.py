@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import SMOKE
 
-from mesaopt import references, run, tasks
+from mesaopt import compose, references, tasks
 from mesaopt.references import Context
 
 NUM_TASKS, POOL = 3, 4
@@ -26,7 +26,7 @@ SMALL = {name: {"steps": 1, "hidden": [8], "learning_rates": [0.01, 0.1]}
 
 @functools.cache
 def _family(name):
-    return run.build_family(run.load_config(run.compose_config(f"experiment={SMOKE[name]}")))
+    return compose.build_family(compose.load_config(compose.compose_config(f"experiment={SMOKE[name]}")))
 
 
 def _pairs():
@@ -45,7 +45,9 @@ def _context(family, key) -> Context:
         pool = tasks.env_batch_sampler(family, noise, axes)(jax.random.split(key, POOL))
     else:
         pool = tasks.task_pool(family.sample_task, key, POOL)
-    return Context(pool, jnp.asarray(NUM_TASKS), noise, axes if family.setting == "rl" else None)
+    if family.setting == "rl":
+        return Context(pool, jnp.asarray(NUM_TASKS), noise, axes)
+    return Context(pool, jnp.asarray(NUM_TASKS), noise, pool_key=key)
 
 
 @pytest.mark.parametrize("family_name, name", list(_pairs()))

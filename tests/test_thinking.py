@@ -149,11 +149,11 @@ def test_per_episode_thinking_ticks_replay_as_they_were_rolled_out():
 
 
 def test_thinking_ticks_in_training_need_an_agent_that_can_think(compose_cfg):
-    from mesaopt import run
-    cfg = run.load_config(compose_cfg("experiment=maze_smoke", "logger=none",
+    from mesaopt import compose
+    cfg = compose.load_config(compose_cfg("experiment=maze_smoke", "logger=none",
                                       "learner.recurrent=false", "learner.thinking_ticks=0",
                                       "train.thinking_ticks=2"))
-    env, agent, pop = run.build(cfg)
+    env, agent, pop = compose.build(cfg)
     with pytest.raises(ConfigError, match="train.thinking_ticks"):
         jax.eval_shape(lambda h: ppo.train_chunk(env, agent, cfg.train, 1,
                                                  ppo.init_state(env, agent, cfg.train, h), h),
@@ -164,14 +164,14 @@ def test_a_population_trains_with_ticks_per_step_and_random_thinking_ticks(compo
     """The whole PPO update with per-episode thinking ticks and two ticks per step, vmapped over
     a population: finite losses, and the updates differ from the same run without thinking
     (the ticks are used, not dropped)."""
-    from mesaopt import run
+    from mesaopt import compose
 
     def losses(*overrides):
-        cfg = run.load_config(compose_cfg("experiment=maze_smoke", "logger=none",
+        cfg = compose.load_config(compose_cfg("experiment=maze_smoke", "logger=none",
                                           "learner.thinking_ticks=0", "learner.ticks_per_step=2",
                                           "sweep.num_tasks=[null]", "sweep.corner_size=[1]",
                                           *overrides))
-        _, _, pop = run.build(cfg)
+        _, _, pop = compose.build(cfg)
         _, metrics = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
         return np.asarray(metrics["loss"])
     thinking, plain = losses("train.thinking_ticks=3"), losses()
@@ -235,10 +235,10 @@ def test_the_thinking_probe_measures_larger_mazes_for_agents_that_resize():
 def test_the_parameter_matched_feed_forward_control_has_the_recurrent_agents_parameter_count(
         compose_cfg):
     """planning=feed_forward_matched on maze_planning_cpu: within 0.1 % of the recurrent agent."""
-    from mesaopt import run
+    from mesaopt import compose
     counts = {}
     for regime in ("recurrent", "feed_forward_matched"):
-        cfg = run.load_config(compose_cfg("experiment=maze_planning_cpu", f"+planning={regime}"))
+        cfg = compose.load_config(compose_cfg("experiment=maze_planning_cpu", f"+planning={regime}"))
         env = maze.build(cfg.task)
         params = conv_gru.build(cfg.learner, env).init(jax.random.key(0))
         counts[regime] = sum(leaf.size for leaf in jax.tree.leaves(params))

@@ -8,11 +8,14 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from mesaopt import evaluation, metrics, population, registry, vocabulary
 from mesaopt.metrics import Metric
 from mesaopt.probes import Record
+from mesaopt.train import SHARED
 from mesaopt.vocabulary import METRIC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +24,7 @@ SRC = ROOT / "src" / "mesaopt"
 READERS = sorted([*(SRC / "plots").glob("*.py"), *(SRC / "analysis").glob("*.py"),
                   *(SRC / "loggers").glob("*.py"), *(SRC / "bench").glob("*.py"),
                   *(SRC / p for p in ("summary.py", "results.py", "status.py", "run.py",
-                                      "entry.py", "plan.py")),
+                                      "compose.py", "command.py", "entry.py", "plan.py")),
                   *(ROOT / "scripts").glob("*.py")])
 READERS = [p for p in READERS if p.name != "minimal_ppo.py"]  # a standalone PPO: its own dict keys
 
@@ -137,10 +140,28 @@ def test_a_probe_that_writes_an_undeclared_metric_or_split_fails():
 
 
 def test_a_training_method_that_returns_an_undeclared_metric_fails():
-    method = SimpleNamespace(METRICS=(Metric("loss", "l", splits=("train",)),),
+    method = SimpleNamespace(metrics=(Metric("loss", "l", splits=("train",)),),
                              train_chunk=lambda *a: (None, {"loss": 0.0, "los": 1.0}))
     with pytest.raises(ValueError, match="training method fake writes metric 'los'"):
-        population.declared_chunk(method, "fake")()
+        population.declared_chunk(method, "fake")(None, None, None, 1, None, None)
+
+
+@pytest.mark.parametrize("alive_before, alive, want", [
+    (True, [1, 1, 0, 0], [np.nan, np.nan, 10, np.nan]),  # the update at step 10 failed
+    (True, [0, 0, 0, 0], [8, np.nan, np.nan, np.nan]),   # the chunk's first update
+    (False, [0, 0, 0, 0], [np.nan] * 4),                 # dead before the chunk: no event
+    (True, [1, 1, 1, 1], [np.nan] * 4)])
+def test_diverged_at_is_the_step_of_the_first_failed_update_recorded_once(alive_before, alive,
+                                                                          want):
+    state = SimpleNamespace(alive=jnp.asarray(alive_before), step=jnp.asarray(8))
+    method = SimpleNamespace(metrics=SHARED, train_chunk=lambda *a: (
+        state, {"loss": jnp.zeros(4), "alive": jnp.asarray(alive, bool)}))
+    out = population.declared_chunk(method, "fake")(None, None, None, 4, state, None)[1]
+    np.testing.assert_array_equal(out[METRIC.diverged_at], np.asarray(want, np.float32))
+    chunk = metrics.reduce_chunk(SHARED, {k: np.asarray(v)[None] for k, v in out.items()})
+    event = next((w for w in want if not np.isnan(w)), np.nan)
+    np.testing.assert_array_equal(chunk[METRIC.diverged_at], [event])
+    assert chunk[METRIC.alive][0] == alive[-1] and chunk[METRIC.loss][0] == 0.0
 
 
 def test_the_readme_carries_the_metric_reference():

@@ -10,7 +10,7 @@ def train() -> None:
         from mesaopt import __version__
         print(f"mesaopt {__version__}")
         return
-    from mesaopt.run import main
+    from mesaopt.command import main
     main()
 
 

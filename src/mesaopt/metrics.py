@@ -14,10 +14,16 @@ import keyword
 import re
 import string
 
+import numpy as np
+
 BETTER = ("higher", "lower", None)  # None: descriptive (a count, a coefficient, a path)
 EVAL_SPLITS = ("pretrain", "true")  # evaluation on the member's training distribution; held out
 TRAIN_SPLIT = "train"               # the training loop's own batches (training methods' metrics)
 ANY = None                          # a placeholder that takes any name (of a reference, a layer)
+# How a training metric's per-step values become a chunk's record (`Metric(chunk=...)`):
+# the mean over the chunk's steps, the least value, or the one value a chunk holds (NaN in its
+# other steps: an event such as a member's divergence; NaN where the chunk holds none).
+CHUNK_REDUCTIONS = ("mean", "min", "once")
 _FREE = "[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*"
 
 
@@ -26,8 +32,12 @@ class Metric(str):
     None), `splits` (where it is written; "family" adds the family's own splits)."""
 
     def __new__(cls, name: str, meaning: str, *, range: str = "", better: str | None = None,
-                splits: tuple = EVAL_SPLITS, values: dict | None = None, key: str | None = None):
+                splits: tuple = EVAL_SPLITS, values: dict | None = None, key: str | None = None,
+                chunk: str = "mean"):
         self = super().__new__(cls, name)
+        if chunk not in CHUNK_REDUCTIONS:
+            raise ValueError(f"metric {name!r}: chunk must be one of {CHUNK_REDUCTIONS}, "
+                             f"not {chunk!r}")
         fields = [f for _, f, _, _ in string.Formatter().parse(name) if f is not None]
         if not fields and not key and not (name.isidentifier() and not keyword.iskeyword(name)):
             key = ""  # refused below: readers spell it METRIC.<key>
@@ -40,7 +50,7 @@ class Metric(str):
             raise ValueError(f"metric {name!r}: a metric family (or a name that is not an "
                              "identifier) needs a key, its readers' name")
         self.meaning, self.range, self.better, self.splits = meaning, range, better, tuple(splits)
-        self.values, self.key = values, key or name
+        self.values, self.key, self.chunk = values, key or name, chunk
         self._pattern = re.compile("".join(
             re.escape(text) + ("" if field is None else f"(?:{self._choices(field)})")
             for text, field, _, _ in string.Formatter().parse(name)) + r"\Z")
@@ -89,8 +99,26 @@ def declare(*metrics: Metric) -> tuple[Metric, ...]:
 # every training method reports them (train/__init__.py); results.py reads them
 LOSS = Metric("loss", "the training objective on the step's batch", range="method's unit",
               better="lower", splits=(TRAIN_SPLIT,))
-ALIVE = Metric("alive", "1 while the member's losses and gradients have been finite, then 0",
-               range="{0, 1}", better="higher", splits=(TRAIN_SPLIT,))
+ALIVE = Metric("alive", "1 while the member's losses and gradients have been finite, then 0 "
+               "(a chunk's record: alive at its end)", range="{0, 1}", better="higher",
+               splits=(TRAIN_SPLIT,), chunk="min")
+# written for every method by the population (population.declared_chunk), from `alive`
+DIVERGED_AT = Metric("diverged_at", "the step of the member's first update with a non-finite "
+                     "loss or gradient (its parameters frozen since), written in the chunk where "
+                     "it happened; NaN in the others and for a member that never diverged",
+                     range="step", splits=(TRAIN_SPLIT,), chunk="once")
+
+
+def reduce_chunk(declared: tuple[Metric, ...], values: dict) -> dict:
+    """name -> (P,) a chunk's record of each training metric, from its (P, S) per-step values, by
+    the reduction its declaration names (`Metric.chunk`)."""
+    out = {}
+    for name, steps_PxS in values.items():
+        steps_PxS = np.asarray(steps_PxS)
+        how = declaring(declared, name).chunk
+        out[name] = (steps_PxS.mean(axis=1) if how == "mean" else steps_PxS.min(axis=1)
+                     if how == "min" else np.fmax.reduce(steps_PxS, axis=1))
+    return out
 
 
 def declaring(declared: tuple[Metric, ...], name: str) -> Metric | None:

@@ -62,7 +62,7 @@ class Population:
 
     def __init__(self, family, learner, learner_name: str, train_cfg, eval_cfg,
                  sweep: SweepConfig):
-        method = registry.load("train", train_cfg.name, "train.name")
+        method = self.method = registry.spec("train", train_cfg.name, "train.name")
         self.hparams, self.rows = members(sweep, train_cfg.learning_rate, family.axes,
                                           method.axes(train_cfg))
         check_pool_limit(sweep, family, "sweep")
@@ -105,10 +105,16 @@ def state_of(state: TrainState, i: int) -> TrainState:
 
 
 def declared_chunk(method, name: str):
-    """The method's `train_chunk`, failing when traced if it returns an undeclared metric."""
-    def chunk(*args):
-        state, out = method.train_chunk(*args)
-        metrics.check_written(f"training method {name}", method.METRICS,
+    """The method's `train_chunk`, failing when traced if it returns an undeclared metric, with
+    `diverged_at` (metrics.DIVERGED_AT) added from its per-step `alive`: the member's step count
+    before the update that first failed, at that step (NaN at every other)."""
+    def chunk(family, learner, cfg, num_steps, state, hparams):
+        new_state, out = method.train_chunk(family, learner, cfg, num_steps, state, hparams)
+        metrics.check_written(f"training method {name}", method.metrics,
                               {(metric, metrics.TRAIN_SPLIT) for metric in out})
-        return state, out
+        alive_S = out[metrics.ALIVE]
+        before_S = jnp.concatenate([state.alive[None], alive_S[:-1]])
+        step_S = (state.step + jnp.arange(num_steps)).astype(jnp.float32)
+        return new_state, {**out, metrics.DIVERGED_AT: jnp.where(before_S & ~alive_S, step_S,
+                                                                 jnp.nan)}
     return chunk

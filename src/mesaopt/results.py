@@ -73,6 +73,19 @@ def metric_rows(members: list[dict], step: int, records: list) -> pd.DataFrame:
     return frame.merge(member_table, on="member", how="left")
 
 
+def member_logs(frame: pd.DataFrame, num_members: int) -> list[dict]:
+    """Per member, the dashboard's values "split/predictor/metric" of one evaluation: the table's
+    own number for each (a single value, or its mean over positions: the rows at position -1).
+    Metrics kept only per position (explicit positions: inner steps, layers, coefficients) have
+    no such row; the table and the figures hold them."""
+    rows = frame[frame.position == -1]
+    logs = [{} for _ in range(num_members)]
+    keys = rows.split + "/" + rows.predictor + "/" + rows.metric
+    for member, key, value in zip(rows.member.to_numpy(), keys, rows.value.to_numpy()):
+        logs[member][key] = float(value)
+    return logs
+
+
 def finalize(rows: list[pd.DataFrame], run_id_: str, config: dict) -> pd.DataFrame:
     frame = pd.concat(rows, ignore_index=True)
     frame.insert(0, "run_id", run_id_)
@@ -81,14 +94,12 @@ def finalize(rows: list[pd.DataFrame], run_id_: str, config: dict) -> pd.DataFra
     return frame
 
 
-def deaths(frame: pd.DataFrame, chunk_steps: int) -> dict[int, int]:
+def deaths(frame: pd.DataFrame) -> dict[int, int]:
     """member -> the step at which it diverged (its first update with a non-finite loss or
-    gradient), from the train split's `alive` metric (the fraction of a chunk's steps alive)."""
-    alive = frame[(frame.split == metrics.TRAIN_SPLIT) & (frame.metric == metrics.ALIVE)
-                  & (frame.value < 1)]
-    first = alive.sort_values("step").groupby("member").first()
-    return {int(m): int(row.step - chunk_steps + round(row.value * chunk_steps))
-            for m, row in first.iterrows()}
+    gradient), as the train split's `diverged_at` recorded it."""
+    died = frame[(frame.split == metrics.TRAIN_SPLIT) & (frame.metric == metrics.DIVERGED_AT)
+                 & frame.value.notna()]
+    return {int(m): int(step) for m, step in died.groupby("member").value.min().items()}
 
 
 def write_atomic(frame: pd.DataFrame, path: Path) -> None:

@@ -27,6 +27,9 @@ distribution: ridge, the grid posterior, `bayes`, `bfs_goal`), through the dista
 - no silent pooling: runs that differ in a setting other than the one compute axis are never
   averaged (`compute_axis` raises MixedSettings naming what differs).
 - bimodality: diversities near M* where some seeds score > 0 and others < 0.
+
+Longer than 300 lines: scores, thresholds, memorization readings and dynamics read the same
+table columns and separation rule; one module keeps them reading alike.
 """
 from __future__ import annotations
 

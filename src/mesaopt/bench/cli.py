@@ -17,6 +17,10 @@ the quick-start preset's (`--population-model preset`) or one of the named sizes
 about; the population speed-ups over whole runs are measured for the preset only). `--dtype`
 applies to every model and peak. On GPUs both processes see the same devices. Timings exclude compilation (reported apart) and take the median
 of repeats.
+
+Longer than 300 lines: one command whose parts (single and population processes, supervised,
+PPO and GPU rows) share its config helpers, its timing and its table format; each part is one
+function.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import scipy.stats
 
-from mesaopt import devices, distributed, run, tasks
+from mesaopt import compose, devices, distributed, tasks
 from mesaopt.bench import minimal, minimal_ppo
 from mesaopt.bench.flops import transformer_train_flops_per_step
 from mesaopt.train import ppo, training_tasks
@@ -62,13 +66,13 @@ MAZE_QUICK = ("task.cells=2", "task.horizon=8", "sweep.corner_size=[2]", "train.
 PARTS = {"single": 1, "population": 2}  # part -> the population size its device exposure is for
 
 
-def compose(*overrides: str):
-    return run.load_config(run.compose_config("logger=none", "progress=false", *overrides))
+def config(*overrides: str):
+    return compose.load_config(compose.compose_config("logger=none", "progress=false", *overrides))
 
 
 def short_run(steps: int, *overrides: str):
     """A config of `steps` steps in one chunk, unlimited diversity, no warmup."""
-    return compose(*overrides, f"train.steps={steps}", f"eval.every={steps}",
+    return config(*overrides, f"train.steps={steps}", f"eval.every={steps}",
                    "train.warmup_steps=0", "sweep.num_tasks=[null]")
 
 
@@ -114,7 +118,7 @@ def peak_size(quick: bool) -> int:
 def member_program(cfg):
     """The run's compiled population program for `cfg` (a single run is a population of one),
     its placed hparams and initial state, and the compile time."""
-    _, _, pop = run.build(cfg)
+    _, _, pop = compose.build(cfg)
     hparams = pop.placed_hparams()
     state = pop.init(hparams)
     start = time.perf_counter()
@@ -126,7 +130,7 @@ def throughput(size: str, steps: int, dtype: str, peak: float, repeats: int) -> 
     """Steps/s of a single run's training program, alternating with the minimal loop's."""
     cfg = short_run(steps, *SIZES[size], *BASE_TASK, f"learner.dtype={dtype}")
     chunk, hparams, state, compile_s = member_program(cfg)
-    family, lcfg = run.build_family(cfg), cfg.learner
+    family, lcfg = compose.build_family(cfg), cfg.learner
     ref_chunk, tx = minimal.make_chunk(steps, cfg.train.batch_size, family.input_dim,
                                        family.context_len, lcfg.heads, dtype)
     params = minimal.init_params(jax.random.key(0), family.input_dim, family.context_len,
@@ -173,7 +177,7 @@ def population_inprocess(model: str, members: int, steps: int, dtype: str, repea
     chunk, hparams, state, _ = member_program(cfg)
     seconds = median_time(threaded(chunk, state, hparams), repeats)
     flops = members * steps * transformer_train_flops_per_step(
-        run.build_family(cfg), cfg.learner, cfg.train.batch_size)
+        compose.build_family(cfg), cfg.learner, cfg.train.batch_size)
     return dict(population_s=seconds, utilization=flops / seconds / peak)
 
 
@@ -198,8 +202,8 @@ def population_vs_multirun(members: int, steps: int) -> dict:
 
 def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
     """Share of a preset run spent in evaluation (references once + the learner every chunk)."""
-    cfg = compose(f"experiment={PRESET}", *overrides)
-    _, _, pop = run.build(cfg)
+    cfg = config(f"experiment={PRESET}", *overrides)
+    _, _, pop = compose.build(cfg)
     chunk, placed, state, _ = member_program(short_run(probe_steps, f"experiment={PRESET}",
                                                        *overrides))
     eval_set_s = median_time(lambda: pop.make_eval_set(placed), 1)
@@ -215,9 +219,9 @@ def evaluation_share(probe_steps: int, repeats: int, *overrides: str) -> dict:
 def bandit_throughput(updates: int, repeats: int, *overrides: str) -> dict:
     """Environment steps/s of A2C training of the bandit preset's whole population, and the time
     to build its evaluation set (every reference rolled out once, Bayes tables solved)."""
-    cfg = compose(f"experiment={BANDIT_PRESET}", f"train.steps={updates}", f"eval.every={updates}",
+    cfg = config(f"experiment={BANDIT_PRESET}", f"train.steps={updates}", f"eval.every={updates}",
                   "train.warmup_steps=0", *overrides)
-    env, _, pop = run.build(cfg)
+    env, _, pop = compose.build(cfg)
     placed = pop.placed_hparams()
     seconds = median_time(threaded(pop.train_chunk, pop.init(placed), placed), repeats)
     start = time.perf_counter()
@@ -280,7 +284,7 @@ def rl_throughput(agent: str, members: int, updates: int, repeats: int, quick: b
     for one agent kind and population size, alternating with the minimal loop's; the share of
     live steps (taken before an environment's last episode ended) in each."""
     cfg = rl_config(agent, members, updates, quick)
-    env, policy, pop = run.build(cfg)
+    env, policy, pop = compose.build(cfg)
     chunk, hparams, state, compile_s = member_program(cfg)
     state, metrics = chunk(state, hparams)
     live = float(jnp.mean(metrics[METRIC.live_steps]))
@@ -321,7 +325,7 @@ def rl_as_run(agent: str, members: int, updates: int, repeats: int, quick: bool)
     cfg = rl_config(agent, members, updates, quick)
     chunk, hparams, state, compile_s = member_program(cfg)
     seconds = median_time(threaded(chunk, state, hparams), repeats)
-    steps = env_steps(cfg, run.build_family(cfg), members, updates)
+    steps = env_steps(cfg, compose.build_family(cfg), members, updates)
     return dict(members=members, env_steps_per_s=steps / seconds, compile_s=compile_s,
                 devices=len(distributed.member_devices(members)))
 

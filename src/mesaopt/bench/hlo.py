@@ -118,8 +118,8 @@ def roofline(found: list[Dot], peak_flops: float, bandwidth: float) -> float:
 
 def lowered_step(cfg) -> str:
     """The StableHLO of a run's training chunk (cfg's population, one chunk as configured)."""
-    from mesaopt import run
-    _, _, pop = run.build(cfg)
+    from mesaopt import compose
+    _, _, pop = compose.build(cfg)
     hparams = pop.placed_hparams()
     return pop.train_chunk.lower(pop.init(hparams), hparams).as_text()
 

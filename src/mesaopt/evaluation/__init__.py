@@ -95,6 +95,13 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
     return probes
 
 
+def lacks(probe: Probe, predictor) -> bool:
+    """Whether `predictor` lacks an attribute the probe declares in `PREDICTOR_NEEDS` (e.g. an
+    inner loop, thinking ticks, layer features): the drivers then derive nothing for it (None),
+    and the probe writes no records of it."""
+    return any(getattr(predictor, need, None) is None for need in probe.spec.predictor_needs)
+
+
 def _spec(name: str) -> registry.ProbeSpec:
     return registry.spec("probes", name, "eval.probes")
 

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mesaopt import distributed, evaluation, keys, tasks
-from mesaopt.probes import SPLITS, rollouts
+from mesaopt.probes import SPLITS, Levels, rollouts
 from mesaopt.probes.episode_return import mean_return
 from mesaopt.references import Context, build_selected, host_init
 from mesaopt.train import Hparams
@@ -50,13 +50,13 @@ def eval_tasks(env: tasks.Env, batch_size: int, hparams: Hparams) -> tuple[dict,
 
 def evaluate(env: tasks.Env, learner, learner_name: str, probes: list, params,
              eval_set: EvalSet) -> list:
-    """Every selected probe's records for one member. A probe with `derive(env, policy, params,
-    tasks, keys, options, prepared)` (prepared: its own `prepare`'s, or None) gets what it
-    computes with the learner itself (e.g. rollouts with more thinking ticks, activations) as
-    `view.derived[learner_name]`."""
+    """Every selected probe's records for one member. A probe's `derive` (probes/__init__; its
+    data `Levels(tasks, keys)`) gets what it computes with the learner itself (e.g. rollouts with
+    more thinking ticks, activations) as `view.derived[learner_name]`."""
     mine = rollouts(env, learner, params, eval_set.tasks, eval_set.keys)
-    derived = {p.name: (p.spec.derive(env, learner, params, eval_set.tasks, eval_set.keys,
-                                      p.options, eval_set.prepared.get(p.name)), {})
+    levels = Levels(eval_set.tasks, eval_set.keys)
+    derived = {p.name: (None if evaluation.lacks(p, learner) else p.spec.derive(
+        env, learner, params, levels, p.options, eval_set.prepared.get(p.name)), {})
                for p in probes if p.spec.derive is not None}
     return evaluation.measure(probes, env, learner_name, eval_set.tasks, mine,
                               eval_set.reference_rollouts, eval_set.prepared, derived)

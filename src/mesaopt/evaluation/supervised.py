@@ -60,15 +60,16 @@ def eval_episodes(family: tasks.Family, probes: list, batch_size: int,
     return out, {split: task_B for split, (task_B, _) in labeled.items()}
 
 
-def derive(probes: list, predictor: Predictor, params, episodes: dict,
-           reference: bool = False) -> dict:
+def derive(probes: list, family: tasks.Family, predictor: Predictor, params, episodes: dict,
+           prepared: dict, reference: bool = False) -> dict:
     """probe name -> what each probe with a `derive` needs of this predictor (of a reference:
-    its `derive_reference` where it has one)."""
+    its `derive_reference` where it has one), called as every driver calls it (probes/__init__)."""
     out = {}
     for p in probes:
         if p.spec.derive is not None:
             how = (p.spec.derive_reference or p.spec.derive) if reference else p.spec.derive
-            out[p.name] = how(predictor, params, episodes, p.options)
+            out[p.name] = None if evaluation.lacks(p, predictor) else \
+                how(family, predictor, params, episodes, p.options, prepared.get(p.name))
     return out
 
 
@@ -83,7 +84,7 @@ def reference_outputs(family: tasks.Family, reference: Predictor, pool_size: int
     """
     streams = keys.streams(hparams.seed)
     context = Context(tasks.task_pool(family.sample_task, streams.pool, pool_size), hparams.num_tasks,
-                      hparams.noise_std)
+                      hparams.noise_std, hparams.axes, streams.pool)
     params = reference.init(context)
     joined = jax.tree.map(lambda *parts: jnp.concatenate(parts), *episodes.values())
     preds_SBxK = batched_apply(reference, params, joined)
@@ -98,7 +99,8 @@ def evaluate(family: tasks.Family, learner: Predictor, learner_name: str, probes
     mine = {split: jax.vmap(learner.apply, in_axes=(None, 0))(params, episodes)
             for split, episodes in eval_set.episodes.items()}
     derived = {name: (value, eval_set.reference_derived.get(name, {}))
-               for name, value in derive(probes, learner, params, eval_set.episodes).items()}
+               for name, value in derive(probes, family, learner, params, eval_set.episodes,
+                                         eval_set.prepared).items()}
     return evaluation.measure(probes, family, learner_name, eval_set.episodes, mine,
                               eval_set.reference_preds, eval_set.prepared, derived, eval_set.tasks)
 
@@ -128,8 +130,9 @@ class Evaluator:
         self._reference_outputs = {name: jax.jit(lambda h, e, ref=ref: jax.lax.map(
             lambda he: reference_outputs(family, ref, pool_size, *he), (h, e)))
             for name, ref in references.items()}
-        self._reference_derive = {(p.name, name): jax.jit(lambda params, e, p=p, ref=ref: jax.lax.map(
-            lambda pe: derive([p], ref, *pe, reference=True)[p.name], (params, e)))
+        self._reference_derive = {(p.name, name): jax.jit(lambda params, e, m, p=p, ref=ref: jax.lax.map(
+            lambda pem: derive([p], family, ref, pem[0], pem[1], {p.name: pem[2]},
+                               reference=True)[p.name], (params, e, m)))
             for p in probes if p.spec.derive is not None for name, ref in references.items()}
         self._prepare = {p.name: jax.jit(lambda h, e, p=p: jax.lax.map(
             lambda he: p.spec.prepare(family, p.options, *he), (h, e)))
@@ -160,7 +163,8 @@ class Evaluator:
                     for name, program in self._prepare.items()}
         derived = {}
         for (probe, name), program in self._reference_derive.items():
-            derived.setdefault(probe, {})[name] = call(program, by_reference[name][1], local_e)
+            derived.setdefault(probe, {})[name] = call(program, by_reference[name][1], local_e,
+                                                       prepared.get(probe))
         eval_set = EvalSet(local_e, {split: {name: out[0][split] for name, out in by_reference.items()}
                                      for split in local_e}, prepared, local_t, derived)
         placed = isinstance(hparams.seed, jax.Array) and not shapes  # members laid out on devices

@@ -33,11 +33,9 @@ def plot(df: pd.DataFrame):
                           for c, v in zip(groups, key))
         style.band(ax, style.seed_band(finite, "step"), f"{learner}, {label}", color=color,
                    linewidth=0.9)
-    chunk_steps = int(df["eval.every"].iloc[0]) if "eval.every" in df else int(
-        np.diff(np.unique(loss.step)).min())
     finite_max = loss.value[np.isfinite(loss.value)].max()
     by_step = {}
-    for member, step in results.deaths(df, chunk_steps).items():
+    for member, step in results.deaths(df).items():
         by_step.setdefault(step, []).append(member)
     for step, members in sorted(by_step.items()):
         ys = []

@@ -20,11 +20,13 @@ misspelled field fails in one line):
 - `PREDICTOR_NEEDS` (optional): attributes a predictor must have (not None), e.g. `inner`, for
   the probe to measure it; predictors without them get no records;
 - `DEFAULT = False` (optional): an opt-in probe (costly), run only when `eval.probes` names it;
-- `derive(predictor, params, data, options) -> pytree` (optional, supervised): what the probe
-  needs of each predictor beyond its outputs (e.g. input sensitivities, the layer features of
-  `Predictor.features`), computed for the learner at every evaluation and for each reference once
-  (by `derive_reference` where the probe has one: references' linear algebra must not be
-  differentiated inside one program, see probes/gd_equivalence.py);
+- `derive(family, predictor, params, data, options, prepared) -> pytree` (optional): what the
+  probe needs of a predictor beyond its outputs (input sensitivities, layer features, rollouts
+  with more thinking ticks); `data` is the evaluation's episodes by split (supervised) or
+  `Levels(tasks, keys)` (environments), `prepared` its own preparation (or None). Both
+  drivers call it for the learner at every evaluation; the supervised driver also for each
+  reference once (by `derive_reference`, same signature, where the probe has one: references'
+  linear algebra must not be differentiated inside one program, see probes/gd_equivalence.py);
 - `measure(view) -> list[Record]`: pure and vmappable over members; `view.outputs[split][name]`
   holds every predictor's outputs (learner first, then references by name), `view.derived[name]`
   its derived values, `view.tasks[split]` (supervised) the tasks of the pretrain and true episodes.
@@ -46,6 +48,12 @@ ROLES = ("learner", "reference")
 # Every setting evaluates on the member's training distribution (its pool of M tasks at its own
 # axis values) and on held-out tasks of the true distribution.
 SPLITS = ("pretrain", "true")
+
+
+class Levels(NamedTuple):
+    """An environment's evaluation data as `derive` gets it: split -> tasks, split -> rollout key."""
+    tasks: dict
+    keys: dict
 
 
 class Rollout(NamedTuple):

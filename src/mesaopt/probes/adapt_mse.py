@@ -65,11 +65,9 @@ def check(family, options: Config, path: str) -> None:
             f"must leave queries in an episode of {family.context_len} pairs, got {options.support}")
 
 
-def derive(predictor: Predictor, params, data: dict, options: Config):
+def derive(family, predictor: Predictor, params, data: dict, options: Config, prepared=None):
     """Per read step count (J,): query MSE, support MSE, and (J,) the mean cosine of the update
     that reached it (NaN at 0 steps); None without an inner loop."""
-    if predictor.inner is None:
-        return None
     episodes = first(data["true"], options.episodes)
     s = support_size(episodes.y_K.shape[-1], options)
     preds_BxJxK, cosine_BxT = jax.vmap(lambda x_KxD, y_K: predictor.trace(

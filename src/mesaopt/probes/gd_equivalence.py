@@ -65,13 +65,15 @@ def sensitivity(predictor: Predictor, params, episode: Episode) -> jax.Array:
     return jnp.einsum("kkd->kd", jac_KxKxD)
 
 
-def derive(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
+def derive(family, predictor: Predictor, params, data: dict, options: Config,
+           prepared=None) -> jax.Array:
     """The learner's (B, K, D) sensitivities, by autodiff."""
     return jax.vmap(sensitivity, in_axes=(None, None, 0))(predictor, params,
                                                          first(data["true"], options.episodes))
 
 
-def derive_reference(predictor: Predictor, params, data: dict, options: Config) -> jax.Array:
+def derive_reference(family, predictor: Predictor, params, data: dict, options: Config,
+                     prepared=None) -> jax.Array:
     """A reference's (B, K, D) sensitivities without differentiating its linear algebra: the
     change of y_hat_k when x_k moves by each unit vector, one position per iteration of a
     `lax.map` (one evaluation of the reference per iteration: several solves at once in one

@@ -40,7 +40,7 @@ from mesaopt import keys, tasks
 from mesaopt.algorithms import linear_probe
 from mesaopt.config import require
 from mesaopt.metrics import Metric, declare
-from mesaopt.probes import View, _gridworld, as_rollout
+from mesaopt.probes import Levels, View, _gridworld, as_rollout
 from mesaopt.probes.decision_squares import decision_square
 
 SETTING = "rl"
@@ -116,13 +116,12 @@ def features_at(policy, params, obs_BxT, steps_BxK):
     return jax.vmap(along)(obs_BxT, steps_BxK)
 
 
-def derive(env, policy, params, tasks_by_split, keys_by_split, options, prepared):
+def derive(env, policy, params, data: Levels, options, prepared):
     """The trained and the untrained network's features at the first step and at the first visit
     to the decision square of every probe level (the trained agent's trajectories), with the
     visit's step (T where none) and whether the proxy region came first; None for a policy
     without features."""
-    if policy.features is None:
-        return None
+    keys_by_split = data.keys
     m = prepared["maps"]
     key = keys_by_split["true"] if options.levels is None else \
         jax.random.fold_in(keys_by_split["true"], LEVELS_STREAM)

@@ -31,6 +31,7 @@ from mesaopt.probes import View, first
 
 SETTING = "supervised"
 DEFAULT = False
+PREDICTOR_NEEDS = ("features",)  # references have no layers: no records of them
 
 METRICS = declare(
     Metric("probe_r2_{target}", "R^2 of a per-layer ridge probe for x, w, ridge's solution or "
@@ -53,10 +54,8 @@ def applies(family) -> bool:
     return family.linear_targets and family.prior_std is not None
 
 
-def derive(predictor: Predictor, params, data: dict, options: Config):
+def derive(family, predictor: Predictor, params, data: dict, options: Config, prepared=None):
     """(B, L+1, K, F) features of the learner; None for references (they have no layers)."""
-    if predictor.features is None:
-        return None
     return jax.vmap(predictor.features, in_axes=(None, 0))(params, first(data["true"], options.episodes))
 
 

@@ -64,6 +64,10 @@ target square reached before the goal, on levels whose goal is not the target); 
 retargeting), `retarget_level` (probes/maze_paths.py's level codes), `retarget_target` (the
 target's flat square), `retarget_path` (steered along the retargeting direction with the largest
 coefficient) and `retarget_path_unsteered` (maze_paths' positions and codes).
+
+Longer than 300 lines: the vectors, their null distributions, the per-level vector, the layer
+sweep and channel retargeting share one probe's preparation (the level maps) and one compiled
+`derive` (the steered rollouts); split apart they would pass a dozen arrays between modules.
 """
 from __future__ import annotations
 
@@ -76,7 +80,7 @@ from mesaopt import tasks
 from mesaopt.algorithms import linear_probe
 from mesaopt.config import require
 from mesaopt.metrics import Metric, declare
-from mesaopt.probes import View, _gridworld, as_rollout, maze_paths
+from mesaopt.probes import Levels, View, _gridworld, as_rollout, maze_paths
 from mesaopt.probes.decision_squares import goalward
 from mesaopt.probes.goal_probes import halves
 
@@ -281,12 +285,11 @@ def vectors(env, policy, params, tasks_by_split, m, layer: int, target_flat, key
                                         jnp.linalg.norm(goal))), nulls
 
 
-def derive(env, policy, params, tasks_by_split, keys_by_split, options: Config, prepared):
+def derive(env, policy, params, data: Levels, options: Config, prepared):
     """The steering vectors' norms and, per vector and coefficient, the outcomes of the steered
     episodes on the test half: goal first and proxy first (B/2 each), and the rate of the target
     first among the levels whose goal is not the target."""
-    if policy.steer is None or policy.features is None:
-        return None
+    tasks_by_split, keys_by_split = data
     m = prepared["true"]
     batch = m.goal.shape[0]
     half = batch // 2

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from mesaopt import tasks
 from mesaopt.config import require
 from mesaopt.metrics import Metric, declare
-from mesaopt.probes import SPLITS, View, _gridworld, rollouts
+from mesaopt.probes import SPLITS, Levels, View, _gridworld, rollouts
 
 SETTING = "rl"
 PREDICTOR_NEEDS = ("think",)  # only policies that can think (or the feed-forward control)
@@ -68,12 +68,10 @@ class Config:
                 f"must be >= 0, got {self.larger_cells}")
 
 
-def derive(env, policy, params, tasks_by_split: dict, keys_by_split: dict, options: Config,
-           prepared=None):
+def derive(env, policy, params, data: Levels, options: Config, prepared=None):
     """split -> metric -> (len(ticks),) values (a feed-forward policy: its 0-tick values repeated),
     or None for a policy that cannot think."""
-    if policy.think is None:
-        return None
+    tasks_by_split, keys_by_split = data
     out = {"true_larger": larger(env, policy, params, tasks_by_split, keys_by_split, options)}
     out.update({split: {} for split in SPLITS})
     for suffix, noop in (("", False), ("_noop", True))[:1 + options.noop]:

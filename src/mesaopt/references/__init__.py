@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from mesaopt.tasks import FRESH
+from mesaopt import tasks
 
 
 class Context(NamedTuple):
@@ -22,31 +22,31 @@ class Context(NamedTuple):
     num_tasks: jax.Array   # M, or tasks.FRESH for unlimited diversity
     noise_std: jax.Array   # sigma of the observation (or reward) noise
     axes: Any = None       # environments: name -> the member's value of each axis the env declares
+    pool_key: Any = None   # supervised: the key the pool was drawn from (training_episodes)
 
 
 def training_episodes(family, context: Context, key, batch_size: int):
-    """Episodes of the member's training distribution: tasks from its pool (fresh when M = inf);
-    what supervised references fit or tune their parameters on."""
-    def one(k):
-        index_key, fresh_key, episode_key = jax.random.split(k, 3)
-        index = jax.random.randint(index_key, (), 0, jnp.maximum(context.num_tasks, 1))
-        pooled = jax.tree.map(lambda p: p[index], context.pool)
-        fresh = family.sample_task(fresh_key)
-        task = jax.tree.map(lambda p, f: jnp.where(context.num_tasks == FRESH, f, p), pooled, fresh)
-        return family.sample_episode(episode_key, task, context.noise_std)
-    return jax.vmap(one)(jax.random.split(key, batch_size))
+    """Episodes of the member's training distribution, drawn by the family's own training sampler
+    (`tasks.sample_batch`: its pool, or fresh tasks when M = inf, or its `draw_episode`); what
+    supervised references fit or tune their parameters on."""
+    if context.pool_key is None:
+        raise ValueError("training_episodes needs the member's pool key (Context.pool_key)")
+    return tasks.sample_batch(family, key, context.pool_key, context.num_tasks, context.noise_std,
+                              batch_size, axes=context.axes)
 
 
 def training_tasks(env, context: Context, key, count: int):
     """`count` tasks of the member's training distribution for an environment: uniformly from its
-    pool (fresh at its axes when M = inf); what environment references tune their parameters on."""
-    from mesaopt import tasks
+    pool (fresh from the env's own sampler at its axes when M = inf); what environment references
+    tune their parameters on. Read from `context.pool` (the tasks training draws, materialized),
+    so that a test can hand a reference a pool of its own."""
     index_key, fresh_key = jax.random.split(key)
     index_N = jax.random.randint(index_key, (count,), 0, jnp.maximum(context.num_tasks, 1))
     pooled = jax.tree.map(lambda p: p[index_N], context.pool)
     fresh = tasks.env_batch_sampler(env, context.noise_std, context.axes)(
         jax.random.split(fresh_key, count))
-    return jax.tree.map(lambda p, f: jnp.where(context.num_tasks == FRESH, f, p), pooled, fresh)
+    return jax.tree.map(lambda p, f: jnp.where(context.num_tasks == tasks.FRESH, f, p), pooled,
+                        fresh)
 
 
 def build_selected(family, names: tuple[str, ...] | None, options: dict | None = None) -> dict:

@@ -27,6 +27,6 @@ def fitted(family: Family, predict, start) -> Predictor:
     """A reference `predict(params, episode)` fitted, per member, on episodes of its training
     distribution, from `start(episodes)`."""
     def init(context: Context):
-        episodes = training_episodes(family, context, jax.random.PRNGKey(FIT_KEY), FIT_EPISODES)
+        episodes = training_episodes(family, context, jax.random.key(FIT_KEY), FIT_EPISODES)
         return fit(predict, start(episodes), episodes)
     return Predictor(init, predict)

@@ -54,7 +54,7 @@ def tuned(family: Family, options: Config, make_tx) -> Predictor:
     net = inner.init(jax.random.PRNGKey(FIT_KEY))["net"]
 
     def init(context: Context):
-        episodes = training_episodes(family, context, jax.random.PRNGKey(FIT_KEY), FIT_EPISODES)
+        episodes = training_episodes(family, context, jax.random.key(FIT_KEY), FIT_EPISODES)
 
         def score(log_lr):
             params = dict(net=net, log_lr=log_lr)

@@ -18,18 +18,18 @@ import jax.numpy as jnp
 import optax
 
 from mesaopt import keys, tasks
-from mesaopt.metrics import ALIVE, LOSS, TRAIN_SPLIT, Metric
+from mesaopt.metrics import ALIVE, DIVERGED_AT, LOSS, TRAIN_SPLIT, Metric
 
 HELPERS = ("optim",)  # modules here that are not training methods
 
 _TRAIN = (TRAIN_SPLIT,)
 GRAD_NORM = Metric("grad_norm", "global norm of the update direction before clipping",
                    range=">= 0", splits=_TRAIN)
-SHARED = (LOSS, GRAD_NORM, ALIVE)
+SHARED = (LOSS, GRAD_NORM, ALIVE, DIVERGED_AT)  # diverged_at: written by the population
 # reinforcement learning methods (a2c, ppo): the policy and the episodes ended in the rollout
-RL = (Metric("entropy", "mean policy entropy", range="nats >= 0", splits=_TRAIN),
-      Metric("episode_return", "mean return of the episodes ended in the step's rollouts",
-             range="env's reward units", better="higher", splits=_TRAIN),
+EPISODE_RETURN = Metric("episode_return", "mean return of the episodes ended in the step's "
+                        "rollouts", range="env's reward units", better="higher", splits=_TRAIN)
+RL = (Metric("entropy", "mean policy entropy", range="nats >= 0", splits=_TRAIN), EPISODE_RETURN,
       Metric("{info}", "mean per-episode sum of a value the env reports each step (bandits: "
              "regret; mazes: the goal or the proxy region reached)", range="per episode",
              splits=_TRAIN, values={"info": ("regret", tasks.GOAL_REACHED, tasks.PROXY_REACHED)},

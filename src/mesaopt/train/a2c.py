@@ -18,11 +18,11 @@ import optax
 from mesaopt import keys, tasks
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Env
-from mesaopt.train import RL, SHARED, Hparams, TrainState, _rl, next_state, training_tasks
+from mesaopt.train import EPISODE_RETURN, RL, SHARED, Hparams, TrainState, _rl, next_state, training_tasks
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
-METRICS = (*SHARED, *(m for m in RL if m != "episode_return"))
+METRICS = (*SHARED, *RL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +52,8 @@ def loss_fn(env: tasks.Env, policy: Policy, cfg: Config, params, tasks_B, key, e
     policy_loss = -_rl.masked_mean(logp_BxT * adv_BxT, alive_BxT)
     value_loss = _rl.masked_mean((traj.value - targets_BxT) ** 2, alive_BxT)
     loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropy
-    return loss, dict(entropy=entropy, **_rl.episode_sums(traj))
+    return loss, dict(entropy=entropy, **_rl.episode_means(traj, {EPISODE_RETURN: traj.reward}),
+                      **_rl.episode_sums(traj))
 
 
 def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,

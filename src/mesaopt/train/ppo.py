@@ -34,7 +34,7 @@ from mesaopt.config import positive, require
 from mesaopt.metrics import TRAIN_SPLIT, Metric
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Env
-from mesaopt.train import RL, SHARED, Hparams, TrainState, _rl, next_state, training_tasks
+from mesaopt.train import EPISODE_RETURN, RL, SHARED, Hparams, TrainState, _rl, next_state, training_tasks
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -206,7 +206,7 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         stats = jax.tree.map(jnp.mean, stats)  # a non-finite step makes its mean non-finite
         state = next_state(state, params, opt_state, stats["loss"], stats["grad_norm"])
         return state, dict(alive=state.alive, live_steps=jnp.mean(traj.alive),
-                           **stats, **_rl.episode_means(traj, {"episode_return": traj.reward}),
+                           **stats, **_rl.episode_means(traj, {EPISODE_RETURN: traj.reward}),
                            **_rl.episode_sums(traj))
 
     return jax.lax.scan(update, state, length=num_steps)

@@ -1,0 +1,54 @@
+"""Member i of a population equals the single run with the same key, for every training method
+the registry holds, each on a small config that uses it (a method without one fails here)."""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import numpy as np
+import pytest
+
+from mesaopt import compose, registry
+from mesaopt.population import state_of
+
+# method -> the overrides of a small population it trains (two chunks of one or two steps)
+CONFIGS = {
+    "supervised": ("experiment=smoke", "sweep.num_tasks=[4,null]",
+                   "sweep.learning_rate=[0.001,0.003]"),
+    "a2c": ("experiment=bandit_smoke", "sweep.num_tasks=[2]", "sweep.entropy_coef=[0.01,0.1]"),
+    "ppo": ("experiment=maze_smoke", "sweep.num_tasks=[null]"),
+    "reptile": ("experiment=maml_smoke", "train=reptile", "sweep.num_tasks=[8,null]"),
+    "pes": ("experiment=maml_smoke", "learner=lopt", "train=pes", "learner.hidden=[4]",
+            "train.batch_size=4", "train.horizon=4", "train.truncation=2",
+            "sweep.num_tasks=[8,null]"),
+}
+
+
+def test_every_training_method_is_checked_here():
+    assert set(CONFIGS) == set(registry.available("train"))
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_member_equals_the_single_run_with_the_same_key(compose_cfg, name):
+    cfg = compose.load_config(compose_cfg(*CONFIGS[name], "logger=none", "sweep.seeds=2",
+                                          "train.steps=4", "eval.every=2", "train.warmup_steps=0"))
+    family, learner, pop = compose.build(cfg)
+    assert cfg.train.name == name and pop.size >= 4
+    state, first = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
+    state, second = pop.train_chunk(state, pop.hparams)
+    method = registry.spec("train", name)
+    init = jax.jit(partial(method.init_state, family, learner, cfg.train))
+    chunk = jax.jit(partial(method.train_chunk, family, learner, cfg.train,
+                            pop.chunk_steps))
+    for member in (0, pop.size - 1):
+        hparams = pop.member(member)
+        alone, mine_first = chunk(init(hparams), hparams)
+        alone, mine_second = chunk(alone, hparams)
+        for mine, theirs in ((mine_first, first), (mine_second, second)):
+            assert mine, "the method returned no metrics"
+            for metric, values in mine.items():
+                np.testing.assert_allclose(values, theirs[metric][member], rtol=1e-4, atol=1e-5,
+                                           err_msg=f"{name} member {member} {metric}")
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5),
+                     alone.params, state_of(state, member).params)
+
