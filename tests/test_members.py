@@ -11,16 +11,20 @@ import pytest
 from mesaopt import compose, registry
 from mesaopt.population import state_of
 
-# method -> the overrides of a small population it trains (two chunks of one or two steps)
+# method -> the overrides of a small population it trains: for supervised, a2c and ppo the
+# populations other tests compile (test_population, test_rl, test_ppo), which the session's
+# compilation cache then holds
 CONFIGS = {
-    "supervised": ("experiment=smoke", "sweep.num_tasks=[4,null]",
-                   "sweep.learning_rate=[0.001,0.003]"),
-    "a2c": ("experiment=bandit_smoke", "sweep.num_tasks=[2]", "sweep.entropy_coef=[0.01,0.1]"),
-    "ppo": ("experiment=maze_smoke", "sweep.num_tasks=[null]"),
-    "reptile": ("experiment=maml_smoke", "train=reptile", "sweep.num_tasks=[8,null]"),
+    "supervised": ("experiment=smoke", "sweep.num_tasks=[1,4,null]",
+                   "sweep.learning_rate=[0.001,0.003]", "sweep.noise_std=[0.25,0.5]"),
+    "a2c": ("experiment=bandit_smoke", "sweep.entropy_coef=[0.01,0.1]",
+            "sweep.learning_rate=[0.003,0.01]"),
+    "ppo": ("experiment=maze_smoke",),
+    "reptile": ("experiment=maml_smoke", "train=reptile", "sweep.num_tasks=[8,null]",
+                "sweep.seeds=2", "train.steps=2", "eval.every=1"),
     "pes": ("experiment=maml_smoke", "learner=lopt", "train=pes", "learner.hidden=[4]",
             "train.batch_size=4", "train.horizon=4", "train.truncation=2",
-            "sweep.num_tasks=[8,null]"),
+            "sweep.num_tasks=[8,null]", "sweep.seeds=2", "train.steps=2", "eval.every=1"),
 }
 
 
@@ -30,8 +34,7 @@ def test_every_training_method_is_checked_here():
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_member_equals_the_single_run_with_the_same_key(compose_cfg, name):
-    cfg = compose.load_config(compose_cfg(*CONFIGS[name], "logger=none", "sweep.seeds=2",
-                                          "train.steps=4", "eval.every=2", "train.warmup_steps=0"))
+    cfg = compose.load_config(compose_cfg(*CONFIGS[name], "logger=none"))
     family, learner, pop = compose.build(cfg)
     assert cfg.train.name == name and pop.size >= 4
     state, first = pop.train_chunk(pop.init(pop.hparams), pop.hparams)
