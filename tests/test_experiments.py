@@ -137,3 +137,15 @@ def test_maze_internals_cpu_decodes_the_goal_from_the_input_and_steers_with_c_0_
                                     "clusters_diversity_seeds"])
 def test_in_context_classification_presets_show_their_shape(compose_cfg, tmp_path, preset):
     _train_and_check(compose_cfg, tmp_path, (preset,), "check_classification.py")
+
+
+@pytest.mark.preset
+def test_maze_alpha_cpu_reads_alpha_star_under_both_curricula(compose_cfg, tmp_path):
+    """The preset's multirun (train.curriculum = uniform, plr), one job at a time, then its check."""
+    for curriculum in ("uniform", "plr"):
+        run.train(compose.load_config(compose_cfg(
+            "experiment=maze_alpha_cpu", f"train.curriculum={curriculum}", f"out_dir={tmp_path}",
+            "logger=none", "progress=false")))
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_maze_alpha.py"),
+                            str(tmp_path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

@@ -58,8 +58,16 @@ def _run_for(family: str, optional: bool, smoke_runs):
 ONE_SETTING = {"phase", "deltas"}
 
 
+# Figures over a sweep axis the smoke runs hold at one value: the synthetic table spreads its
+# members over these values (alpha: objective-phase reads alpha* off the maze sweep over it).
+SPREAD = {"objective-phase": ("anywhere_rate", (0.0, 0.01, 0.1, 0.3))}
+
+
 def _one_setting(df, figure: str):
     from mesaopt.analysis.emergence import RECORD_COLUMNS
+    if figure in SPREAD:
+        column, values = SPREAD[figure]
+        return df.assign(**{column: np.asarray(values)[df.member.to_numpy() % len(values)]})
     if figure not in ONE_SETTING:
         return df
     axes = [c for c in df.columns if "." not in c and c not in RECORD_COLUMNS]

@@ -21,10 +21,11 @@ CONFIGS = {
             "sweep.learning_rate=[0.003,0.01]"),
     "ppo": ("experiment=maze_smoke",),
     "reptile": ("experiment=maml_smoke", "train=reptile", "sweep.num_tasks=[8,null]",
-                "sweep.seeds=2", "train.steps=2", "eval.every=1"),
+                "sweep.seeds=2", "train.steps=2", "eval.every=1", "train.warmup_steps=0"),
     "pes": ("experiment=maml_smoke", "learner=lopt", "train=pes", "learner.hidden=[4]",
             "train.batch_size=4", "train.horizon=4", "train.truncation=2",
-            "sweep.num_tasks=[8,null]", "sweep.seeds=2", "train.steps=2", "eval.every=1"),
+            "sweep.num_tasks=[8,null]", "sweep.seeds=2", "train.steps=2", "eval.every=1",
+            "train.warmup_steps=0"),
 }
 
 

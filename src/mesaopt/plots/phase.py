@@ -33,7 +33,8 @@ def plot(df: pd.DataFrame):
     fig, axes = style.figure(width=5.0, height=3.4)
     ax = axes[0][0]
     rows = np.arange(len(grid.index))
-    mesh = ax.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(rows.astype(float)),
+    mesh = ax.pcolormesh(style.cell_edges(grid.columns.to_numpy(float)),
+                         style.cell_edges(rows.astype(float)),
                          grid.to_numpy(), cmap="coolwarm", vmin=-1, vmax=1, shading="flat")
     for (i, j), ok in np.ndenumerate(separated.to_numpy()):
         if ok < 0.5:
@@ -92,16 +93,10 @@ def _with_readings(df: pd.DataFrame, learner: str, frame: pd.DataFrame) -> pd.Da
     return frame.merge(flags[emergence.KEYS + ["undertrained"]], on=emergence.KEYS, how="left")
 
 
-def _edges(centers: np.ndarray) -> np.ndarray:
-    if len(centers) == 1:
-        return np.array([centers[0] - 0.5, centers[0] + 0.5])
-    mids = (centers[1:] + centers[:-1]) / 2
-    return np.concatenate([[2 * centers[0] - mids[0]], mids, [2 * centers[-1] - mids[-1]]])
-
 
 def _cell(x, y, columns, hatch, fill=False, facecolor="none"):
     import matplotlib.patches as patches
-    edges = _edges(np.asarray(columns, float))
+    edges = style.cell_edges(np.asarray(columns, float))
     j = list(columns).index(x)
     return patches.Rectangle((edges[j], y - 0.5), edges[j + 1] - edges[j], 1.0, fill=fill,
                              facecolor=facecolor, hatch=hatch, linewidth=0, edgecolor="grey")

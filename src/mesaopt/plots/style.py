@@ -160,6 +160,14 @@ def caption(fig, step: str = "") -> None:
         fig.text(0.01, -0.02, "; ".join(parts), fontsize=6, color="grey", va="top")
 
 
+def cell_edges(centers: np.ndarray) -> np.ndarray:
+    """The edges of heat-map cells centred on `centers` (pcolormesh's `flat` shading)."""
+    if len(centers) == 1:
+        return np.array([centers[0] - 0.5, centers[0] + 0.5])
+    mids = (centers[1:] + centers[:-1]) / 2
+    return np.concatenate([[2 * centers[0] - mids[0]], mids, [2 * centers[-1] - mids[-1]]])
+
+
 def log2_errors(center, lo, hi) -> list[np.ndarray]:
     """xerr/yerr in log2 of a value and its interval; 0 where the interval is n/a (nan)."""
     center, lo, hi = (np.log2(np.asarray(v, float)) for v in (center, lo, hi))

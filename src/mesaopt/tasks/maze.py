@@ -40,7 +40,7 @@ from mesaopt.tasks import Axis, Emergence, Env, GridChannels, Gridworld, Layout
 
 FIGURES = ("maze-misgeneralization", "decision-squares", "objective-posterior", "thinking-ticks",
            "maze-rollouts", "goal-probes", "steering", "steering-layers", "retargeting", "phase",
-           "deltas", "training")
+           "deltas", "objective-phase", "training")
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left in (row, col)
 CHANNELS = GridChannels(walls=0, agent=1, goal=2)
 

@@ -15,7 +15,9 @@ masked steps are left out and advantages are normalized per minibatch. `thinking
 (recurrent agents that can think) gives every training episode n extra recurrent ticks before
 its first action, n uniform over 0..N (drawn per environment and episode, kept for the replay):
 an agent trained to use thinking time (Taufeeque et al. 2024 train without; here the choice).
-The
+`curriculum=plr` chooses the training levels by robust prioritized level replay (train/_plr.py):
+updates that play new levels take no gradient step; `uniform` (default) draws every level from
+the member's training distribution (domain randomization). The
 whole update (rollout, advantages, epochs) is one compiled function and a chunk of updates is a
 lax.scan, vmapped over the population. The learning-rate schedule counts gradient steps
 (`steps * epochs * minibatches`; warmup likewise). Declares the `sweep.entropy_coef` axis.
@@ -34,7 +36,8 @@ from mesaopt.config import positive, require
 from mesaopt.metrics import TRAIN_SPLIT, Metric
 from mesaopt.predictor import Policy
 from mesaopt.tasks import Env
-from mesaopt.train import EPISODE_RETURN, RL, SHARED, Hparams, TrainState, _rl, next_state, training_tasks
+from mesaopt.train import (EPISODE_RETURN, RL, SHARED, Hparams, TrainState, _plr, _rl, next_state,
+                           training_tasks)
 from mesaopt.train.optim import optimizer
 
 SETTING = "rl"
@@ -43,7 +46,11 @@ METRICS = (*SHARED, *RL, *(Metric(name, meaning, range=unit, splits=(TRAIN_SPLIT
     ("value_loss", "squared error of the value head on the returns", ">= 0"),
     ("approx_kl", "mean KL of the updated policy from the rollout's (approximate)", ">= 0"),
     ("clip_fraction", "share of steps whose probability ratio was clipped", "[0, 1]"),
-    ("live_steps", "share of the rollout's computed steps that were live", "[0, 1]"))))
+    ("live_steps", "share of the rollout's computed steps that were live", "[0, 1]"),
+    ("plr_replay", "curriculum=plr: 1 on an update that trained on replayed levels, 0 on one "
+     "that played new levels without a gradient step", "{0, 1}"),
+    ("plr_score", "curriculum=plr: mean positive value loss of the levels in the buffer", ">= 0"))))
+CURRICULA = ("uniform", "plr")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +69,11 @@ class Config(_rl.Config):
     entropy_coef: float = 0.01   # default of the sweep's entropy_coef axis
     value_coef: float = 0.5
     thinking_ticks: int = 0      # N: each training episode thinks n ~ U{0..N} ticks first
+    curriculum: str = "uniform"  # how training levels are chosen: uniform | plr (train/_plr.py)
+    plr_buffer: int = 256        # levels the PLR buffer holds
+    plr_new_rate: float = 0.5    # p: the probability that an update plays new levels
+    plr_temperature: float = 0.3  # beta of the rank-based score distribution
+    plr_staleness: float = 0.3   # rho: the staleness distribution's share of the replay mix
 
     def validate(self, path: str) -> None:
         super().validate(path)
@@ -72,6 +84,18 @@ class Config(_rl.Config):
                 f"must be >= 0 (0: the env's horizon), got {self.rollout_steps}")
         require(self.batch_size % self.minibatches == 0, f"{path}.minibatches",
                 f"must divide train.batch_size={self.batch_size}, got {self.minibatches}")
+        require(self.curriculum in CURRICULA, f"{path}.curriculum",
+                f"unknown option {self.curriculum!r} (allowed: {', '.join(CURRICULA)})")
+        levels = self.batch_size * self.rollout_episodes
+        require(self.curriculum != "plr" or self.plr_buffer >= levels, f"{path}.plr_buffer",
+                f"must hold an update's levels (train.batch_size x train.rollout_episodes = "
+                f"{levels}), got {self.plr_buffer}")
+        require(0 < self.plr_new_rate < 1, f"{path}.plr_new_rate",
+                f"must be in (0, 1), got {self.plr_new_rate}")
+        require(self.plr_temperature > 0, f"{path}.plr_temperature",
+                f"must be > 0, got {self.plr_temperature}")
+        require(0 <= self.plr_staleness <= 1, f"{path}.plr_staleness",
+                f"must be in [0, 1], got {self.plr_staleness}")
 
 
 axes = _rl.axes
@@ -89,7 +113,13 @@ def rollout_length(cfg: Config, env: Env) -> int:
 
 
 def init_state(env: Env, policy: Policy, cfg: Config, hparams: Hparams) -> TrainState:
-    return _rl.init_state(policy, hparams, _optimizer(cfg, hparams.learning_rate))
+    """The policy and optimizer state; with curriculum=plr the optimizer state is (the optimizer's,
+    an empty level buffer)."""
+    state = _rl.init_state(policy, hparams, _optimizer(cfg, hparams.learning_rate))
+    if cfg.curriculum != "plr":
+        return state
+    shape = training_tasks(env, hparams, jax.random.key(0), 1)
+    return state._replace(opt_state=(state.opt_state, _plr.empty(shape, cfg.plr_buffer)))
 
 
 def replay(policy: Policy, params, obs_T, first_T, fresh_E=None):
@@ -169,12 +199,26 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         # episode runs its own n of them
         policy = policy.think(thinking)
 
+    plr = cfg.curriculum == "plr"
+    num_levels = cfg.batch_size * episodes
+
     def update(state: TrainState, _):
         task_key, rollout_key, shuffle_key = jax.random.split(
             jax.random.fold_in(streams.train, state.step), 3)
+        levels_L = training_tasks(env, hparams, task_key, num_levels)
+        if plr:
+            tx_state, buffer = state.opt_state
+            choice_key, draw_key = jax.random.split(jax.random.fold_in(task_key, 2))
+            replay = (buffer.filled.sum() >= num_levels) & \
+                (jax.random.uniform(choice_key) >= cfg.plr_new_rate)
+            slots_L = _plr.draw(draw_key, buffer, state.step, num_levels, cfg.plr_temperature,
+                                cfg.plr_staleness)
+            new_L = levels_L
+            levels_L = tasks.tree_where(replay, jax.tree.map(lambda a: a[slots_L], buffer.levels),
+                                        new_L)
+            state = state._replace(opt_state=tx_state)
         tasks_BxE = jax.tree.map(
-            lambda a: a.reshape(cfg.batch_size, episodes, *a.shape[1:]),
-            training_tasks(env, hparams, task_key, cfg.batch_size * episodes))
+            lambda a: a.reshape(cfg.batch_size, episodes, *a.shape[1:]), levels_L)
         fresh_BxE = None
         if thinking:
             ticks_BxE = jax.random.randint(jax.random.fold_in(task_key, 1),
@@ -204,9 +248,22 @@ def train_chunk(env: tasks.Env, policy: Policy, cfg: Config, num_steps: int,
         (params, opt_state), stats = jax.lax.scan(
             epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, cfg.epochs))
         stats = jax.tree.map(jnp.mean, stats)  # a non-finite step makes its mean non-finite
+        curriculum = {}
+        if plr:  # new levels: no gradient step (robust PLR); every played level scored
+            params, opt_state = tasks.tree_where(replay, (params, opt_state),
+                                                 (state.params, state.opt_state))
+            score_BxE, played_BxE = _plr.episode_scores(adv_BxT, traj.alive, traj.first, episodes)
+            score_L, played_L = score_BxE.reshape(-1), played_BxE.reshape(-1)
+            buffer = tasks.tree_where(
+                replay, _plr.rescore(buffer, slots_L, score_L, played_L, state.step),
+                _plr.admit(buffer, new_L, score_L, played_L, state.step))
+            curriculum = dict(plr_replay=replay.astype(jnp.float32),
+                              plr_score=_rl.masked_mean(buffer.score, buffer.filled))
         state = next_state(state, params, opt_state, stats["loss"], stats["grad_norm"])
+        if plr:
+            state = state._replace(opt_state=(state.opt_state, buffer))
         return state, dict(alive=state.alive, live_steps=jnp.mean(traj.alive),
                            **stats, **_rl.episode_means(traj, {EPISODE_RETURN: traj.reward}),
-                           **_rl.episode_sums(traj))
+                           **_rl.episode_sums(traj), **curriculum)
 
     return jax.lax.scan(update, state, length=num_steps)
