@@ -81,11 +81,18 @@ def summary(df: pd.DataFrame, learner: str, samples: int = 1000,
     """alpha* per curriculum and compute budget of a sweep table (up to `budgets` evaluation steps
     spread in log scale, or the compute setting the runs differ in)."""
     frame = weights(df, learner)
+    columns = settings(frame)
+    return thresholds(emergence.at_budgets(frame, columns[-1], budgets), columns, samples)
+
+
+def settings(frame: pd.DataFrame) -> list[str]:
+    """The columns a `weights` frame's alpha* is read per: the curriculum (where recorded), then
+    the compute axis (the compute setting the runs differ in, else the step); MixedSettings where
+    they differ in anything else."""
     curricula = [CURRICULUM] if CURRICULUM in frame else []
     differing = {c: v for c, v in emergence.differing_settings(frame).items()
                  if c not in curricula}
     if len(differing) > 1 or (differing and next(iter(differing)) not in
                               emergence.COMPUTE_COLUMNS):
         raise emergence.mixed(differing)
-    axis = next(iter(differing), "step")
-    return thresholds(emergence.at_budgets(frame, axis, budgets), [*curricula, axis], samples)
+    return [*curricula, next(iter(differing), "step")]

@@ -26,11 +26,10 @@ OVER_STEPS = True  # budgets are evaluation steps (the caption names them)
 def _frame(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
     learner = style.learner_names(df)[0]
     try:
-        table = objective.summary(df, learner, samples=200)
         frame = objective.weights(df, learner)
+        rows = objective.settings(frame)  # curriculum and the compute axis
     except ValueError as err:
         raise NotDrawable(str(err)) from None
-    rows = [c for c in table.columns if c in frame.columns]  # curriculum and the compute axis
     return frame, learner, rows
 
 
