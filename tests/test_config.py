@@ -58,6 +58,7 @@ def test_every_preset_header_states_command_runtime_and_expectation(preset):
     ("eval.probes=[mse,gd_equivalence] +eval.options.gd_equivalence.max_steps=0",
      "eval.options.gd_equivalence.max_steps"),
     ("learner=lsa learner.depth=0", "learner.depth"),
+    ("eval.probes=[mse] eval.final_only=[delta]", "eval.final_only"),  # not a selected probe
 ])
 def test_bad_values_raise_one_line_naming_the_field(compose_cfg, override, field):
     overrides = ["task.max_pool_size=1024", *override.split(" ")]

@@ -15,7 +15,7 @@ from mesaopt import compose, plan
 def _evaluation(compose_cfg, *overrides) -> plan.Program:
     """The population's evaluation program, compiled (not run) and analysed."""
     _, _, pop = compose.build(compose.load_config(compose_cfg(*overrides, "logger=none")))
-    return plan.evaluation(pop, pop.placed_hparams())
+    return plan.evaluation(pop, pop.placed_hparams())[0]
 
 
 def _doubling(compose_cfg, preset: str, batch: int, *overrides) -> tuple[plan.Program, float]:

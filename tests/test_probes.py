@@ -65,7 +65,7 @@ def test_probe_contracts(compose_cfg, family_name):
     # eager and vmap == a loop at once (one compilation less than checking them apart).
     member = pop.size - 1
     member_set, member_params = state_of(eval_set, member), state_of(params, member)
-    eager = pop.evaluator.member_evaluate(member_params, member_set)
+    eager = pop.evaluator.member_evaluate(pop.evaluator.probes, member_params, member_set)
     key = lambda r: (r.source, r.split, r.predictor, r.metric)
     assert [key(r) for r in eager] == [key(r) for r in records]
     for one, population in zip(eager, records):

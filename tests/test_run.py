@@ -165,6 +165,26 @@ def test_interrupted_bandit_run_resumes_to_the_same_numbers(bandit_run, compose_
     pandas.testing.assert_frame_equal(results.load(run_dir), results.load(bandit_run))
 
 
+def test_a_final_only_probe_runs_at_the_last_evaluation_alone(bandit_run, compose_cfg, tmp_path):
+    """eval.final_only: the probe's rows only at the last step, equal to the run that has it at
+    every evaluation; every other row unchanged."""
+    cfg = compose.load_config(compose_cfg("experiment=bandit_smoke", f"out_dir={tmp_path}",
+                                          "progress=false", "logger=none",
+                                          "eval.final_only=[proxy_pursuit]"))
+    final = results.load(run.train(cfg))
+    every = results.load(bandit_run)
+    late = every.step == every.step.max()
+    names = [str(m) for m in registry.spec("probes", "proxy_pursuit").metrics]
+    probe = every.metric.isin(names)
+    assert set(final[final.metric.isin(names)].step) == {every.step.max()}
+    columns = [c for c in every.columns if c != "run_id"]
+    key = ["step", "member", "split", "predictor", "metric", "position"]
+    import pandas.testing
+    pandas.testing.assert_frame_equal(
+        final[columns].sort_values(key).reset_index(drop=True),
+        every[~probe | late][columns].sort_values(key).reset_index(drop=True))
+
+
 def test_every_emergence_figure_and_the_threshold_table_are_written(smoke_run):
     figures = smoke_run / "figures"
     for name in ("phase", "deltas", "dynamics", "interpolation", "icl-curve", "objective-gap"):

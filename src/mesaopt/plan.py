@@ -20,7 +20,8 @@ from mesaopt import distributed
 DEVICE_MEMORY_ENV = "MESAOPT_DEVICE_MEMORY"
 SHRINK = ("lower eval.batch_size (evaluation) or train.batch_size, or take fewer members at once "
           "(train.member_chunk, eval.member_chunk)")
-GROUPING = {"train_chunk": "train.member_chunk", "evaluate": "eval.member_chunk"}
+GROUPING = {"train_chunk": "train.member_chunk", "evaluate": "eval.member_chunk",
+            "evaluate_final": "eval.member_chunk"}
 
 
 class Program(NamedTuple):
@@ -62,12 +63,16 @@ def eval_set_of(pop, hparams):
         return pop.make_eval_set(hparams)
 
 
-def evaluation(pop, hparams, eval_set=None) -> Program:
-    """The population's evaluation compiled (not run) and analysed; `eval_set`: the set (or its
+def evaluation(pop, hparams, eval_set=None) -> list[Program]:
+    """The population's evaluation programs compiled (not run) and analysed: every evaluation's,
+    and the last one's where `eval.final_only` makes it another; `eval_set`: the set (or its
     shapes) where the caller has it already."""
     params = jax.eval_shape(pop.init, hparams).params
     eval_set = eval_set_of(pop, hparams) if eval_set is None else eval_set
-    return _analysed("evaluate", pop.evaluate.lower(params, eval_set).compile())
+    programs = {"evaluate": pop.evaluate, "evaluate_final": pop.evaluate_final}
+    return [_analysed(name, program.lower(params, eval_set).compile())
+            for name, program in programs.items()
+            if name == "evaluate" or program is not pop.evaluate]
 
 
 def programs(pop, hparams, eval_set=None) -> list[Program]:
@@ -75,7 +80,7 @@ def programs(pop, hparams, eval_set=None) -> list[Program]:
     device: where members are split across devices, each holds its share."""
     state = jax.eval_shape(pop.init, hparams)
     chunk = pop.train_chunk.lower(state, hparams).compile()
-    return [_analysed("train_chunk", chunk), evaluation(pop, hparams, eval_set)]
+    return [_analysed("train_chunk", chunk), *evaluation(pop, hparams, eval_set)]
 
 
 def member_chunk_for(members: int, peak: int, limit: int) -> int | None:

@@ -102,7 +102,8 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
         bar.update(pop.chunk_steps)
         chunk_records = metrics.reduce_chunk(pop.method.metrics,
                                              distributed.to_host(chunk_metrics))
-        record(step, [*pop.evaluate(state.params, eval_set),
+        evaluate = pop.evaluate_final if step == cfg.train.steps else pop.evaluate
+        record(step, [*evaluate(state.params, eval_set),
                       *[Record(TRAIN_SPLIT, pop.learner_name, name, values, "learner", "train")
                         for name, values in chunk_records.items()]])
         if cfg.checkpoint_every and (chunk + 1) % cfg.checkpoint_every == 0 and step < cfg.train.steps:

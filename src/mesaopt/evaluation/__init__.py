@@ -31,6 +31,9 @@ class Config:
     # Evaluate the population in groups of this many members, one group after another inside
     # one program (a group's memory; population.in_groups); 0: every member at once.
     member_chunk: int = 0
+    # Selected probes that run only at the run's last evaluation (costly diagnostics read at the
+    # end, e.g. steering); every other evaluation leaves them out (a second compiled program).
+    final_only: tuple[str, ...] = ()
 
     def validate(self, path: str) -> None:
         positive(self, path, "every", "batch_size")
@@ -92,7 +95,15 @@ def select(family, eval_cfg: Config, path: str = "eval") -> list[Probe]:
         if spec.check is not None:
             spec.check(family, parsed, f"{path}.options.{name}")
         probes.append(Probe(name, spec, parsed))
+    for name in eval_cfg.final_only:
+        require(name in names, f"{path}.final_only",
+                f"{name!r} is not a selected probe (selected: {', '.join(names)})")
     return probes
+
+
+def every_evaluation(probes: list[Probe], eval_cfg: Config) -> list[Probe]:
+    """The probes of every evaluation: all but `eval.final_only`'s, which the last adds."""
+    return [p for p in probes if p.name not in eval_cfg.final_only]
 
 
 def lacks(probe: Probe, predictor) -> bool:

@@ -82,7 +82,8 @@ class Evaluator:
         probes = evaluation.select(env, eval_cfg)
         self.references = build_selected(env, evaluation.references_of(env, eval_cfg),
                                          eval_cfg.options)  # as the supervised driver
-        self.member_evaluate = partial(evaluate, env, learner, learner_name, probes)
+        self.probes = probes
+        self.member_evaluate = partial(evaluate, env, learner, learner_name)  # (probes, ...)
         self._tasks = jax.jit(jax.vmap(partial(eval_tasks, env, eval_cfg.batch_size)))
         self.pool_size = pool_size
         self._contexts = jax.jit(jax.vmap(partial(member_context, env, pool_size)))

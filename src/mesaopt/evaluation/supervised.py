@@ -122,7 +122,8 @@ class Evaluator:
         probes = evaluation.select(family, eval_cfg)
         references = build_selected(family, evaluation.references_of(family, eval_cfg),
                                     eval_cfg.options)
-        self.member_evaluate = partial(evaluate, family, learner, learner_name, probes)
+        self.probes = probes
+        self.member_evaluate = partial(evaluate, family, learner, learner_name)  # (probes, ...)
         self._eval_episodes = jax.jit(jax.vmap(partial(eval_episodes, family, probes,
                                                        eval_cfg.batch_size)))
         # One program per reference and per preparation (one copy of its linear algebra each),
