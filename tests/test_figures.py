@@ -59,14 +59,16 @@ ONE_SETTING = {"phase", "deltas"}
 
 
 # Figures over a sweep axis the smoke runs hold at one value: the synthetic table spreads its
-# members over these values (alpha: objective-phase reads alpha* off the maze sweep over it).
-SPREAD = {"objective-phase": ("anywhere_rate", (0.0, 0.01, 0.1, 0.3))}
+# members over these values (alpha: objective-phase reads alpha* off the maze sweep over the
+# goal-anywhere share, and off the bandit sweep over the proxy rate, alpha = 1 - rho).
+SPREAD = {"objective-phase": {"maze": ("anywhere_rate", (0.0, 0.01, 0.1, 0.3)),
+                              "bandit": ("proxy_rate", (1.0, 0.99, 0.9, 0.7))}}
 
 
-def _one_setting(df, figure: str):
+def _one_setting(df, figure: str, family: str):
     from mesaopt.analysis.emergence import RECORD_COLUMNS
     if figure in SPREAD:
-        column, values = SPREAD[figure]
+        column, values = SPREAD[figure][family]
         return df.assign(**{column: np.asarray(values)[df.member.to_numpy() % len(values)]})
     if figure not in ONE_SETTING:
         return df
@@ -79,7 +81,7 @@ def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_runs):
     module = plots.module(figure)
     optional = plots.spec(figure).optional
     for family in DECLARED[figure]:
-        df = _one_setting(_synthetic(_run_for(family, optional, smoke_runs)), figure)
+        df = _one_setting(_synthetic(_run_for(family, optional, smoke_runs)), figure, family)
         fig = module.plot(df)
         labels = " ".join(_labels(fig))
         assert any(ax.lines or ax.collections for ax in fig.axes), f"{figure}: nothing drawn"
@@ -90,7 +92,7 @@ def test_figure_draws_its_series_from_a_synthetic_table(figure, smoke_runs):
                 assert name in labels, f"{figure}: no series of reference {name!r}"
         # What it draws follows the table: other values, other drawing.
         other = module.plot(_one_setting(_synthetic(_run_for(family, optional, smoke_runs),
-                                                    seed=1), figure))
+                                                    seed=1), figure, family))
         drawn, drawn_other = _drawn(fig), _drawn(other)
         assert drawn.size and (drawn.shape != drawn_other.shape
                                or not np.allclose(drawn, drawn_other, equal_nan=True)), figure

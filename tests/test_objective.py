@@ -22,7 +22,7 @@ def _table(weight, seeds: int = 5, steps=(512, 1024), noise: float = 0.02, seed:
             w = float(np.clip(weight(alpha, step) + noise * rng.standard_normal(), 0, 1))
             rows.append(dict(run_id="r", member=member, seed=s, step=step, split="true",
                              predictor="agent", role="learner", position=-1,
-                             metric=objective.WEIGHT, value=w, anywhere_rate=alpha))
+                             metric=objective.KNOBS[0].metric, value=w, anywhere_rate=alpha))
     return pd.DataFrame(rows)
 
 
@@ -45,6 +45,22 @@ def test_alpha_star_is_where_the_weight_crosses_one_half_per_budget():
         assert row.weight_at_0 > 0.95 and row.weight_at_max < 0.1
 
 
+def test_the_bandit_knob_reads_alpha_as_one_minus_the_proxy_rate():
+    """Bandits: rho = P(the proxy arm is the best), so alpha = 1 - rho; the implied objective is
+    the late proxy pursuit. The same estimators find the same crossing."""
+    maze = _table(_falling(lambda step: 0.03), steps=(1024,))
+    bandit = maze.assign(proxy_rate=1 - maze.anywhere_rate,
+                         metric=objective.KNOBS[1].metric).drop(columns="anywhere_rate")
+    assert objective.knob_of(bandit).axis == "proxy_rate"
+    frame = objective.weights(bandit, "agent")
+    assert sorted(frame.alpha.unique()) == list(ALPHAS)  # 1 - 0.97 is 0.03, not 0.030000000000000027
+    table = objective.summary(bandit, "agent", samples=200)
+    assert abs(math.log(table.alpha_star.iloc[0] / 0.03)) < math.log(3)
+    reference = objective.summary(maze.assign(predictor="bayes_train"), "bayes_train", samples=50)
+    assert reference.alpha_star.iloc[0] == pytest.approx(
+        objective.summary(maze, "agent", samples=50).alpha_star.iloc[0])
+
+
 def test_no_alpha_star_where_the_weight_never_falls_below_one_half():
     table = objective.summary(_table(lambda alpha, step: 0.9 - 0.2 * alpha), "agent", samples=100)
     assert table.alpha_star.isna().all() and table.alpha_star_fit.isna().all()
@@ -58,5 +74,23 @@ def test_a_weight_that_rises_with_alpha_is_not_called_monotone():
 
 
 def test_a_table_without_the_proxy_weight_or_alpha_is_refused():
-    with pytest.raises(ValueError, match="sweep.anywhere_rate"):
+    with pytest.raises(ValueError, match="sweep.anywhere_rate with proxy_weight"):
         objective.weights(_table(_falling(lambda s: 0.01)).drop(columns="anywhere_rate"), "agent")
+
+
+def test_gradient_steps_count_only_the_updates_that_trained():
+    """Robust PLR steps its parameters on replay updates only: its gradient steps at an
+    evaluation are the chunks' replay shares times their updates, summed; a uniform run's are
+    its steps."""
+    plr = _table(_falling(lambda s: 0.01), seeds=3, steps=(256, 512)).assign(
+        **{objective.CURRICULUM: "plr"})
+    uniform = plr.assign(run_id="u", **{objective.CURRICULUM: "uniform"})
+    share = {256: 0.25, 512: 0.75}
+    replay = plr.drop_duplicates(["member", "step"]).assign(
+        split="train", metric=objective.REPLAY, value=lambda f: f.step.map(share))
+    frame = objective.weights(pd.concat([plr, replay, uniform]), "agent")
+    counted = frame.groupby([objective.CURRICULUM, "step"]).gradient_steps.unique()
+    assert list(counted["plr", 256]) == [64.0] and list(counted["plr", 512]) == [256.0]
+    assert list(counted["uniform", 512]) == [512.0]
+    table = objective.thresholds(frame, [objective.CURRICULUM, "step"], samples=20)
+    assert list(table.gradient_steps) == [64.0, 256.0, 256.0, 512.0]

@@ -1,10 +1,16 @@
 """The Q2 twin of `phase`: how much disambiguating data until the agent pursues the true goal.
-Left: alpha (the share of training levels whose goal lies anywhere, log scale; alpha = 0, the
-control that never saw a conflict, at the left edge) x compute budget (per curriculum where the
-runs differ in `train.curriculum`), colour = the seed-mean `proxy_weight` on held-out levels where
-goal and proxy disagree (1: the proxy, 0: the goal); alpha* per budget where it crosses 0.5
+Left: alpha (the share of training tasks on which proxy and true objective disagree, log scale:
+mazes' goal-anywhere levels, bandits' 1 - rho; alpha = 0, the control that never saw a conflict,
+at the left edge) x compute budget (per curriculum where the runs differ in `train.curriculum`),
+colour = the seed mean of the knob's implied-objective metric on held-out tasks where they
+disagree (`proxy_weight`, `proxy_pursuit_late`; 1: the proxy, 0: the true objective; see
+analysis/objective.py); alpha* per budget where it crosses 0.5
 (interpolated, 95 % interval over seeds) and where a free-asymptote logistic fit crosses it.
-Middle: the proxy weight against alpha per budget with seed bands. Right, where the runs recorded
+Row labels give a budget's mean gradient steps where they are fewer than its updates (robust PLR:
+compare its rows with uniform's at equal gradient steps too).
+Middle: the proxy weight against alpha per budget with seed bands, beside (where recorded) the
+Bayes-optimal policy under the member's training prior at the last budget (`bayes_train`, the
+bandits' control: what following the training prior rationally gives). Right, where the runs recorded
 `goal_probes`: the objective inside along alpha at the last budget, on the same axes as the
 behaviour: the proxy weight beside how much better a linear probe of the last layer decodes the
 goal's square than the same probe on the untrained network (the control), per curriculum. Also
@@ -18,9 +24,9 @@ import pandas as pd
 
 from mesaopt.analysis import objective
 from mesaopt.plots import NotDrawable, style
-from mesaopt.vocabulary import METRIC
 
 OVER_STEPS = True  # budgets are evaluation steps (the caption names them)
+REFERENCES = ("bayes_train",)  # controls drawn beside the learner's curves, where recorded
 
 
 def _frame(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
@@ -45,15 +51,18 @@ def _x(alpha: np.ndarray, floor: float) -> np.ndarray:
 
 def plot(df: pd.DataFrame):
     frame, learner, rows = _frame(df)
+    knob = objective.knob_of(df)
     axis = rows[-1]
     frame = objective.emergence.at_budgets(frame, axis, count=4) if axis == "step" else frame
     positive = np.sort(frame.loc[frame[objective.AXIS] > 0, objective.AXIS].unique())
-    if not len(positive):
-        raise NotDrawable(f"alpha* needs runs with sweep.{objective.AXIS} > 0")
+    if len(positive) < 2:
+        raise NotDrawable(f"alpha* needs a sweep over sweep.{knob.axis} with at least two "
+                          "values that make alpha > 0")
     floor = math.log10(positive[0]) - 1
     frame = frame.assign(x=_x(frame[objective.AXIS], floor),
                          row=frame[rows].astype(str).agg(", ".join, axis=1))
-    labels = [", ".join(map(str, k)) for k in frame.groupby(rows, sort=True).groups]
+    labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
+              for k in frame.groupby(rows, sort=True).groups]
     grid = frame.pivot_table(index="row", columns="x", values="weight").reindex(labels)
     probes = _goal_probes(df, frame, rows[:-1], floor)
     fig, axes = style.figure(ncols=3 if probes is not None else 2,
@@ -86,24 +95,34 @@ def plot(df: pd.DataFrame):
     ticks = [floor, *np.log10(positive)]
     names = ["0", *[f"{a:g}" for a in positive]]
     ax.set_xticks(ticks, names, rotation=45)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("α: share of training levels with the goal anywhere")
+    ax.set_yticks(range(len(labels)), [_with_gradient_steps(label, frame) for label in labels])
+    ax.set_xlabel(f"α: {knob.alpha_means}")
     ax.set_ylabel(", ".join(c.removeprefix("train.") for c in rows))
     seeds = int(table.seeds.min()) if len(table) else 0
-    ax.set_title(f"{learner}: proxy weight on held-out conflict levels\n(colour: mean of {seeds} "
+    ax.set_title(f"{learner}: {knob.metric} on held-out conflict tasks\n(colour: mean of {seeds} "
                  "seeds; α*: 95 % CI over seeds)", fontsize=7)
-    fig.colorbar(mesh, ax=ax, label="proxy weight (0 goal … 1 proxy)")
+    fig.colorbar(mesh, ax=ax, label=f"{knob.metric} (0 true … 1 proxy)")
     ax.grid(False)
-    colours = style.colormap("viridis")
-    for i, (label, part) in enumerate(frame.groupby("row", sort=False)):
-        stats = style.seed_band(part, "x", "weight")
-        style.band(curve_ax, stats, label, color=colours(i / max(1, len(labels) - 1)), marker="o",
-                   markersize=3)
+    colours = style.colormap("viridis")  # by budget; one line style per curriculum
+    budgets = sorted(frame[axis].unique())
+    groups = sorted({tuple(k) for k in frame[rows[:-1]].itertuples(index=False)})
+    for label, part in frame.groupby("row", sort=False):
+        group = groups.index(tuple(part[rows[:-1]].iloc[0]))
+        rank = budgets.index(part[axis].iloc[0]) / max(1, len(budgets) - 1)
+        style.band(curve_ax, style.seed_band(part, "x", "weight"), label, color=colours(rank),
+                   marker="os^v"[group % 4], markersize=3, linestyle=["-", "--", ":", "-."][group % 4])
+    for name in REFERENCES:
+        if name in set(df.predictor):
+            reference = objective.weights(df, name)
+            reference = reference[reference.step == reference.step.max()]
+            style.band(curve_ax, style.seed_band(reference.assign(
+                x=_x(reference[objective.AXIS], floor)), "x", "weight"),
+                f"{name} (last budget)", color="black", linestyle="--", marker="s", markersize=3)
     curve_ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8)
     curve_ax.set_xticks(ticks, names, rotation=45)
     curve_ax.set_ylim(-0.02, 1.02)
     curve_ax.set_xlabel("α (log scale; 0 at the left)")
-    curve_ax.set_ylabel("proxy weight")
+    curve_ax.set_ylabel(knob.metric)
     curve_ax.legend(fontsize=6, title=", ".join(c.removeprefix("train.") for c in rows),
                     title_fontsize=6)
     if probes is not None:
@@ -112,19 +131,20 @@ def plot(df: pd.DataFrame):
     return fig
 
 
+def _with_gradient_steps(label: str, frame: pd.DataFrame) -> str:
+    """A budget's row label, with its mean gradient steps where fewer than its updates (robust
+    PLR steps on replay updates only)."""
+    part = frame[frame.row == label]
+    taken, updates = part.gradient_steps.mean(), part.step.mean()
+    return f"{label} ({taken:.0f} grad.)" if taken < updates - 0.5 else label
+
+
 def _goal_probes(df: pd.DataFrame, frame: pd.DataFrame, curricula: list[str], floor: float):
-    """Per member at the last step: the proxy weight and the goal probe's accuracy at the last
-    layer minus the untrained network's (None without goal_probes rows)."""
-    last = frame.step.max()
-    rows = df[(df.split == "true") & (df.step == last)
-              & df.metric.isin([METRIC.probe_goal_acc, METRIC.probe_goal_acc + "_untrained"])]
-    if rows.empty or not (rows.position >= 0).any():
+    """Per member at the last step: the proxy weight and the goal probe's gain over the untrained
+    network (objective.goal_probe_gain), with its curriculum group."""
+    out = objective.goal_probe_gain(df, frame)
+    if out is None:
         return None
-    rows = rows[rows.position == rows.position.max()]  # the last layer (hidden or GRU state)
-    gain = rows.pivot_table(index=["run_id", "member"], columns="metric", values="value")
-    gain = (gain[METRIC.probe_goal_acc] - gain[METRIC.probe_goal_acc + "_untrained"]).rename("gain")
-    weight = frame[frame.step == last].set_index(["run_id", "member"])
-    out = weight.join(gain, how="inner").reset_index()
     out["group"] = out[curricula].astype(str).agg(", ".join, axis=1) if curricula else "agent"
     return out
 

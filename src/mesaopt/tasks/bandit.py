@@ -25,7 +25,7 @@ from mesaopt.tasks import Axis, Bandit, Emergence, Env
 
 KINDS = ("bernoulli", "dependent", "gaussian")
 PROXY_ACTION = 0  # the designated arm of the proxy knob
-FIGURES = ("regret", "phase", "deltas", "proxy", "training")
+FIGURES = ("regret", "phase", "deltas", "proxy", "objective-phase", "training")
 
 
 @dataclasses.dataclass(frozen=True)
