@@ -99,3 +99,11 @@ def test_the_gpu_check_plans_and_times_a_gpu_preset_shrunk_to_a_tiny_setting(tmp
     table = pd.read_csv(tmp_path / "out" / "gpu_check.csv")
     assert list(table.preset) == ["linreg_phase_gpu"] and int(table.members[0]) == 1
     assert table.seconds_per_update[0] > 0 and (tmp_path / "out" / "gpu_check.md").exists()
+
+
+def test_a_plan_compiled_without_backend_optimization_reads_the_same_numbers(compose_cfg):
+    """plan=true compiles with XLA's backend optimization off (plan.PLAN_ONLY: programs it never
+    runs); memory and FLOPs come from the HLO passes before the backend, so they are the run's."""
+    _, _, pop = compose.build(compose.load_config(compose_cfg("logger=none")))
+    hparams = pop.placed_hparams()
+    assert plan.programs(pop, hparams, plan_only=True) == plan.programs(pop, hparams)

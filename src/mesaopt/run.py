@@ -145,7 +145,7 @@ def show_plan(cfg: RunConfig) -> None:
     """Print the run's plan (mesaopt.plan) without training or writing anything."""
     _, _, pop = build(cfg)
     hparams = pop.placed_hparams()
-    found = plan.programs(pop, hparams)
+    found = plan.programs(pop, hparams, plan_only=True)
     seconds = plan.timed_chunk(pop, hparams) if cfg.plan == "time" else None
     print("\n".join(plan.lines(found, plan.device_memory(), pop.size, cfg.train.steps,
                                pop.chunk_steps, seconds)))
