@@ -107,7 +107,7 @@ def _print_alpha_star(df: pd.DataFrame) -> dict:
         table = objective.summary(df, name)
         last[name] = table.iloc[-1]
         for _, row in (table if name == "gru" else table.tail(1)).iterrows():
-                print(f"  {name} at step {row.step}: alpha* {row.alpha_star:.4f} "
+            print(f"  {name} at step {row.step}: alpha* {row.alpha_star:.4f} "
                   f"[{row.alpha_star_lo:.4f}, {row.alpha_star_hi:.4f}] (logistic "
                   f"{row.alpha_star_fit:.4f} [{row.alpha_star_fit_lo:.4f}, "
                   f"{row.alpha_star_fit_hi:.4f}]; {row.seeds} seeds); pursuit at alpha = 0 "

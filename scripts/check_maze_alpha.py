@@ -48,17 +48,19 @@ def check(path: str) -> dict[str, bool]:
             index=False))
     final = final_step(df)
     learner_rows = final[(final.role == "learner") & (final.position == -1)]
-    weight = objective.weights(learner_rows, learner).rename(columns={"weight": "value"})
+    frame = objective.weights(df, learner)  # every evaluation
+    weight = final_step(frame).rename(columns={"weight": "value"})
     print_by_seed("held-out proxy_weight per curriculum and alpha", weight,
                   [*curricula, objective.AXIS])
-    gain = objective.goal_probe_gain(df, objective.weights(df, learner))
+    gain = objective.goal_probe_gain(df, frame)
     if gain is not None:
         print_by_seed("goal probe of the last layer, trained minus untrained (the objective inside)",
                       gain.rename(columns={"gain": "value"}), [*curricula, objective.AXIS])
     _print_steering(final[final.role == "learner"], [*curricula, objective.knob_of(df).axis])
     if curricula:
+        print("proxy_weight, plr minus uniform (paired by seed):")
         _print_plr_minus_uniform(weight)
-        _print_equal_gradient_steps(objective.weights(df, learner))
+        _print_equal_gradient_steps(frame.rename(columns={"weight": "value"}))
     claims = []
     last = table[table.step == table.step.max()] if "step" in table else table
     for key, part in (weight.groupby(curricula) if curricula else [("", weight)]):
@@ -135,22 +137,18 @@ def _print_equal_gradient_steps(frame: pd.DataFrame) -> None:
     print(f"at equal gradient steps: plr after {plr.step.max()} updates "
           f"({plr.gradient_steps.mean():.0f} gradient steps) vs uniform after {matched}; "
           "proxy_weight, plr minus uniform (paired by seed):")
-    for alpha in sorted(plr[objective.AXIS].unique()):
-        a = seeds.per_seed(plr[plr[objective.AXIS] == alpha], "weight")
-        b = seeds.per_seed(uniform[uniform[objective.AXIS] == alpha], "weight")
-        common = a.index.intersection(b.index)
-        print(f"  alpha {alpha:g}: plr {a.mean():.3f}, uniform {b.mean():.3f}, difference "
-              f"{seeds.paired(a[common].to_numpy(), b[common].to_numpy()).format('+.3f')}")
+    _print_plr_minus_uniform(pd.concat([plr, uniform]))
 
 
 def _print_plr_minus_uniform(weight: pd.DataFrame) -> None:
-    print("proxy_weight, plr minus uniform (paired by seed):")
+    """Per alpha: each curriculum's seed mean and their difference, paired by seed."""
     for alpha, part in weight.groupby(objective.AXIS):
         by = {c: seeds.per_seed(p) for c, p in part.groupby(objective.CURRICULUM)}
         if {"plr", "uniform"} <= set(by):
             common = by["plr"].index.intersection(by["uniform"].index)
             diff = seeds.paired(by["plr"][common].to_numpy(), by["uniform"][common].to_numpy())
-            print(f"  alpha {alpha:g}: {diff.format('+.3f')}")
+            print(f"  alpha {alpha:g}: plr {by['plr'].mean():.3f}, uniform "
+                  f"{by['uniform'].mean():.3f}, difference {diff.format('+.3f')}")
 
 
 if __name__ == "__main__":

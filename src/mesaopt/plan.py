@@ -70,25 +70,28 @@ def eval_set_of(pop, hparams):
 PLAN_ONLY = {"xla_backend_optimization_level": 0}
 
 
+def _options(plan_only: bool) -> dict | None:
+    return PLAN_ONLY if plan_only else None
+
+
 def evaluation(pop, hparams, eval_set=None, plan_only: bool = False) -> list[Program]:
     """The population's evaluation programs compiled (not run) and analysed: every evaluation's,
     and the last one's where `eval.final_only` makes it another; `eval_set`: the set (or its
     shapes) where the caller has it already."""
     params = jax.eval_shape(pop.init, hparams).params
     eval_set = eval_set_of(pop, hparams) if eval_set is None else eval_set
-    programs = {"evaluate": pop.evaluate, "evaluate_final": pop.evaluate_final}
-    options = PLAN_ONLY if plan_only else None
-    return [_analysed(name, program.lower(params, eval_set).compile(compiler_options=options))
-            for name, program in programs.items()
-            if name == "evaluate" or program is not pop.evaluate]
+    programs = {"evaluate": pop.evaluate}
+    if pop.evaluate_final is not pop.evaluate:
+        programs["evaluate_final"] = pop.evaluate_final
+    return [_analysed(name, program.lower(params, eval_set).compile(
+        compiler_options=_options(plan_only))) for name, program in programs.items()]
 
 
 def programs(pop, hparams, eval_set=None, plan_only: bool = False) -> list[Program]:
     """The population's training chunk and evaluation, compiled (not run) and analysed. Per
     device: where members are split across devices, each holds its share."""
     state = jax.eval_shape(pop.init, hparams)
-    chunk = pop.train_chunk.lower(state, hparams).compile(
-        compiler_options=PLAN_ONLY if plan_only else None)
+    chunk = pop.train_chunk.lower(state, hparams).compile(compiler_options=_options(plan_only))
     return [_analysed("train_chunk", chunk), *evaluation(pop, hparams, eval_set, plan_only)]
 
 

@@ -82,13 +82,13 @@ class Population:
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
         # Every evaluation's program, and the last one's (the same one unless eval.final_only
         # names probes that only the last evaluation runs).
-        self.evaluate, self.evaluate_final = (jax.jit(in_groups(
-            jax.vmap(partial(self.evaluator.member_evaluate, probes)), self.size,
-            eval_cfg.member_chunk, "eval.member_chunk")) for probes in (
-                evaluation.every_evaluation(self.evaluator.probes, eval_cfg),
-                self.evaluator.probes))
-        if not eval_cfg.final_only:
-            self.evaluate_final = self.evaluate
+        def evaluate_program(probes):
+            return jax.jit(in_groups(jax.vmap(partial(self.evaluator.member_evaluate, probes)),
+                                     self.size, eval_cfg.member_chunk, "eval.member_chunk"))
+        self.evaluate = evaluate_program(
+            evaluation.every_evaluation(self.evaluator.probes, eval_cfg))
+        self.evaluate_final = (evaluate_program(self.evaluator.probes) if eval_cfg.final_only
+                               else self.evaluate)
         self.make_eval_set = self.evaluator.make_eval_set
 
     @property

@@ -64,7 +64,7 @@ def plot(df: pd.DataFrame):
     labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
               for k in frame.groupby(rows, sort=True).groups]
     grid = frame.pivot_table(index="row", columns="x", values="weight").reindex(labels)
-    probes = _goal_probes(df, frame, rows[:-1], floor)
+    probes = _goal_probes(df, frame, rows[:-1])
     fig, axes = style.figure(ncols=3 if probes is not None else 2,
                              width=4.2, height=3.4)
     ax, curve_ax = axes[0][:2]
@@ -139,7 +139,7 @@ def _with_gradient_steps(label: str, frame: pd.DataFrame) -> str:
     return f"{label} ({taken:.0f} grad.)" if taken < updates - 0.5 else label
 
 
-def _goal_probes(df: pd.DataFrame, frame: pd.DataFrame, curricula: list[str], floor: float):
+def _goal_probes(df: pd.DataFrame, frame: pd.DataFrame, curricula: list[str]):
     """Per member at the last step: the proxy weight and the goal probe's gain over the untrained
     network (objective.goal_probe_gain), with its curriculum group."""
     out = objective.goal_probe_gain(df, frame)
