@@ -288,13 +288,14 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_table(tmp_path):
     def command(out):
         return [sys.executable, "-m", "mesaopt.command", *args, f"out_dir={tmp_path / out}"]
 
-    def wait_for(condition, what):
-        for _ in range(2400):
+    def wait_for(condition, what, seconds=300):  # compiling under a loaded suite is slow
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             found = condition()
             if found:
                 return found
             time.sleep(0.05)
-        raise AssertionError(f"the run never reached {what}")
+        raise AssertionError(f"the run never reached {what} in {seconds} s")
 
     uninterrupted = subprocess.run(command("reference"), env=env, capture_output=True, text=True,
                                    timeout=600)
@@ -370,3 +371,17 @@ def test_the_plan_proposes_the_member_groups_that_fit():
     assert plan.member_chunk_for(24, peak=12_000, limit=3_000) == 6
     assert plan.member_chunk_for(24, peak=12_000, limit=2_999) == 4
     assert plan.member_chunk_for(7, peak=7_000, limit=999) is None
+    # split over 4 devices, each holds 6 (the peak is per device): groups of each device's share
+    assert plan.member_chunk_for(24, peak=12_000, limit=6_000, devices=4) == 3
+    assert plan.member_chunk_for(24, peak=12_000, limit=1_999, devices=4) is None
+
+
+def test_the_plan_says_what_one_device_would_need_with_the_same_member_groups():
+    """Measured per device of 3 (10 members each): on one device the arguments and outputs of
+    all 30, and the temporaries of the members it works on at once."""
+    from mesaopt import plan
+    program = plan.Program("evaluate", 112, arguments=10, outputs=2, temporaries=100, flops=1.0)
+    assert plan.one_device(program, 30, 3, None) == 3 * 12 + 3 * 100   # all 30 at once
+    assert plan.one_device(program, 30, 3, 10) == 3 * 12 + 100         # 10 at a time, as now
+    assert plan.one_device(program, 30, 3, 5) == 3 * 12 + 100          # 5 at a time, as now
+    assert plan.one_device(program, 30, 3, 20) == 3 * 12 + 2 * 100      # 20 at once there

@@ -63,3 +63,45 @@ def test_precheck_gives_the_largest_population_of_a_sweep():
     from mesaopt import command
     assert command.precheck(["experiment=smoke", "sweep.seeds=1", "sweep.num_tasks=[null]"]) == 1
     assert command.precheck(["experiment=smoke", "sweep.seeds=1,3"]) == 3 * 3  # seeds x M
+
+
+GROUPS = textwrap.dedent("""
+    import jax, numpy as np
+    from mesaopt import compose, plan
+    from tests.conftest import compose_config
+    assert len(jax.devices()) == 2
+    def build(*overrides):
+        pop = compose.build(compose.load_config(compose_config(
+            "experiment=smoke", "logger=none", "train.batch_size=256", *overrides)))[2]
+        hparams = pop.placed_hparams()
+        state = pop.init(hparams)
+        program = pop.train_chunk.lower(state, hparams).compile()
+        assert "all-gather" not in program.as_text()  # no device reads another's members
+        peak = {p.name: p.peak_bytes for p in plan.programs(pop, hparams, plan_only=True)}
+        return peak, program(state, hparams)
+    whole, (state, metrics) = build()
+    grouped, (state_g, metrics_g) = build("train.member_chunk=1", "eval.member_chunk=1")
+    np.testing.assert_array_equal(metrics_g["loss"], metrics["loss"])
+    # parameters to float rounding, which Adam turns into up to ~1e-7 where a gradient is ~0
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                 state_g.params, state.params)
+    for name in whole:  # 1 of each device's 3 members at a time: a third of the memory
+        assert grouped[name] < 0.5 * whole[name], (name, grouped[name], whole[name])
+    try:
+        build("train.member_chunk=2")
+    except Exception as err:
+        assert "member_chunk: must divide the 3 members each device holds" in str(err), err
+    else:
+        raise AssertionError("a group of 2 of 3 members per device was accepted")
+""")
+
+
+def test_member_groups_take_each_devices_share_without_moving_members_between_devices():
+    """train.member_chunk=1 on 6 members split over 2 devices: one member of each device's three
+    at a time (no all-gather in the program: no member moves), per-device memory falls with the
+    group, and the numbers are the whole population's."""
+    env = {**os.environ, "XLA_FLAGS": xla_flags("--xla_force_host_platform_device_count=2"),
+           "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", GROUPS], capture_output=True, text=True, env=env,
+                         timeout=600, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 0, out.stderr[-3000:]

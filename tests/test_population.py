@@ -125,7 +125,7 @@ def test_training_in_groups_of_members_gives_the_whole_populations_numbers(setup
                  state.params, state2.params)
     from mesaopt import results
     assert results.run_id(grouped_cfg.as_dict()) == results.run_id(cfg.as_dict())
-    with pytest.raises(Exception, match="member_chunk: must divide the population of 24"):
+    with pytest.raises(Exception, match="member_chunk: must divide the 24 members each device holds"):
         compose.build(compose.load_config(compose_cfg("experiment=smoke", "logger=none",
                                               "sweep.num_tasks=[1,4,null]",
                                               "sweep.learning_rate=[0.001,0.003]",

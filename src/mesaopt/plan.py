@@ -24,6 +24,12 @@ GROUPING = {"train_chunk": "train.member_chunk", "evaluate": "eval.member_chunk"
             "evaluate_final": "eval.member_chunk"}
 
 
+def member_groups(cfg) -> dict[str, int]:
+    """Program name -> its member_chunk in the run config `cfg` (0: all members at once)."""
+    return {name: getattr(getattr(cfg, setting.split(".")[0]), setting.split(".")[1])
+            for name, setting in GROUPING.items()}
+
+
 class Program(NamedTuple):
     name: str
     peak_bytes: int      # arguments + outputs + temporaries - aliased (donated) buffers
@@ -95,17 +101,19 @@ def programs(pop, hparams, eval_set=None, plan_only: bool = False) -> list[Progr
     return [_analysed("train_chunk", chunk), *evaluation(pop, hparams, eval_set, plan_only)]
 
 
-def member_chunk_for(members: int, peak: int, limit: int) -> int | None:
-    """The largest group of members (a divisor of the population) whose share of a training
-    chunk's peak, taken as proportional to the members, fits `limit`; None if one does not."""
-    fitting = [d for d in range(1, members + 1)
-               if members % d == 0 and peak * d / members <= limit]
+def member_chunk_for(members: int, peak: int, limit: int, devices: int = 1) -> int | None:
+    """The largest group of members per device (a divisor of each device's share) whose part of
+    a program's peak per device, taken as proportional to the members, fits `limit`; None if one
+    does not."""
+    share = members // devices
+    fitting = [d for d in range(1, share + 1) if share % d == 0 and peak * d / share <= limit]
     return max(fitting) if fitting else None
 
 
 def proposal(program: Program, limit: int, members: int) -> str | None:
     """The member grouping that should make `program` fit ("train.member_chunk=6"), or None."""
-    group = member_chunk_for(members, program.peak_bytes, limit) if members > 1 else None
+    devices = len(distributed.member_devices(members))
+    group = member_chunk_for(members, program.peak_bytes, limit, devices) if members > 1 else None
     return f"{GROUPING[program.name]}={group}" if group else None
 
 
@@ -126,9 +134,20 @@ def gib(size: float) -> str:
     return f"{size / 2**30:.2f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
 
 
+def one_device(program: Program, members: int, devices: int, group: int | None) -> float:
+    """What `program`, measured per device of `devices` sharing `members`, would need on one
+    device taking `group` members at a time (0 or None: all): arguments and outputs grow with
+    the members it holds, temporaries with the members it works on at once."""
+    share = members // devices
+    at_once = min(group or members, members) / min(group or share, share)
+    return devices * (program.arguments + program.outputs) + at_once * program.temporaries
+
+
 def lines(found: list[Program], limit: int | None, members: int, steps: int,
-          chunk_steps: int, chunk_seconds: float | None = None) -> list[str]:
-    """The printed plan."""
+          chunk_steps: int, chunk_seconds: float | None = None,
+          groups: dict[str, int] | None = None) -> list[str]:
+    """The printed plan; `groups`: program name -> its member_chunk (members per device at a
+    time; 0: all)."""
     device = jax.local_devices()[0]
     used = len(distributed.member_devices(members))
     out = [f"plan: {members} members, {steps} steps in chunks of {chunk_steps}, on {used} "
@@ -147,8 +166,10 @@ def lines(found: list[Program], limit: int | None, members: int, steps: int,
             out.append(f"  proposal: {grouping} (groups of members one after another; memory "
                        "taken as proportional to the members)")
     if used > 1:
-        out.append(f"  all {members} members on one device: about {used} x these peaks, "
-                   + ", ".join(f"{p.name} {gib(used * p.peak_bytes)}" for p in found))
+        groups = groups or {}
+        out.append(f"  all {members} members on one device (the same member groups): about "
+                   + ", ".join(f"{p.name} {gib(one_device(p, members, used, groups.get(p.name)))}"
+                               for p in found))
     if chunk_seconds is not None:
         chunks = steps // chunk_steps
         out.append(f"  one chunk took {chunk_seconds:.2f} s (after compilation): training "

@@ -41,18 +41,27 @@ def replay_form(learner, num_members: int):
     return learner if num_members <= len(devices) else learner.stepwise()
 
 
-def in_groups(members_fn, size: int, group: int, setting: str = "train.member_chunk"):
-    """`members_fn` (mapping over the member axis) applied to groups of `group` members one after
-    another (a `lax.map`: one program, a group's memory), or to all at once (group 0 or >= size)."""
-    if not group or group >= size:
+def in_groups(members_fn, size: int, group: int, setting: str = "train.member_chunk",
+              devices: int = 1):
+    """`members_fn` (mapping over the member axis) applied to `group` members of every device's
+    share at a time, one group after another (a `lax.map`: one program, a group's memory), or to
+    all at once (group 0 or at least a device's share). Each device takes its group from its own
+    share: no member moves between devices."""
+    share = size // devices
+    if not group or group >= share:
         return members_fn
-    require(size % group == 0, setting,
-            f"must divide the population of {size} members, got {group}")
+    require(share % group == 0, setting, f"must divide the {share} members each device holds "
+            f"({size} over {devices} device(s)), got {group}")
+    rounds = share // group
 
     def grouped(*trees):
-        split = jax.tree.map(lambda a: a.reshape(size // group, group, *a.shape[1:]), trees)
+        # member (device d, round r, slot j) = d * share + r * group + j
+        split = jax.tree.map(lambda a: a.reshape(devices, rounds, group, *a.shape[1:])
+                             .swapaxes(0, 1).reshape(rounds, devices * group, *a.shape[1:]),
+                             trees)
         out = jax.lax.map(lambda args: members_fn(*args), split)
-        return jax.tree.map(lambda a: a.reshape(size, *a.shape[2:]), out)
+        return jax.tree.map(lambda a: a.reshape(rounds, devices, group, *a.shape[2:])
+                            .swapaxes(0, 1).reshape(size, *a.shape[2:]), out)
     return grouped
 
 
@@ -73,18 +82,20 @@ class Population:
         # hparams would otherwise come out replicated, and the first chunk compile twice).
         self.init = jax.jit(jax.vmap(partial(method.init_state, family, learner, train_cfg)),
                             out_shardings=member_sharding(self.size))
+        devices = len(distributed.member_devices(self.size))
         # The state is donated: its buffers are reused for the next state (half the memory).
         self.train_chunk = jax.jit(in_groups(jax.vmap(
             partial(declared_chunk(method, train_cfg.name), family, learner, train_cfg,
                     eval_cfg.every)),
-            self.size, train_cfg.member_chunk), donate_argnums=0)
+            self.size, train_cfg.member_chunk, devices=devices), donate_argnums=0)
         self.evaluator = evaluation.driver(family.setting).Evaluator(
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
         # Every evaluation's program, and the last one's (the same one unless eval.final_only
         # names probes that only the last evaluation runs).
         def evaluate_program(probes):
             return jax.jit(in_groups(jax.vmap(partial(self.evaluator.member_evaluate, probes)),
-                                     self.size, eval_cfg.member_chunk, "eval.member_chunk"))
+                                     self.size, eval_cfg.member_chunk, "eval.member_chunk",
+                                     devices))
         self.evaluate = evaluate_program(
             evaluation.every_evaluation(self.evaluator.probes, eval_cfg))
         self.evaluate_final = (evaluate_program(self.evaluator.probes) if eval_cfg.final_only

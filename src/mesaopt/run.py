@@ -148,7 +148,7 @@ def show_plan(cfg: RunConfig) -> None:
     found = plan.programs(pop, hparams, plan_only=True)
     seconds = plan.timed_chunk(pop, hparams) if cfg.plan == "time" else None
     print("\n".join(plan.lines(found, plan.device_memory(), pop.size, cfg.train.steps,
-                               pop.chunk_steps, seconds)))
+                               pop.chunk_steps, seconds, plan.member_groups(cfg))))
 
 
 def write_config(run_dir: Path, config: dict) -> None:
