@@ -90,7 +90,8 @@ def test_the_gpu_check_refuses_an_unknown_preset_in_one_line(tmp_path):
 
 @pytest.mark.preset
 def test_the_gpu_check_plans_and_times_a_gpu_preset_shrunk_to_a_tiny_setting(tmp_path):
-    done = _gpu_check(tmp_path, "--steps", "2", "--presets", "linreg_phase_gpu", "--",
+    done = _gpu_check(tmp_path, "--steps", "2", "--presets", "linreg_phase_gpu",
+                      "--deterministic", "linreg_phase_gpu", "--",
                       "sweep.num_tasks=[4]", "learner.depth=1", "learner.width=8",
                       "train.batch_size=4", "eval.batch_size=4", "learner.dtype=float32")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -99,6 +100,9 @@ def test_the_gpu_check_plans_and_times_a_gpu_preset_shrunk_to_a_tiny_setting(tmp
     table = pd.read_csv(tmp_path / "out" / "gpu_check.csv")
     assert list(table.preset) == ["linreg_phase_gpu"] and int(table.members[0]) == 1
     assert table.seconds_per_update[0] > 0 and (tmp_path / "out" / "gpu_check.md").exists()
+    # deterministic=true: its cost, and a run stopped after one chunk and resumed, bit for bit
+    assert table.deterministic_seconds_per_update[0] > 0
+    assert bool(table.deterministic_resume_bitwise[0])
 
 
 def test_a_plan_compiled_without_backend_optimization_reads_the_same_numbers(compose_cfg):
