@@ -103,10 +103,11 @@ def _print_alpha_star(df: pd.DataFrame) -> dict:
     print("alpha* = 1 - rho where late proxy pursuit crosses 0.5, per budget (nan: the curve does "
           "not go from > 0.75 to < 0.375); bayes_train (the control) does not train:")
     last = {}
-    for name in ("gru", "bayes_train"):
-        table = objective.summary(df, name)
+    last_step = df[df.step == df.step.max()]  # the control's: the same at every budget
+    for name, rows in (("gru", df), ("bayes_train", last_step)):
+        table = objective.summary(rows, name)
         last[name] = table.iloc[-1]
-        for _, row in (table if name == "gru" else table.tail(1)).iterrows():
+        for _, row in table.iterrows():
             print(f"  {name} at step {row.step}: alpha* {row.alpha_star:.4f} "
                   f"[{row.alpha_star_lo:.4f}, {row.alpha_star_hi:.4f}] (logistic "
                   f"{row.alpha_star_fit:.4f} [{row.alpha_star_fit_lo:.4f}, "
