@@ -341,11 +341,15 @@ def test_the_plan_prints_each_programs_memory_and_flops_and_writes_nothing(
 
 
 def test_a_run_that_does_not_fit_the_device_stops_before_training_with_one_line(
-        monkeypatch, compose_cfg, tmp_path):
+        monkeypatch, compose_cfg, tmp_path, capsys):
     from mesaopt import plan
     monkeypatch.setenv(plan.DEVICE_MEMORY_ENV, "4096")  # a 4 KiB device: nothing fits
     with pytest.raises(MemoryError) as err:
         run.train(_tiny(compose_cfg, tmp_path))
+    # a device that states its memory gets the run's plan printed before it trains (or stops)
+    out = capsys.readouterr().out
+    assert "plan: 1 members, 8 steps" in out and "device memory 0.0 MiB" in out
+    assert "train_chunk  peak" in out and "DOES NOT FIT" in out
     message = str(err.value)
     assert message.startswith("train_chunk needs ") and "of the device's 0.0 MiB" in message
     assert "eval.batch_size" in message and "\n" not in message

@@ -62,8 +62,12 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     hparams = pop.placed_hparams()
     eval_set = pop.make_eval_set(hparams)
     limit = plan.device_memory()
-    if limit is not None:  # a device that states its memory: check before training
-        plan.check_fits(plan.programs(pop, hparams, eval_set), limit, pop.size)
+    if limit is not None:  # a device that states its memory: the plan, checked before training
+        found = plan.programs(pop, hparams, eval_set)
+        if writer:
+            say("\n".join(plan.lines(found, limit, pop.size, cfg.train.steps, pop.chunk_steps,
+                                     groups=plan.member_groups(cfg))))
+        plan.check_fits(found, limit, pop.size)
     logger = registry.load("loggers", cfg.logger.name if writer else "none", "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
     checkpointer = Checkpointer(run_dir)
