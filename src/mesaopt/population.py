@@ -9,7 +9,6 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from mesaopt import distributed, evaluation, metrics, registry
-from mesaopt.config import require
 from mesaopt.sweep import SweepConfig, check_pool_limit, members
 from mesaopt.train import Hparams, TrainState
 
@@ -41,17 +40,24 @@ def replay_form(learner, num_members: int):
     return learner if num_members <= len(devices) else learner.stepwise()
 
 
-def in_groups(members_fn, size: int, group: int, setting: str = "train.member_chunk",
-              devices: int = 1):
-    """`members_fn` (mapping over the member axis) applied to `group` members of every device's
-    share at a time, one group after another (a `lax.map`: one program, a group's memory), or to
-    all at once (group 0 or at least a device's share). Each device takes its group from its own
-    share: no member moves between devices."""
+def group_size(share: int, requested: int) -> int:
+    """Members per device at a time for `requested` (train/eval.member_chunk; 0: all): the largest
+    divisor of each device's `share` up to it, so that a preset's setting holds on any number of
+    devices (30 members with member_chunk 10: 10 at a time on one GPU, 5 on two of 15 each)."""
+    if not requested or requested >= share:
+        return share
+    return max(d for d in range(1, requested + 1) if share % d == 0)
+
+
+def in_groups(members_fn, size: int, requested: int, devices: int = 1):
+    """`members_fn` (mapping over the member axis) applied to at most `requested` members of
+    every device's share at a time (`group_size`), one group after another (a `lax.map`: one
+    program, a group's memory), or to all at once (0, or at least a device's share). Each device
+    takes its group from its own share: no member moves between devices."""
     share = size // devices
-    if not group or group >= share:
+    group = group_size(share, requested)
+    if group == share:
         return members_fn
-    require(share % group == 0, setting, f"must divide the {share} members each device holds "
-            f"({size} over {devices} device(s)), got {group}")
     rounds = share // group
 
     def grouped(*trees):
@@ -87,15 +93,14 @@ class Population:
         self.train_chunk = jax.jit(in_groups(jax.vmap(
             partial(declared_chunk(method, train_cfg.name), family, learner, train_cfg,
                     eval_cfg.every)),
-            self.size, train_cfg.member_chunk, devices=devices), donate_argnums=0)
+            self.size, train_cfg.member_chunk, devices), donate_argnums=0)
         self.evaluator = evaluation.driver(family.setting).Evaluator(
             family, learner, learner_name, eval_cfg, max(sweep.finite_num_tasks(), default=1))
         # Every evaluation's program, and the last one's (the same one unless eval.final_only
         # names probes that only the last evaluation runs).
         def evaluate_program(probes):
             return jax.jit(in_groups(jax.vmap(partial(self.evaluator.member_evaluate, probes)),
-                                     self.size, eval_cfg.member_chunk, "eval.member_chunk",
-                                     devices))
+                                     self.size, eval_cfg.member_chunk, devices))
         self.evaluate = evaluate_program(
             evaluation.every_evaluation(self.evaluator.probes, eval_cfg))
         self.evaluate_final = (evaluate_program(self.evaluator.probes) if eval_cfg.final_only

@@ -28,7 +28,7 @@ class Config:
     references: tuple[str, ...] | None = None  # null: every reference of the task family
     probes: tuple[str, ...] | None = None      # null: every probe that applies
     options: Any = None     # probe or reference name -> its options (that module's Config fields)
-    # Evaluate the population in groups of this many members, one group after another inside
+    # Evaluate at most this many members per device at a time, one group after another inside
     # one program (a group's memory; population.in_groups); 0: every member at once.
     member_chunk: int = 0
     # Selected probes that run only at the run's last evaluation (costly diagnostics read at the

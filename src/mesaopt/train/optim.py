@@ -22,8 +22,9 @@ class Config:
     b1: float = 0.9
     b2: float = 0.999
     clip_norm: float = 1.0
-    # Train the population in groups of this many members, one group after another inside one
-    # program (memory for a group, not the population); 0: every member at once.
+    # Train at most this many members per device at a time (the largest divisor of a device's
+    # share up to it: population.group_size), one group after another inside one program
+    # (memory for a group, not the population); 0: every member at once.
     member_chunk: int = 0
 
     def validate(self, path: str) -> None:
