@@ -388,4 +388,4 @@ def test_the_plan_says_what_one_device_would_need_with_the_same_member_groups():
     assert plan.one_device(program, 30, 3, None) == 3 * 12 + 3 * 100   # all 30 at once
     assert plan.one_device(program, 30, 3, 10) == 3 * 12 + 100         # 10 at a time, as now
     assert plan.one_device(program, 30, 3, 5) == 3 * 12 + 100          # 5 at a time, as now
-    assert plan.one_device(program, 30, 3, 20) == 3 * 12 + 2 * 100      # 20 at once there
+    assert plan.one_device(program, 30, 3, 20) == 3 * 12 + 1.5 * 100    # 15 at once there

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 
 from mesaopt import distributed
+from mesaopt.population import group_size
 
 DEVICE_MEMORY_ENV = "MESAOPT_DEVICE_MEMORY"
 SHRINK = ("lower eval.batch_size (evaluation) or train.batch_size, or take fewer members at once "
@@ -138,8 +139,7 @@ def one_device(program: Program, members: int, devices: int, group: int | None) 
     """What `program`, measured per device of `devices` sharing `members`, would need on one
     device taking `group` members at a time (0 or None: all): arguments and outputs grow with
     the members it holds, temporaries with the members it works on at once."""
-    share = members // devices
-    at_once = min(group or members, members) / min(group or share, share)
+    at_once = group_size(members, group or 0) / group_size(members // devices, group or 0)
     return devices * (program.arguments + program.outputs) + at_once * program.temporaries
 
 
