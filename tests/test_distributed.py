@@ -84,6 +84,24 @@ def test_two_processes_train_one_population_resume_and_only_process_0_writes(tmp
     assert not (run_dir / "checkpoint").exists()
 
 
+def test_member_groups_over_two_processes_equal_one_process_with_the_same_groups(tmp_path):
+    """8 members over 2 processes x 2 devices, each device training and evaluating its 2 members
+    one at a time (train/eval.member_chunk=1): the table of one process with 4 devices and the
+    same groups, bit for bit (each device takes its groups from its own share)."""
+    grouped = ("experiment=smoke", "progress=false", "logger=none", "sweep.seeds=4",
+               "sweep.num_tasks=[1,null]", "train.member_chunk=1", "eval.member_chunk=1")
+    single = subprocess.run([sys.executable, "-c", DRIVER, "0", *grouped,
+                             f"out_dir={tmp_path / 'single'}"], capture_output=True, text=True,
+                            timeout=600, env=_env(4))
+    assert single.returncode == 0, single.stderr[-3000:]
+    _two_processes(0, *grouped, f"out_dir={tmp_path / 'multi'}")
+    (run_dir,) = [p for p in (tmp_path / "multi").iterdir() if not p.name.startswith(".")]
+    got = pd.read_parquet(run_dir / results.METRICS_FILE)
+    want = pd.read_parquet(tmp_path / "single" / run_dir.name / results.METRICS_FILE)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.member.nunique() == 8
+
+
 @pytest.mark.parametrize("env, message", [
     ({"MESAOPT_COORDINATOR": "localhost:1"}, "MESAOPT_NUM_PROCESSES: must be set"),
     ({"MESAOPT_COORDINATOR": "h:1", "MESAOPT_NUM_PROCESSES": "two", "MESAOPT_PROCESS_ID": "0"},
