@@ -32,14 +32,14 @@ from mesaopt.analysis import objective, seeds
 from mesaopt.vocabulary import METRIC
 
 
-def final_true(path: str) -> pd.DataFrame:
-    df = results.load(path)
+def final_true(df: pd.DataFrame) -> pd.DataFrame:
+    """Held-out records (means over positions) at each run's last evaluation."""
     df = df[(df.split == "true") & (df.position == -1)]
     return df[df.step == df.groupby("run_id")["step"].transform("max")]
 
 
 def check_diversity(path: str) -> list[tuple[str, bool]]:
-    df = final_true(path)
+    df = final_true(results.load(path))
     total = df[df.metric == METRIC.total_regret].pivot_table(index="num_tasks", columns="predictor",
                                                        values="value")
     score = df[(df.metric == METRIC.icl_score) & (df.predictor == "gru")
@@ -62,17 +62,17 @@ def check_diversity(path: str) -> list[tuple[str, bool]]:
 
 
 def check_proxy(path: str) -> list[tuple[str, bool]]:
-    df = final_true(path)
+    table = results.load(path)
+    df = final_true(table)
     late = df[df.metric == METRIC.proxy_pursuit_late].pivot_table(
-        index="proxy_rate", columns="predictor",
-                                                            values="value")
+        index="proxy_rate", columns="predictor", values="value")
     late["excess"] = late.gru - late.bayes_train
     print("late proxy pursuit on held-out tasks where arm 0 is not best (mean over seeds):")
     print(late[["gru", "bayes_train", "excess", "bayes", "thompson"]].round(3).to_string())
     agent = df[(df.metric == METRIC.proxy_pursuit_late) & (df.predictor == "gru")]
     print_by_seed("agent's late proxy pursuit per rho", agent, "proxy_rate")
     _print_excess(df)
-    stars = _print_alpha_star(results.load(path))
+    stars = _print_alpha_star(table)
     rho = pd.Series(late.index, index=late.index)
     spearman = rho.rank().corr(late.gru.rank())
     rise = late.gru.iloc[-1] - late.gru.iloc[0]

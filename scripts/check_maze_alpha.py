@@ -48,6 +48,7 @@ def check(path: str) -> dict[str, bool]:
             index=False))
     final = final_step(df)
     learner_rows = final[(final.role == "learner") & (final.position == -1)]
+    knob_axis = objective.knob_of(df).axis
     frame = objective.weights(df, learner)  # every evaluation
     weight = final_step(frame).rename(columns={"weight": "value"})
     print_by_seed("held-out proxy_weight per curriculum and alpha", weight,
@@ -56,7 +57,7 @@ def check(path: str) -> dict[str, bool]:
     if gain is not None:
         print_by_seed("goal probe of the last layer, trained minus untrained (the objective inside)",
                       gain.rename(columns={"gain": "value"}), [*curricula, objective.AXIS])
-    _print_steering(final[final.role == "learner"], [*curricula, objective.knob_of(df).axis])
+    _print_steering(final[final.role == "learner"], [*curricula, knob_axis])
     if curricula:
         print("proxy_weight, plr minus uniform (paired by seed):")
         _print_plr_minus_uniform(weight)
@@ -70,7 +71,7 @@ def check(path: str) -> dict[str, bool]:
                             seeds.over_seeds(seeds.per_seed(zero)), 0.5))
         solved = learner_rows[(learner_rows.split == "pretrain")
                               & (learner_rows.metric == METRIC.goal_rate)
-                              & (learner_rows[objective.knob_of(df).axis] == 0)]
+                              & (learner_rows[knob_axis] == 0)]
         if curricula:
             solved = solved[solved[objective.CURRICULUM] == name]
         solved = seeds.over_seeds(seeds.per_seed(solved))

@@ -178,6 +178,13 @@ def lines(found: list[Program], limit: int | None, members: int, steps: int,
     return out
 
 
+def report(found: list[Program], limit: int | None, pop, cfg,
+           chunk_seconds: float | None = None) -> str:
+    """The printed plan of population `pop` built from run config `cfg`."""
+    return "\n".join(lines(found, limit, pop.size, cfg.train.steps, pop.chunk_steps,
+                           chunk_seconds, member_groups(cfg)))
+
+
 def timed_chunk(pop, hparams) -> float:
     """Seconds of one training chunk, compiled first (a warm-up call), the result discarded."""
     state = pop.init(hparams)

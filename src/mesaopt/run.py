@@ -65,8 +65,7 @@ def train(cfg: RunConfig, max_chunks: int | None = None) -> Path:
     if limit is not None:  # a device that states its memory: the plan, checked before training
         found = plan.programs(pop, hparams, eval_set)
         if writer:
-            say("\n".join(plan.lines(found, limit, pop.size, cfg.train.steps, pop.chunk_steps,
-                                     groups=plan.member_groups(cfg))))
+            say(plan.report(found, limit, pop, cfg))
         plan.check_fits(found, limit, pop.size)
     logger = registry.load("loggers", cfg.logger.name if writer else "none", "logger.name").Logger(
         cfg.logger, run_dir, run_id, config, pop.rows)
@@ -151,8 +150,7 @@ def show_plan(cfg: RunConfig) -> None:
     hparams = pop.placed_hparams()
     found = plan.programs(pop, hparams, plan_only=True)
     seconds = plan.timed_chunk(pop, hparams) if cfg.plan == "time" else None
-    print("\n".join(plan.lines(found, plan.device_memory(), pop.size, cfg.train.steps,
-                               pop.chunk_steps, seconds, plan.member_groups(cfg))))
+    print(plan.report(found, plan.device_memory(), pop, cfg, seconds))
 
 
 def write_config(run_dir: Path, config: dict) -> None:

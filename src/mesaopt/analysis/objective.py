@@ -36,7 +36,6 @@ from mesaopt.metrics import TRAIN_SPLIT
 from mesaopt.vocabulary import METRIC
 
 
-
 class Knob(NamedTuple):
     """A family's proxy knob: its sweep axis, the metric of the implied objective (1: the proxy,
     0: the true objective) and alpha as a function of the axis value."""
